@@ -15,7 +15,7 @@ from typing import Sequence
 from rnnlab.errors import UserError
 
 # Order is the order ``rnnlab --help`` lists them in.
-COMMANDS = ("lesson",)
+COMMANDS = ("lesson", "train", "sample", "eval")
 
 
 class ArgumentParser(argparse.ArgumentParser):

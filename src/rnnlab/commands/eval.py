@@ -1,0 +1,62 @@
+"""``rnnlab eval``: bits per character, nats per character and perplexity of a model on text."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "eval",
+        help="score text with a trained model",
+        description="Bits per character, nats per character and perplexity of FILEs under a trained model. "
+        "Characters outside the vocabulary are counted and reported (scored as the unknown symbol when "
+        "the model has one, else skipped).",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by rnnlab train")
+    p.add_argument("files", nargs="+", metavar="FILE", help="text files to score")
+    p.add_argument("--json", action="store_true", help="print one JSON object on standard output")
+    p.add_argument("--encoding", default="utf-8", help="text encoding (default utf-8)")
+    p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint (default best)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="cpu", help="where to run (default cpu)")
+    return p
+
+
+def run(args) -> int:
+    from rnnlab.data import iter_text, list_text_files
+    from rnnlab.lm import load
+
+    lm = load(args.run_dir, which=args.checkpoint, device=args.device)
+    files, _ = list_text_files(args.files)
+    per_file = []
+    total_nats, total_chars, total_unknown = 0.0, 0, 0
+    for f in files:
+        text = "".join(iter_text(f, args.encoding))
+        r = lm.evaluate(text)
+        per_file.append({"file": str(f), "bpc": r["bpc"], "chars": r["chars"], "unknown": r["unknown"]})
+        total_nats += r["total_nats"]
+        total_chars += r["chars"]
+        total_unknown += r["unknown"]
+    nats = total_nats / total_chars if total_chars else float("nan")
+    result = {
+        "bpc": nats / math.log(2) if total_chars else float("nan"),
+        "nats": nats,
+        "perplexity": math.exp(nats) if total_chars else float("nan"),
+        "chars": total_chars,
+        "unknown": total_unknown,
+        "files": per_file,
+    }
+    if args.json:
+        json.dump(result, sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    for r in per_file:
+        print(f"{r['file']}: {r['bpc']:.4f} bits/char over {r['chars']:,} characters" + (f" ({r['unknown']:,} unknown)" if r["unknown"] else ""))
+    if len(per_file) > 1:
+        print(f"total: {result['bpc']:.4f} bits/char over {total_chars:,} characters")
+    print(f"bits/char {result['bpc']:.4f}  nats/char {nats:.4f}  perplexity {result['perplexity']:.3f}  "
+          f"characters {total_chars:,}  unknown {total_unknown:,}")
+    return 0

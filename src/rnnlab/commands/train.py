@@ -1,0 +1,231 @@
+"""``rnnlab train``: train a character language model on text files, folders or the default corpus."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rnnlab.commands.common import (
+    ProgressBar,
+    fmt_duration,
+    fmt_rate,
+    fraction,
+    nonneg_int,
+    positive_float,
+    positive_int,
+    stop_on_signals,
+)
+from rnnlab.errors import UserError
+
+# Small enough to finish in seconds on a CPU: the smoke test of every cell type.
+TINY_MODEL = {"layers": 1, "hidden": 32, "embed": 16}
+TINY_TRAIN = {"batch_size": 8, "seq_len": 32, "max_steps": 30, "eval_every": 10, "sample_chars": 40, "eval_chars": 2000, "warmup_steps": 5}
+
+MODEL_FLAGS = {"cell": "cell", "layers": "layers", "hidden": "hidden", "embed": "embed", "one_hot": "one_hot", "dropout": "dropout", "impl": "impl"}
+TRAIN_FLAGS = (
+    "batch_size", "seq_len", "lr", "grad_clip", "schedule", "warmup_steps", "weight_decay", "epochs", "max_steps",
+    "max_time", "eval_every", "eval_chars", "val_fraction", "patience", "seed", "device", "sample_chars",
+)
+# What may change when a run is resumed: how long to go on, not what is being trained.
+RESUME_FLAGS = ("epochs", "max_steps", "max_time", "patience", "eval_every", "device", "sample_chars")
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--cell", choices=["lstm", "gru", "rnn"], help="recurrent cell (default lstm)")
+    g.add_argument("--layers", type=positive_int, help="stacked recurrent layers (default 2)")
+    g.add_argument("--hidden", type=positive_int, help="units per layer (default 256)")
+    g.add_argument("--embed", type=positive_int, help="character embedding size (default 64)")
+    g.add_argument("--one-hot", action="store_true", default=None, help="one-hot input instead of an embedding, as in the lecture")
+    g.add_argument("--dropout", type=fraction, help="dropout between layers and before the output (default 0)")
+    g.add_argument("--impl", choices=["torch", "reference"], help="torch.nn layers or rnnlab.nn reference cells (same checkpoints)")
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "train",
+        help="train a character language model",
+        description="Train a character-level language model. With no PATH it trains on the embedded "
+        "corpus (The Jargon File 4.4.7). Ctrl-C saves a checkpoint; --resume continues it.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="text files or folders (read recursively)")
+    p.add_argument("--out", metavar="RUN_DIR", help="run folder to create (default runs/lm-<date>-<time>)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
+    p.add_argument("--tiny", action="store_true", help="a tiny model and 30 steps: checks that everything works")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or samples")
+    add_model_args(p)
+    d = p.add_argument_group("data")
+    d.add_argument("--encoding", default="utf-8", help="text encoding of the files (default utf-8)")
+    d.add_argument("--min-count", type=positive_int, default=1, help="characters seen fewer times map to an unknown symbol")
+    d.add_argument("--val-fraction", type=positive_float, help="tail of the text held out for validation (default 0.05)")
+    t = p.add_argument_group("training")
+    t.add_argument("--batch-size", type=positive_int, help="parallel streams (default 64)")
+    t.add_argument("--seq-len", type=positive_int, help="characters per truncated-backprop chunk (default 128)")
+    t.add_argument("--lr", type=positive_float, help="Adam learning rate (default 3e-3)")
+    t.add_argument("--grad-clip", type=float, help="clip the gradient norm to this (0: off; default 5)")
+    t.add_argument("--schedule", choices=["cosine", "constant"], help="learning-rate schedule after warm-up (default cosine)")
+    t.add_argument("--warmup-steps", type=nonneg_int, help="linear warm-up steps (default 50)")
+    t.add_argument("--weight-decay", type=float, help="Adam weight decay (default 0)")
+    t.add_argument("--epochs", type=positive_int, help="passes over the text (default 20)")
+    t.add_argument("--max-steps", type=positive_int, help="stop after this many steps")
+    t.add_argument("--max-time", type=positive_float, metavar="SECONDS", help="stop after this much training time")
+    t.add_argument("--eval-every", type=positive_int, help="validate every N steps (default 200)")
+    t.add_argument("--eval-chars", type=positive_int, help="validate on at most this many characters (default 100000)")
+    t.add_argument("--patience", type=positive_int, help="stop after N evaluations without improvement")
+    t.add_argument("--sample-chars", type=nonneg_int, help="characters sampled at each evaluation (default 200)")
+    t.add_argument("--seed", type=int, help="random seed (default 1337)")
+    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="where to train (default auto)")
+    return p
+
+
+def _given(args, names) -> dict[str, Any]:
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+def build_configs(args):
+    from rnnlab.config import ModelConfig, TrainConfig
+
+    model_kw = dict(TINY_MODEL) if args.tiny else {}
+    train_kw = dict(TINY_TRAIN) if args.tiny else {}
+    model_kw.update(_given(args, MODEL_FLAGS))
+    train_kw.update(_given(args, TRAIN_FLAGS))
+    return ModelConfig(vocab_size=1, **model_kw), TrainConfig(**train_kw)
+
+
+def default_out() -> Path:
+    return Path("runs") / time.strftime("lm-%Y%m%d-%H%M%S")
+
+
+def prepare_out(path: Path) -> Path:
+    from rnnlab import checkpoint
+
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path} exists and is not a folder")
+    if any((path / n).exists() for n in (checkpoint.LAST, checkpoint.BEST)):
+        raise UserError(f"{path} already holds a run; continue it with --resume {path}, or choose another --out")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create {path}: {e.strerror}") from None
+    return path
+
+
+class CLIHooks:
+    """Progress bar, evaluation summaries and samples for the terminal."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bar = ProgressBar()
+
+    def on_start(self, trainer) -> None:
+        if self.quiet:
+            return
+        c, m = trainer.corpus, trainer.model_cfg
+        cfg = trainer.train_cfg
+        self.bar.message(
+            f"corpus: {len(c):,} characters, {len(c.vocab)} symbols"
+            + (f", {c.n_unknown:,} mapped to unknown" if c.n_unknown else "")
+            + (f", {c.skipped_files} binary files skipped" if c.skipped_files else "")
+            + f"\nmodel: {m.layers}x{m.hidden} {m.cell.upper()} ({m.impl}), "
+            f"{'one-hot' if m.one_hot else f'embedding {m.embed}'}, {trainer.model.num_parameters():,} parameters, on {trainer.device}"
+            + f"\ntraining: batch {trainer.batch_size} x seq {cfg.seq_len}, {trainer.steps_per_epoch} steps per epoch, "
+            f"lr {cfg.lr:g} ({cfg.schedule}), up to {trainer.progress.total_steps} steps"
+            + (f" or {fmt_duration(cfg.max_time)}" if cfg.max_time else "")
+            + (f"\nresuming at step {trainer.progress.step}" if trainer.progress.step else "")
+        )
+
+    def on_step(self, trainer, info) -> None:
+        if self.quiet:
+            return
+        p = trainer.progress
+        cfg = trainer.train_cfg
+        rate = p.elapsed / max(1, p.step)
+        eta = (p.total_steps - p.step) * rate
+        if cfg.max_time is not None:
+            eta = min(eta, cfg.max_time - p.elapsed)
+        self.bar.update(p.step, p.total_steps, info, p.elapsed, eta)
+
+    def on_eval(self, trainer, info) -> None:
+        self.bar.last_val = info.get("val_bpc")
+        if self.quiet:
+            return
+        best = " (best)" if trainer.progress.best_step == info["step"] else ""
+        text = f"step {info['step']}: validation {info['val_bpc']:.3f} bits/char{best}"
+        if info.get("sample"):
+            text += "\n" + _indent(info["sample"])
+        self.bar.message(text)
+
+    def on_end(self, trainer, result) -> None:
+        self.bar.close()
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  | " + line for line in text.split("\n"))
+
+
+def _corpus_spec(args, paths: list[str]) -> dict[str, Any]:
+    return {
+        "paths": [str(Path(p).resolve()) for p in paths],
+        "embedded": not paths,
+        "encoding": args.encoding,
+        "min_count": args.min_count,
+    }
+
+
+def _load(spec: dict[str, Any], vocab=None):
+    from rnnlab.data import default_corpus_path, load_corpus
+
+    paths = [default_corpus_path()] if spec["embedded"] else spec["paths"]
+    return load_corpus(paths, encoding=spec["encoding"], min_count=spec["min_count"], vocab=vocab)
+
+
+def run(args) -> int:
+    from rnnlab import checkpoint
+    from rnnlab.config import ModelConfig, TrainConfig, from_dict, to_dict
+    from rnnlab.data import Vocab
+    from rnnlab.train import Trainer, load_run
+
+    logging.basicConfig(level=logging.WARNING, format="rnnlab: %(message)s")
+    resume_ckpt = None
+    if args.resume:
+        if args.paths or args.out:
+            raise UserError("--resume takes its text and folder from the run; give no PATH or --out")
+        out = Path(args.resume)
+        resume_ckpt = load_run(out, which="last")
+        spec = resume_ckpt["corpus_spec"]
+        vocab = Vocab.from_dict(resume_ckpt["vocab"])
+        corpus = _load(spec, vocab=vocab)
+        if len(corpus) != resume_ckpt["corpus"]["chars"]:
+            raise UserError("the training text has changed since this run started; it cannot be resumed exactly")
+        model_cfg = from_dict(ModelConfig, resume_ckpt["model_config"])
+        train_cfg = from_dict(TrainConfig, {**resume_ckpt["train_config"], **_given(args, RESUME_FLAGS)})
+    else:
+        model_cfg, train_cfg = build_configs(args)
+        spec = _corpus_spec(args, args.paths)
+        corpus = _load(spec)
+        out = prepare_out(Path(args.out) if args.out else default_out())
+
+    hooks = CLIHooks(args.quiet)
+    with stop_on_signals() as stop:
+        trainer = Trainer(
+            corpus, model_cfg, train_cfg, run_dir=out, hooks=hooks, stop=stop, resume_from=resume_ckpt, meta={"corpus_spec": spec}
+        )
+        result = trainer.run()
+    p = trainer.progress
+    if result["reason"] == "interrupted":
+        print(f"stopped at step {p.step}; saved. Continue with: rnnlab train --resume {out}", file=sys.stderr)
+        signum = getattr(stop, "received", {}).get("signal")
+        return 143 if signum == 15 else 130
+    why = {"epochs": "all epochs done", "max_steps": "max steps reached", "max_time": "time budget used", "early_stop": "no improvement (patience)"}
+    print(
+        f"done ({why.get(result['reason'], result['reason'])}): {p.step} steps in {fmt_duration(p.elapsed)}, "
+        f"best validation {p.best_val:.3f} bits/char at step {p.best_step}. Run folder: {out}\n"
+        f"sample it: rnnlab sample {out}",
+        file=sys.stderr,
+    )
+    return 0

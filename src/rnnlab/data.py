@@ -1,0 +1,298 @@
+"""Text in, ids out: reading corpora, the character vocabulary, and compact id tensors.
+
+A corpus is one or more text files (folders are read recursively, in sorted order). Files are
+decoded in chunks, twice: once to count characters (the vocabulary), once to write ids into a
+preallocated tensor of the smallest integer type that holds them. The corpus is never held as a
+Python list of characters, so a 100 MB file costs about 100-200 MB of ids plus one chunk.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import torch
+
+from rnnlab.errors import UserError
+
+CHUNK_BYTES = 1 << 22  # 4 MiB of input per decode step: bounded memory, few Python calls.
+MAX_CODEPOINT = 0x10FFFF
+UNK_DISPLAY = "\ufffd"  # how the unknown symbol prints in samples
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+
+
+def _looks_binary(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(8192)
+    return b"\x00" in head
+
+
+def list_text_files(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], int]:
+    """Expand files and folders into a stable list of text files.
+
+    Returns ``(files, skipped)`` where ``skipped`` counts binary files found inside folders.
+    A path named directly must exist, be readable and be text; a folder must hold some text.
+    """
+    files: list[Path] = []
+    skipped = 0
+    for p in paths:
+        path = Path(p)
+        if not path.exists():
+            raise UserError(f"no such file or folder: {path}")
+        if path.is_dir():
+            found = []
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(names):
+                    if name.startswith("."):
+                        continue
+                    f = Path(root) / name
+                    if not f.is_file():
+                        continue
+                    if _looks_binary(f):
+                        skipped += 1
+                        continue
+                    found.append(f)
+            if not found:
+                raise UserError(f"folder {path} holds no text files")
+            files.extend(found)
+        elif path.is_file():
+            try:
+                binary = _looks_binary(path)
+            except OSError as e:
+                raise UserError(f"cannot read {path}: {e.strerror}") from None
+            if binary:
+                raise UserError(f"{path} looks like a binary file (it contains NUL bytes), not text")
+            files.append(path)
+        else:
+            raise UserError(f"{path} is not a regular file or folder")
+    return files, skipped
+
+
+def iter_text(path: Path, encoding: str = "utf-8", chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:
+    """Yield the decoded text of one file in chunks; undecodable bytes name the byte offset."""
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    except LookupError:
+        raise UserError(f"unknown encoding {encoding!r}") from None
+    offset = 0
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise UserError(f"cannot read {path}: {e.strerror}") from None
+    with f:
+        while True:
+            raw = f.read(chunk_bytes)
+            final = not raw
+            try:
+                text = decoder.decode(raw, final=final)
+            except UnicodeDecodeError as e:
+                # e.start is relative to the bytes the decoder held (buffered tail + raw).
+                held = len(e.object) - len(raw)
+                where = offset - held + e.start
+                raise UserError(
+                    f"{path}: bytes at offset {where} are not valid {encoding} "
+                    f"({e.reason}); convert the file or pass --encoding"
+                ) from None
+            if text:
+                yield text
+            if final:
+                return
+            offset += len(raw)
+
+
+def _codepoints(text: str) -> torch.Tensor:
+    """Code points of ``text`` as an int32 tensor, without a Python-level loop."""
+    buf = text.encode("utf-32-le", errors="surrogatepass")
+    with warnings.catch_warnings():
+        # frombuffer warns that bytes are read-only; we only read this tensor.
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.frombuffer(buf, dtype=torch.int32)  # (n,)
+
+
+# --------------------------------------------------------------------------------------------
+# Vocabulary
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """Characters in id order; ``unk`` is the id of the unknown symbol, or None."""
+
+    chars: tuple[str, ...]
+    unk: int | None = None
+
+    def __post_init__(self):
+        if len(self.chars) == 0:
+            raise UserError("the vocabulary is empty: the text has no characters")
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    @property
+    def stoi(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.chars) if i != self.unk}
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return torch.uint8 if len(self.chars) <= 256 else torch.int16 if len(self.chars) <= 32767 else torch.int32
+
+    def lookup_table(self, max_cp: int) -> torch.Tensor:
+        """(max_cp + 1,) map from code point to id; -1 where the character is unknown."""
+        lut = torch.full((max_cp + 1,), -1, dtype=torch.int32)
+        for i, c in enumerate(self.chars):
+            if i != self.unk and ord(c) <= max_cp:
+                lut[ord(c)] = i
+        return lut
+
+    def encode(self, text: str) -> tuple[torch.Tensor, int]:
+        """Ids of ``text`` (int64) and the number of characters outside the vocabulary.
+
+        Unknown characters map to ``unk`` when the vocabulary has one, else they are dropped.
+        """
+        if not text:
+            return torch.zeros(0, dtype=torch.long), 0
+        cp = _codepoints(text)
+        top = int(cp.max())
+        lut = self.lookup_table(top)
+        ids = lut[cp.long()]  # (n,)
+        missing = ids < 0
+        n_unknown = int(missing.sum())
+        if n_unknown:
+            ids = ids.masked_fill(missing, self.unk) if self.unk is not None else ids[~missing]
+        return ids.long(), n_unknown
+
+    def decode(self, ids: Iterable[int]) -> str:
+        chars = self.chars
+        return "".join(UNK_DISPLAY if i == self.unk else chars[i] for i in ids)
+
+    def unknown_chars(self, text: str) -> list[str]:
+        """The distinct characters of ``text`` that have no id of their own, in order of appearance."""
+        stoi = self.stoi
+        seen: dict[str, None] = {}
+        for c in text:
+            if c not in stoi:
+                seen.setdefault(c)
+        return list(seen)
+
+    def to_dict(self) -> dict:
+        return {"chars": list(self.chars), "unk": self.unk}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Vocab":
+        return cls(tuple(d["chars"]), d.get("unk"))
+
+
+def count_chars(texts: Iterable[str]) -> torch.Tensor:
+    """Counts per code point, (MAX_CODEPOINT + 1,) int64, accumulated chunk by chunk."""
+    counts = torch.zeros(MAX_CODEPOINT + 1, dtype=torch.int64)
+    for text in texts:
+        cp = _codepoints(text)
+        counts += torch.bincount(cp, minlength=MAX_CODEPOINT + 1)
+    return counts
+
+
+def build_vocab(counts: torch.Tensor, min_count: int = 1, unk: bool = False) -> Vocab:
+    """Characters seen at least ``min_count`` times, in code-point order.
+
+    An unknown symbol is added (at id 0) when asked for or when some character is rarer
+    than ``min_count``.
+    """
+    present = torch.nonzero(counts > 0).flatten()
+    keep = torch.nonzero(counts >= max(1, min_count)).flatten()
+    chars = tuple(chr(int(c)) for c in keep)
+    if unk or len(keep) < len(present):
+        return Vocab((UNK_DISPLAY,) + chars, unk=0)
+    return Vocab(chars)
+
+
+# --------------------------------------------------------------------------------------------
+# Corpora
+
+
+@dataclass
+class Corpus:
+    """A whole training text as ids, its vocabulary and where it came from."""
+
+    ids: torch.Tensor  # (N,) in vocab.dtype
+    vocab: Vocab
+    files: list[str]
+    n_unknown: int = 0  # characters mapped to unk
+    skipped_files: int = 0
+
+    def __len__(self) -> int:
+        return self.ids.numel()
+
+
+def encode_files(files: Sequence[Path], vocab: Vocab, encoding: str = "utf-8") -> tuple[torch.Tensor, int]:
+    """Second pass: ids of all files, concatenated, in a preallocated compact tensor."""
+    total = 0
+    for f in files:
+        for text in iter_text(f, encoding):
+            total += len(text)
+    ids = torch.empty(total, dtype=vocab.dtype)
+    lut = vocab.lookup_table(MAX_CODEPOINT)
+    if vocab.unk is not None:
+        lut[lut < 0] = vocab.unk
+    pos = 0
+    n_unknown = 0
+    for f in files:
+        for text in iter_text(f, encoding):
+            chunk = lut[_codepoints(text).long()]  # (n,)
+            if vocab.unk is not None:
+                n_unknown += int((chunk == vocab.unk).sum())
+            elif bool((chunk < 0).any()):
+                known = chunk >= 0
+                n_unknown += int((~known).sum())
+                chunk = chunk[known]
+            ids[pos : pos + chunk.numel()] = chunk.to(vocab.dtype)
+            pos += chunk.numel()
+    return ids[:pos], n_unknown
+
+
+def load_corpus(
+    paths: Sequence[str | os.PathLike],
+    encoding: str = "utf-8",
+    min_count: int = 1,
+    unk: bool = False,
+    vocab: Vocab | None = None,
+) -> Corpus:
+    """Read files or folders into ids. With ``vocab`` given, encode with it (unknowns -> unk)."""
+    files, skipped = list_text_files(paths)
+    if vocab is None:
+        counts = count_chars(t for f in files for t in iter_text(f, encoding))
+        if int(counts.sum()) == 0:
+            names = ", ".join(str(f) for f in files[:3])
+            raise UserError(f"the corpus is empty ({names}{'...' if len(files) > 3 else ''})")
+        vocab = build_vocab(counts, min_count=min_count, unk=unk)
+    ids, n_unknown = encode_files(files, vocab, encoding)
+    if ids.numel() == 0:
+        raise UserError("the corpus is empty")
+    return Corpus(ids=ids, vocab=vocab, files=[str(f) for f in files], n_unknown=n_unknown, skipped_files=skipped)
+
+
+def corpus_from_text(text: str, min_count: int = 1, unk: bool = False, vocab: Vocab | None = None) -> Corpus:
+    """The same as :func:`load_corpus`, for a string already in memory."""
+    if not text:
+        raise UserError("the text is empty")
+    if vocab is None:
+        vocab = build_vocab(count_chars([text]), min_count=min_count, unk=unk)
+    ids, n_unknown = vocab.encode(text)
+    if ids.numel() == 0:
+        raise UserError("no character of the text is in the vocabulary")
+    return Corpus(ids=ids.to(vocab.dtype), vocab=vocab, files=[], n_unknown=n_unknown)
+
+
+# --------------------------------------------------------------------------------------------
+# The embedded default corpus
+
+
+def default_corpus_path() -> Path:
+    """The Jargon File, version 4.4.7 (public domain), cleaned; see ``corpora/SOURCE.md``."""
+    return Path(__file__).resolve().parent / "corpora" / "jargon.txt"

@@ -1,0 +1,153 @@
+"""The Python API for language models: ``rnnlab.load(run_dir)`` and ``rnnlab.train_lm(...)``.
+
+>>> lm = rnnlab.load("runs/jargon")
+>>> print(lm.sample(200, prime="hacker", temperature=0.8, seed=0))
+>>> lm.score("The quick brown fox")      # bits per character
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+import torch
+
+from rnnlab.config import ModelConfig, TrainConfig
+from rnnlab.data import Corpus, Vocab, corpus_from_text, load_corpus
+from rnnlab.errors import UserError
+from rnnlab.model import LN2, CharRNN
+from rnnlab.sampling import check_sampling_args, generate
+from rnnlab.train import Hooks, Trainer, load_run, model_from_checkpoint, resolve_device
+
+
+class LanguageModel:
+    """A trained character model with its vocabulary: sample text, score text."""
+
+    def __init__(self, model: CharRNN, vocab: Vocab, device: torch.device | str = "cpu"):
+        self.model = model.eval()
+        self.vocab = vocab
+        self.device = torch.device(device)
+
+    @classmethod
+    def load(cls, run_dir: str | os.PathLike, which: str = "best", device: str = "cpu") -> "LanguageModel":
+        dev = resolve_device(device)
+        model, vocab = model_from_checkpoint(load_run(Path(run_dir), which), dev)
+        return cls(model, vocab, dev)
+
+    # ------------------------------------------------------------------------ sampling
+
+    def prime_ids(self, prime: str, num: int, generator: torch.Generator) -> torch.Tensor:
+        """(num, P) ids that start generation; an empty prime starts from a newline."""
+        vocab = self.vocab
+        if prime:
+            unknown = vocab.unknown_chars(prime)
+            if unknown and vocab.unk is None:
+                shown = ", ".join(repr(c) for c in unknown[:10])
+                raise UserError(f"the prime text has characters the model has never seen: {shown}")
+            ids, _ = vocab.encode(prime)
+        else:
+            start = vocab.stoi.get("\n")
+            if start is None:
+                start = int(torch.randint(len(vocab), (1,), generator=generator))
+            ids = torch.tensor([start])
+        return ids.to(self.device)[None, :].expand(num, -1).contiguous()  # (num, P)
+
+    def iter_sample(
+        self,
+        length: int,
+        prime: str = "",
+        temperature: float = 1.0,
+        top_k: Optional[int] = None,
+        top_p: Optional[float] = None,
+        seed: Optional[int] = None,
+        greedy: bool = False,
+        num: int = 1,
+    ) -> Iterator[list[str]]:
+        """Yield one character per sample at every step (``num`` samples side by side).
+
+        Arguments are checked here, before the first character, so a bad prime fails at once.
+        """
+        check_sampling_args(temperature, top_k, top_p)
+        if length < 0:
+            raise UserError(f"length must be >= 0, got {length}")
+        if num < 1:
+            raise UserError(f"num must be at least 1, got {num}")
+        g = torch.Generator(device=self.device)
+        if seed is None:
+            g.seed()
+        else:
+            g.manual_seed(seed)
+        prime_ids = self.prime_ids(prime, num, g)
+        steps = generate(self.model, prime_ids, length, temperature=temperature, top_k=top_k, top_p=top_p, greedy=greedy, generator=g)
+        return ([self.vocab.decode([i]) for i in ids.tolist()] for ids in steps)
+
+    def sample(
+        self,
+        length: int,
+        prime: str = "",
+        temperature: float = 1.0,
+        top_k: Optional[int] = None,
+        top_p: Optional[float] = None,
+        seed: Optional[int] = None,
+        greedy: bool = False,
+    ) -> str:
+        """``prime`` followed by ``length`` generated characters."""
+        chars = [step[0] for step in self.iter_sample(length, prime, temperature, top_k, top_p, seed, greedy)]
+        return prime + "".join(chars)
+
+    # ------------------------------------------------------------------------ scoring
+
+    @torch.no_grad()
+    def evaluate(self, text: str, chunk: int = 1024) -> dict:
+        """Cross-entropy of ``text``: each character predicted from all before it (one pass)."""
+        ids, unknown = self.vocab.encode(text)
+        n = max(0, ids.numel() - 1)
+        nats = 0.0
+        if n:
+            ids = ids.to(self.device)[None, :]  # (1, N)
+            state = None
+            total = torch.zeros((), dtype=torch.float64, device=self.device)
+            for s in range(0, n, chunk):
+                x = ids[:, s : min(s + chunk, n)]  # (1, t)
+                y = ids[:, s + 1 : min(s + chunk, n) + 1]  # (1, t)
+                logits, _, state = self.model(x, state=state)  # (1, t, V)
+                total += torch.nn.functional.cross_entropy(logits[0].double(), y[0], reduction="sum")
+            nats = float(total) / n
+        return {
+            "bpc": nats / LN2 if n else float("nan"),
+            "nats": nats if n else float("nan"),
+            "perplexity": math.exp(nats) if n else float("nan"),
+            "chars": n,
+            "unknown": unknown,
+            "total_nats": nats * n,
+        }
+
+    def score(self, text: str) -> float:
+        """Bits per character of ``text`` (unknown characters map to unk, or are skipped)."""
+        return self.evaluate(text)["bpc"]
+
+
+def load(run_dir: str | os.PathLike, which: str = "best", device: str = "cpu") -> LanguageModel:
+    """Load a trained language model from a run folder (``best.pt``, else ``last.pt``)."""
+    return LanguageModel.load(run_dir, which=which, device=device)
+
+
+def train_lm(
+    text: Optional[str] = None,
+    paths: Optional[Sequence[str | os.PathLike]] = None,
+    out: Optional[str | os.PathLike] = None,
+    model: Optional[ModelConfig] = None,
+    config: Optional[TrainConfig] = None,
+    hooks: Optional[Hooks] = None,
+) -> LanguageModel:
+    """Train from a string or files without the CLI; checkpoints go to ``out`` when given."""
+    if (text is None) == (paths is None):
+        raise UserError("give exactly one of text= or paths=")
+    corpus: Corpus = corpus_from_text(text) if text is not None else load_corpus(paths)
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    trainer = Trainer(corpus, model or ModelConfig(), config or TrainConfig(), run_dir=out, hooks=hooks)
+    trainer.run()
+    return LanguageModel(trainer.model, corpus.vocab, trainer.device)

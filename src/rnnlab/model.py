@@ -1,0 +1,105 @@
+"""The character-level language model: embedding (or one-hot) -> recurrent layers -> Linear.
+
+One interface for every cell and both implementations:
+``forward(ids, targets=None, state=None) -> (logits, loss, state)``, with the recurrent state
+passed in and out explicitly so that training can carry it across truncated-backprop chunks and
+sampling can feed one character at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnlab.config import ModelConfig
+
+# LSTM state is (h, c); GRU and RNN state is h. Each is (L, B, H).
+State = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
+
+LN2 = math.log(2.0)
+
+
+class Output(NamedTuple):
+    logits: torch.Tensor  # (B, T, V)
+    loss: Optional[torch.Tensor]  # mean nats per character, or None without targets
+    state: State
+
+
+def recurrent_layer(cfg: ModelConfig, input_size: int, bidirectional: bool = False) -> nn.Module:
+    """The torch.nn layer or its rnnlab.nn twin; both have the same parameters and signature."""
+    if cfg.impl == "reference":
+        from rnnlab import nn as ref
+
+        classes = {"lstm": ref.LSTM, "gru": ref.GRU, "rnn": ref.RNN}
+    else:
+        classes = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+    return classes[cfg.cell](
+        input_size,
+        cfg.hidden,
+        num_layers=cfg.layers,
+        dropout=cfg.dropout if cfg.layers > 1 else 0.0,
+        batch_first=True,
+        bidirectional=bidirectional,
+    )
+
+
+def detach_state(state: State) -> State:
+    """Cut the graph between truncated-backprop chunks while keeping the values."""
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
+
+
+def map_state(state: State, fn) -> State:
+    if isinstance(state, tuple):
+        return tuple(fn(s) for s in state)
+    return fn(state)
+
+
+class CharRNN(nn.Module):
+    """A character language model; ``cfg.impl`` picks torch.nn or rnnlab.nn cells."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = None if cfg.one_hot else nn.Embedding(cfg.vocab_size, cfg.embed)
+        self.rnn = recurrent_layer(cfg, cfg.input_size)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.head = nn.Linear(cfg.hidden, cfg.vocab_size)
+
+    def init_state(self, batch_size: int, device=None) -> State:
+        cfg = self.cfg
+        device = device if device is not None else self.head.weight.device
+        h = torch.zeros(cfg.layers, batch_size, cfg.hidden, device=device)  # (L, B, H)
+        return (h, torch.zeros_like(h)) if cfg.cell == "lstm" else h
+
+    def encode_input(self, ids: torch.Tensor) -> torch.Tensor:
+        ids = ids.long()
+        if self.embed is None:
+            return F.one_hot(ids, self.cfg.vocab_size).to(self.head.weight.dtype)  # (B, T, V)
+        return self.embed(ids)  # (B, T, E)
+
+    def forward(self, ids: torch.Tensor, targets: Optional[torch.Tensor] = None, state: Optional[State] = None) -> Output:
+        """ids (B, T) -> logits (B, T, V); loss is mean cross-entropy in nats when targets are given."""
+        if state is None:
+            state = self.init_state(ids.shape[0], ids.device)
+        x = self.encode_input(ids)  # (B, T, E)
+        out, state = self.rnn(x, state)  # (B, T, H)
+        logits = self.head(self.drop(out))  # (B, T, V)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.flatten(0, 1), targets.long().flatten())  # over (B*T, V)
+        return Output(logits, loss, state)
+
+    @torch.no_grad()
+    def step(self, ids: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One character per stream: ids (B,) -> logits (B, V) and the next state."""
+        logits, _, state = self.forward(ids[:, None], state=state)  # (B, 1, V)
+        return logits[:, 0], state
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

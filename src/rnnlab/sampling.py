@@ -1,0 +1,78 @@
+"""One sampler for every model: feed the prime once, then one character at a time.
+
+The recurrent state is kept between steps, so generating n characters costs n single steps
+(never a re-run of the prefix). Filtering follows the usual order: temperature, then top-k,
+then top-p (nucleus), then a draw from a seeded ``torch.Generator``.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import torch
+
+from rnnlab.errors import UserError
+
+
+def check_sampling_args(temperature: float, top_k: Optional[int], top_p: Optional[float]) -> None:
+    if not temperature > 0:
+        raise UserError(f"temperature must be positive, got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise UserError(f"top-k must be at least 1, got {top_k}")
+    if top_p is not None and not 0.0 < top_p <= 1.0:
+        raise UserError(f"top-p must be in (0, 1], got {top_p}")
+
+
+def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: Optional[int] = None, top_p: Optional[float] = None) -> torch.Tensor:
+    """(B, V) logits -> (B, V) logits with excluded characters at -inf."""
+    logits = logits.float() / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (B, 1)
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)  # (B, V)
+        probs = torch.softmax(sorted_logits, dim=-1)
+        # Drop a character when the mass before it already reaches top_p; the first always stays.
+        drop_sorted = (probs.cumsum(dim=-1) - probs) >= top_p
+        drop = drop_sorted.scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits
+
+
+def choose(logits: torch.Tensor, generator: Optional[torch.Generator], greedy: bool = False, **filters) -> torch.Tensor:
+    """(B, V) logits -> (B,) next ids."""
+    if greedy:
+        return logits.argmax(dim=-1)
+    probs = torch.softmax(filter_logits(logits, **filters), dim=-1)
+    return torch.multinomial(probs, 1, generator=generator)[:, 0]
+
+
+@torch.no_grad()
+def generate(
+    model,
+    prime_ids: torch.Tensor,
+    length: int,
+    *,
+    temperature: float = 1.0,
+    top_k: Optional[int] = None,
+    top_p: Optional[float] = None,
+    greedy: bool = False,
+    generator: Optional[torch.Generator] = None,
+) -> Iterator[torch.Tensor]:
+    """Yield ``length`` steps of (B,) ids, continuing ``prime_ids`` (B, P) with P >= 1."""
+    check_sampling_args(temperature, top_k, top_p)
+    was_training = model.training
+    model.eval()
+    try:
+        state = None
+        if prime_ids.shape[1] > 1:
+            _, _, state = model(prime_ids[:, :-1], state=state)
+        if state is None:
+            state = model.init_state(prime_ids.shape[0], prime_ids.device)
+        ids = prime_ids[:, -1]  # (B,)
+        for _ in range(length):
+            logits, state = model.step(ids, state)  # (B, V)
+            ids = choose(logits, generator, greedy, temperature=temperature, top_k=top_k, top_p=top_p)
+            yield ids
+    finally:
+        model.train(was_training)

@@ -1,0 +1,415 @@
+"""Training a character language model with truncated backprop through time.
+
+The training text is cut into ``batch_size`` contiguous streams; each step takes the next
+``seq_len`` characters of every stream, carries the recurrent state over from the previous
+chunk (detached, so gradients stop at the chunk boundary) and takes one Adam step. Everything
+that decides the next step (weights, optimizer, step, data position, carried state, RNG) is in
+the checkpoint, so an interrupted run resumes to the same final weights as one that never
+stopped. The trainer reports through ``Hooks`` and ``logging``; it never prints.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+from rnnlab import checkpoint
+from rnnlab.config import ModelConfig, TrainConfig, from_dict, to_dict
+from rnnlab.data import Corpus, Vocab
+from rnnlab.errors import UserError
+from rnnlab.model import LN2, CharRNN, State, detach_state, map_state
+from rnnlab.sampling import generate
+
+log = logging.getLogger("rnnlab.train")
+
+KIND = "lm"
+METRICS = "metrics.csv"
+METRIC_FIELDS = ["step", "epoch", "elapsed_s", "lr", "train_bpc", "val_bpc", "chars_per_s"]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError("--device cuda was asked for but no CUDA device is available")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+        raise UserError("--device mps was asked for but MPS is not available")
+    return torch.device(name)
+
+
+def lr_at(step: int, cfg: TrainConfig, total_steps: int) -> float:
+    """Linear warm-up, then cosine decay to ``lr * min_lr_ratio`` at ``total_steps``."""
+    if cfg.warmup_steps and step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    if cfg.schedule == "constant":
+        return cfg.lr
+    span = max(1, total_steps - cfg.warmup_steps)
+    progress = min(1.0, (step - cfg.warmup_steps) / span)
+    floor = cfg.lr * cfg.min_lr_ratio
+    return floor + (cfg.lr - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+class Hooks:
+    """What the trainer tells its caller; the CLI draws a progress bar from these."""
+
+    def on_start(self, trainer: "Trainer") -> None: ...
+    def on_step(self, trainer: "Trainer", info: dict[str, Any]) -> None: ...
+    def on_eval(self, trainer: "Trainer", info: dict[str, Any]) -> None: ...
+    def on_end(self, trainer: "Trainer", info: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class Progress:
+    """Where training is; saved in every checkpoint."""
+
+    step: int = 0
+    epoch: int = 0
+    chunk: int = 0  # index of the next chunk within the epoch
+    elapsed: float = 0.0  # seconds of training, summed over resumed sessions
+    total_steps: int = 0  # the schedule's horizon
+    best_val: float = float("inf")
+    best_step: int = -1
+    evals_since_best: int = 0
+    chars_seen: int = 0
+    horizon_fixed: bool = False  # set once --max-time has been turned into a step count
+
+
+def split_train_val(ids: torch.Tensor, val_fraction: float, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hold out the tail of the text; the split never depends on the batch layout."""
+    n = ids.numel()
+    n_val = int(n * val_fraction)
+    if n_val < 2:
+        n_val = 0
+    train, val = ids[: n - n_val], ids[n - n_val :]
+    if train.numel() - 1 < seq_len:
+        raise UserError(
+            f"the training text has {train.numel()} characters, fewer than one sequence of "
+            f"{seq_len} + 1; use a smaller --seq-len or more text"
+        )
+    return train, val
+
+
+def stream_batches(ids: torch.Tensor, batch_size: int, seq_len: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Lay the text out as ``batch_size`` contiguous streams: x, y (B, L) with y = x shifted by one."""
+    length = (ids.numel() - 1) // batch_size
+    x = ids[: batch_size * length].view(batch_size, length)  # (B, L)
+    y = ids[1 : batch_size * length + 1].view(batch_size, length)  # (B, L)
+    return x, y, length // seq_len
+
+
+@torch.no_grad()
+def evaluate_ids(model: CharRNN, ids: torch.Tensor, batch_size: int, seq_len: int, device: torch.device) -> float:
+    """Mean nats per character of ``ids`` under ``model``, state carried across chunks."""
+    if ids.numel() < 2:
+        return float("nan")
+    batch_size = max(1, min(batch_size, (ids.numel() - 1) // max(1, seq_len)))
+    length = (ids.numel() - 1) // batch_size
+    x = ids[: batch_size * length].view(batch_size, length)  # (B, L)
+    y = ids[1 : batch_size * length + 1].view(batch_size, length)  # (B, L)
+    was_training = model.training
+    model.eval()
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    state = None
+    for p in range(0, length, seq_len):
+        xb = x[:, p : p + seq_len].to(device, non_blocking=True).long()
+        yb = y[:, p : p + seq_len].to(device, non_blocking=True).long()
+        logits, _, state = model(xb, state=state)  # (B, t, V)
+        total += torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), yb.flatten(), reduction="sum").double()
+    model.train(was_training)
+    return float(total) / (batch_size * length)
+
+
+class Trainer:
+    """Owns the model, optimizer and data layout of one run; ``run()`` trains until a stop."""
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        model_cfg: ModelConfig,
+        train_cfg: TrainConfig,
+        run_dir: Optional[Path] = None,
+        hooks: Optional[Hooks] = None,
+        stop: Optional[threading.Event] = None,
+        resume_from: Optional[dict[str, Any]] = None,
+        meta: Optional[dict[str, Any]] = None,
+    ):
+        self.corpus = corpus
+        self.vocab: Vocab = corpus.vocab
+        self.train_cfg = train_cfg
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.hooks = hooks or Hooks()
+        self.meta = dict(meta or {})  # saved as-is in every checkpoint (e.g. how to re-read the text)
+        self.stop = stop or threading.Event()
+        self.device = resolve_device(train_cfg.device)
+
+        self.train_ids, self.val_ids = split_train_val(corpus.ids, train_cfg.val_fraction, train_cfg.seq_len)
+        batch_size = min(train_cfg.batch_size, (self.train_ids.numel() - 1) // train_cfg.seq_len)
+        if batch_size < train_cfg.batch_size:
+            log.warning("the text is short: batch size lowered from %d to %d streams", train_cfg.batch_size, batch_size)
+        self.batch_size = batch_size
+        self.x, self.y, self.steps_per_epoch = stream_batches(self.train_ids, batch_size, train_cfg.seq_len)
+        if self.device.type == "cuda":
+            # Compact ids fit on the card; moving them once saves a copy per step.
+            self.x, self.y = self.x.to(self.device), self.y.to(self.device)
+
+        model_cfg = ModelConfig(**{**to_dict(model_cfg), "vocab_size": len(self.vocab)})
+        self.model_cfg = model_cfg
+        torch.manual_seed(train_cfg.seed)
+        self.model = CharRNN(model_cfg).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
+        self.progress = Progress(total_steps=self.planned_steps())
+        self.state: Optional[State] = None
+        self.history: list[dict[str, Any]] = []  # one record per evaluation
+        if resume_from is not None:
+            self.load_state(resume_from)
+
+    # ---------------------------------------------------------------------------- state
+
+    def planned_steps(self) -> int:
+        cfg = self.train_cfg
+        steps = cfg.epochs * self.steps_per_epoch
+        return min(steps, cfg.max_steps) if cfg.max_steps is not None else steps
+
+    def payload(self) -> dict[str, Any]:
+        rng = {"torch": torch.get_rng_state()}
+        if torch.cuda.is_available() and self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        state = None
+        if self.state is not None:
+            state = list(self.state) if isinstance(self.state, tuple) else [self.state]
+        return {
+            "kind": KIND,
+            "model_config": to_dict(self.model_cfg),
+            "train_config": to_dict(self.train_cfg),
+            "vocab": self.vocab.to_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "progress": {k: v for k, v in vars(self.progress).items()},
+            "carried_state": state,
+            "rng": rng,
+            "history": self.history,
+            "batch_size": self.batch_size,
+            "corpus": {"files": self.corpus.files, "chars": len(self.corpus)},
+            **self.meta,
+        }
+
+    def load_state(self, ckpt: dict[str, Any]) -> None:
+        try:
+            self.model.load_state_dict(ckpt["model"])
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise UserError(f"the checkpoint does not fit this model: {str(e).splitlines()[0][:200]}") from None
+        self.progress = Progress(**ckpt["progress"])
+        carried = ckpt.get("carried_state")
+        if carried is not None:
+            carried = [s.to(self.device) for s in carried]
+            self.state = tuple(carried) if self.model_cfg.cell == "lstm" else carried[0]
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        if "cuda" in ckpt["rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(ckpt["rng"]["cuda"], self.device)
+        self.history = list(ckpt.get("history", []))
+        if not self.progress.horizon_fixed:
+            self.progress.total_steps = self.planned_steps()
+
+    def save(self, name: str) -> None:
+        if self.run_dir is not None:
+            checkpoint.save(self.run_dir / name, self.payload())
+
+    # ---------------------------------------------------------------------------- metrics
+
+    def _metrics_row(self, row: dict[str, Any]) -> None:
+        if self.run_dir is None:
+            return
+        path = self.run_dir / METRICS
+        new = not path.exists()
+        with open(path, "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=METRIC_FIELDS)
+            if new:
+                w.writeheader()
+            w.writerow({k: row.get(k, "") for k in METRIC_FIELDS})
+
+    def truncate_metrics(self) -> None:
+        """Drop metric rows written after the checkpoint we resume from (they will be redone)."""
+        if self.run_dir is None or not (self.run_dir / METRICS).exists():
+            return
+        path = self.run_dir / METRICS
+        with open(path, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r.get("step", "").isdigit() and int(r["step"]) <= self.progress.step]
+
+        def write(fh):
+            text = _csv_text(rows)
+            fh.write(text.encode())
+
+        checkpoint.atomic_write(path, write)
+
+    # ---------------------------------------------------------------------------- loop
+
+    def sample_text(self, length: int, seed: int) -> str:
+        vocab = self.vocab
+        start = vocab.stoi.get("\n", 0 if vocab.unk is None else min(1, len(vocab) - 1))
+        g = torch.Generator(device=self.device).manual_seed(seed)
+        prime = torch.tensor([[start]], device=self.device)
+        ids = [int(i[0]) for i in generate(self.model, prime, length, temperature=0.8, generator=g)]
+        return vocab.decode(ids)
+
+    def evaluate(self) -> float:
+        cfg = self.train_cfg
+        val = self.val_ids[: cfg.eval_chars + 1]
+        return evaluate_ids(self.model, val, self.batch_size, cfg.seq_len, self.device) / LN2
+
+    def run(self) -> dict[str, Any]:
+        """Train until the schedule ends, time runs out, patience is lost or ``stop`` is set."""
+        cfg = self.train_cfg
+        p = self.progress
+        model, opt = self.model, self.optimizer
+        model.train()
+        self.hooks.on_start(self)
+        self.truncate_metrics()
+        reason = None
+        loss_sum = torch.zeros((), device=self.device)
+        loss_count = 0
+        window_start, window_chars = time.perf_counter(), 0
+        session_start = time.perf_counter()
+        elapsed0 = p.elapsed
+        chars_per_step = self.batch_size * cfg.seq_len
+
+        while reason is None:
+            if p.step >= p.total_steps:
+                reason = "max_steps" if cfg.max_steps is not None and p.step >= cfg.max_steps else "epochs"
+                break
+            if p.chunk >= self.steps_per_epoch:
+                p.epoch += 1
+                p.chunk = 0
+                self.state = None  # a new pass over the text starts from a blank state
+            lr = lr_at(p.step, cfg, p.total_steps)
+            for group in opt.param_groups:
+                group["lr"] = lr
+
+            s = p.chunk * cfg.seq_len
+            xb = self.x[:, s : s + cfg.seq_len].to(self.device, non_blocking=True).long()  # (B, T)
+            yb = self.y[:, s : s + cfg.seq_len].to(self.device, non_blocking=True).long()  # (B, T)
+            _, loss, state = model(xb, yb, self.state)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            self.state = detach_state(state)
+
+            p.step += 1
+            p.chunk += 1
+            p.chars_seen += chars_per_step
+            loss_sum += loss.detach()
+            loss_count += 1
+            window_chars += chars_per_step
+            p.elapsed = elapsed0 + (time.perf_counter() - session_start)
+
+            if cfg.max_time is not None and not p.horizon_fixed and p.step >= min(20, p.total_steps // 10 + 1):
+                # Turn the time budget into a step count once, so the schedule can decay in time.
+                rate = p.elapsed / p.step
+                p.total_steps = max(p.step, min(p.total_steps, int(cfg.max_time / rate)))
+                p.horizon_fixed = True
+
+            is_eval = p.step % cfg.eval_every == 0 or p.step >= p.total_steps
+            if is_eval or p.step % 10 == 0:
+                now = time.perf_counter()
+                cps = window_chars / max(1e-9, now - window_start)
+                info = {
+                    "step": p.step,
+                    "epoch": p.epoch,
+                    "elapsed_s": round(p.elapsed, 3),
+                    "lr": lr,
+                    "train_bpc": float(loss_sum) / max(1, loss_count) / LN2,
+                    "chars_per_s": round(cps, 1),
+                    "total_steps": p.total_steps,
+                }
+                if not math.isfinite(info["train_bpc"]):
+                    raise UserError(
+                        f"the loss became {info['train_bpc']} at step {p.step}; "
+                        "try a lower --lr or a smaller --grad-clip"
+                    )
+                if is_eval:
+                    reason = self._evaluate_and_save(info)
+                self._metrics_row(info)
+                self.hooks.on_step(self, info)
+                loss_sum.zero_()
+                loss_count = 0
+                window_start, window_chars = time.perf_counter(), 0
+
+            if reason is None and cfg.max_time is not None and p.elapsed >= cfg.max_time:
+                reason = "max_time"
+            if reason is None and self.stop.is_set():
+                reason = "interrupted"
+
+        if reason != "interrupted" and (not self.history or self.history[-1]["step"] != p.step):
+            # Every finished run ends with an evaluation, so best.pt reflects its last weights too.
+            self._evaluate_and_save(
+                {"step": p.step, "epoch": p.epoch, "elapsed_s": round(p.elapsed, 3), "lr": lr_at(p.step, cfg, p.total_steps)}
+            )
+        self.save(checkpoint.LAST)
+        result = {"reason": reason, "step": p.step, "best_val_bpc": p.best_val, "best_step": p.best_step, "elapsed_s": p.elapsed}
+        self.hooks.on_end(self, result)
+        return result
+
+    def _evaluate_and_save(self, info: dict[str, Any]) -> Optional[str]:
+        p, cfg = self.progress, self.train_cfg
+        val_bpc = self.evaluate() if self.val_ids.numel() > 1 else float("nan")
+        info["val_bpc"] = val_bpc
+        info["sample"] = self.sample_text(cfg.sample_chars, seed=cfg.seed + p.step) if cfg.sample_chars else ""
+        self.history.append({k: info[k] for k in ("step", "elapsed_s", "lr", "val_bpc", "sample") if k in info})
+        reason = None
+        if math.isfinite(val_bpc) and val_bpc < p.best_val:
+            p.best_val, p.best_step, p.evals_since_best = val_bpc, p.step, 0
+            self.save(checkpoint.BEST)
+        elif math.isfinite(val_bpc):
+            p.evals_since_best += 1
+            if cfg.patience is not None and p.evals_since_best >= cfg.patience:
+                reason = "early_stop"
+        elif not math.isfinite(val_bpc) and self.val_ids.numel() <= 1:
+            self.save(checkpoint.BEST)
+        self.save(checkpoint.LAST)
+        self.hooks.on_eval(self, info)
+        return reason
+
+
+def _csv_text(rows: list[dict[str, Any]]) -> str:
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=METRIC_FIELDS)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: r.get(k, "") for k in METRIC_FIELDS})
+    return buf.getvalue()
+
+
+def load_run(run_dir: Path, which: str = "best") -> dict[str, Any]:
+    path = checkpoint.find(run_dir, which)
+    return checkpoint.load(path, kind=KIND)
+
+
+def model_from_checkpoint(ckpt: dict[str, Any], device: torch.device | str = "cpu") -> tuple[CharRNN, Vocab]:
+    cfg = from_dict(ModelConfig, ckpt["model_config"])
+    vocab = Vocab.from_dict(ckpt["vocab"])
+    if cfg.vocab_size != len(vocab):
+        raise UserError("the checkpoint's vocabulary does not match its model")
+    model = CharRNN(cfg)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as e:
+        raise UserError(f"the checkpoint's weights do not fit its model config: {str(e).splitlines()[0][:200]}") from None
+    model.to(device).eval()
+    return model, vocab
