@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import pickle
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,10 @@ def load(path: Path, kind: str | None = None) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"no checkpoint at {path}")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # A foreign pickle protocol only earns a warning before it is refused below.
+            warnings.simplefilter("ignore", UserWarning)
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else "unsafe content"
         raise UserError(f"{path} holds objects rnnlab will not load (refused, nothing was run): {first[:160]}") from None

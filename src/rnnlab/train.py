@@ -236,10 +236,34 @@ class Trainer:
         path = self.run_dir / METRICS
         new = not path.exists()
         with open(path, "a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=METRIC_FIELDS)
+            w = csv.DictWriter(f, fieldnames=METRIC_FIELDS, lineterminator="\n")
             if new:
                 w.writeheader()
             w.writerow({k: row.get(k, "") for k in METRIC_FIELDS})
+
+    def write_plot(self) -> None:
+        """``loss.png``: training and validation bits per character against steps."""
+        if self.run_dir is None or not (self.run_dir / METRICS).exists():
+            return
+        from rnnlab.plot import line_chart_png
+
+        with open(self.run_dir / METRICS, newline="") as f:
+            rows = list(csv.DictReader(f))
+
+        def series(key):
+            pts = [(float(r["step"]), float(r[key])) for r in rows if r.get(key)]
+            return [x for x, _ in pts], [y for _, y in pts]
+
+        try:
+            line_chart_png(
+                self.run_dir / "loss.png",
+                [("train", *series("train_bpc")), ("validation", *series("val_bpc"))],
+                title="bits per character",
+                xlabel="step",
+                ylabel="bpc",
+            )
+        except OSError as e:
+            log.warning("could not write loss.png: %s", e)
 
     def truncate_metrics(self) -> None:
         """Drop metric rows written after the checkpoint we resume from (they will be redone)."""
@@ -344,6 +368,8 @@ class Trainer:
                 if is_eval:
                     reason = self._evaluate_and_save(info)
                 self._metrics_row(info)
+                if is_eval:
+                    self.write_plot()
                 self.hooks.on_step(self, info)
                 loss_sum.zero_()
                 loss_count = 0
@@ -360,6 +386,7 @@ class Trainer:
                 {"step": p.step, "epoch": p.epoch, "elapsed_s": round(p.elapsed, 3), "lr": lr_at(p.step, cfg, p.total_steps)}
             )
         self.save(checkpoint.LAST)
+        self.write_plot()
         result = {"reason": reason, "step": p.step, "best_val_bpc": p.best_val, "best_step": p.best_step, "elapsed_s": p.elapsed}
         self.hooks.on_end(self, result)
         return result
@@ -389,7 +416,7 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
     import io
 
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=METRIC_FIELDS)
+    w = csv.DictWriter(buf, fieldnames=METRIC_FIELDS, lineterminator="\n")
     w.writeheader()
     for r in rows:
         w.writerow({k: r.get(k, "") for k in METRIC_FIELDS})
