@@ -131,3 +131,20 @@ def test_checkpoint_is_plain_data_and_loads_weights_only(tmp_path):
     for key in ("model_config", "train_config", "vocab", "model", "optimizer", "progress", "rng", "history"):
         assert key in ckpt
     assert ckpt["progress"]["step"] == 5
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("impl", ["torch", "reference"])
+def test_one_step_sampling_path_equals_the_full_forward(cell, impl):
+    from rnnlab.model import CharRNN
+
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab_size=7, cell=cell, layers=3, hidden=5, embed=4, impl=impl)).double().eval()
+    ids = torch.randint(7, (2, 6))
+    full, _, final = model(ids)  # (B, T, V)
+    state = model.init_state(2)
+    for t in range(6):
+        logits, state = model.step(ids[:, t], state)
+        torch.testing.assert_close(logits, full[:, t], rtol=0, atol=1e-10)
+    for a, b in zip(state if cell == "lstm" else (state,), final if cell == "lstm" else (final,)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-10)

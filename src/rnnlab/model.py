@@ -16,11 +16,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnlab.config import ModelConfig
+from rnnlab.nn._base import project_input
+from rnnlab.nn.gru import gru_step
+from rnnlab.nn.lstm import lstm_step
+from rnnlab.nn.rnn import rnn_tanh_step
 
 # LSTM state is (h, c); GRU and RNN state is h. Each is (L, B, H).
 State = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
 
 LN2 = math.log(2.0)
+
+# Per cell: the one-step function of rnnlab.nn, and whether b_hh folds into the input projection
+# (not for GRU, whose b_hn sits inside the reset gate's product).
+_STEP_FUNCTIONS = {"lstm": (lstm_step, True), "gru": (gru_step, False), "rnn": (rnn_tanh_step, True)}
 
 
 class Output(NamedTuple):
@@ -74,7 +82,7 @@ class CharRNN(nn.Module):
     def init_state(self, batch_size: int, device=None) -> State:
         cfg = self.cfg
         device = device if device is not None else self.head.weight.device
-        h = torch.zeros(cfg.layers, batch_size, cfg.hidden, device=device)  # (L, B, H)
+        h = torch.zeros(cfg.layers, batch_size, cfg.hidden, device=device, dtype=self.head.weight.dtype)  # (L, B, H)
         return (h, torch.zeros_like(h)) if cfg.cell == "lstm" else h
 
     def encode_input(self, ids: torch.Tensor) -> torch.Tensor:
@@ -97,9 +105,32 @@ class CharRNN(nn.Module):
 
     @torch.no_grad()
     def step(self, ids: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """One character per stream: ids (B,) -> logits (B, V) and the next state."""
-        logits, _, state = self.forward(ids[:, None], state=state)  # (B, 1, V)
-        return logits[:, 0], state
+        """One character per stream: ids (B,) -> logits (B, V) and the next state.
+
+        Runs the cell equations directly on the layer's weights (the functions of rnnlab.nn),
+        layer by layer: a one-step call into nn.LSTM costs far more in dispatch (and, with
+        oneDNN, in setup) than the few small matmuls it does. Same weights, same math as forward.
+        """
+        if self.training:
+            logits, _, state = self.forward(ids[:, None], state=state)  # (B, 1, V)
+            return logits[:, 0], state
+        step_fn, fold = _STEP_FUNCTIONS[self.cfg.cell]
+        x = self.encode_input(ids[:, None])[:, 0]  # (B, E)
+        states = (state,) if not isinstance(state, tuple) else state  # each (L, B, H)
+        new: list[tuple[torch.Tensor, ...]] = []
+        rnn = self.rnn
+        for layer in range(self.cfg.layers):
+            w_ih = getattr(rnn, f"weight_ih_l{layer}")
+            w_hh = getattr(rnn, f"weight_hh_l{layer}")
+            b_ih = getattr(rnn, f"bias_ih_l{layer}")
+            b_hh = getattr(rnn, f"bias_hh_l{layer}")
+            xw = project_input(x, w_ih, b_ih, b_hh if fold else None)  # (B, G*H)
+            out = step_fn(xw, tuple(s[layer] for s in states), w_hh, None if fold else b_hh)
+            new.append(out)
+            x = out[0]  # (B, H)
+        stacked = tuple(torch.stack([n[k] for n in new]) for k in range(len(states)))  # (L, B, H) each
+        logits = self.head(x)  # (B, V)
+        return logits, stacked if isinstance(state, tuple) else stacked[0]
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -294,6 +294,31 @@ class Trainer:
         val = self.val_ids[: cfg.eval_chars + 1]
         return evaluate_ids(self.model, val, self.batch_size, cfg.seq_len, self.device) / LN2
 
+    def step(self) -> torch.Tensor:
+        """One optimisation step on the next chunk of every stream; returns the detached loss."""
+        cfg, p, opt, model = self.train_cfg, self.progress, self.optimizer, self.model
+        if p.chunk >= self.steps_per_epoch:
+            p.epoch += 1
+            p.chunk = 0
+            self.state = None  # a new pass over the text starts from a blank state
+        lr = lr_at(p.step, cfg, p.total_steps)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        s = p.chunk * cfg.seq_len
+        xb = self.x[:, s : s + cfg.seq_len].to(self.device, non_blocking=True).long()  # (B, T)
+        yb = self.y[:, s : s + cfg.seq_len].to(self.device, non_blocking=True).long()  # (B, T)
+        _, loss, state = model(xb, yb, self.state)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        self.state = detach_state(state)
+        p.step += 1
+        p.chunk += 1
+        p.chars_seen += self.batch_size * cfg.seq_len
+        return loss.detach()
+
     def run(self) -> dict[str, Any]:
         """Train until the schedule ends, time runs out, patience is lost or ``stop`` is set."""
         cfg = self.train_cfg
@@ -314,31 +339,11 @@ class Trainer:
             if p.step >= p.total_steps:
                 reason = "max_steps" if cfg.max_steps is not None and p.step >= cfg.max_steps else "epochs"
                 break
-            if p.chunk >= self.steps_per_epoch:
-                p.epoch += 1
-                p.chunk = 0
-                self.state = None  # a new pass over the text starts from a blank state
-            lr = lr_at(p.step, cfg, p.total_steps)
-            for group in opt.param_groups:
-                group["lr"] = lr
-
-            s = p.chunk * cfg.seq_len
-            xb = self.x[:, s : s + cfg.seq_len].to(self.device, non_blocking=True).long()  # (B, T)
-            yb = self.y[:, s : s + cfg.seq_len].to(self.device, non_blocking=True).long()  # (B, T)
-            _, loss, state = model(xb, yb, self.state)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            self.state = detach_state(state)
-
-            p.step += 1
-            p.chunk += 1
-            p.chars_seen += chars_per_step
-            loss_sum += loss.detach()
+            loss = self.step()
+            loss_sum += loss
             loss_count += 1
             window_chars += chars_per_step
+            lr = opt.param_groups[0]["lr"]
             p.elapsed = elapsed0 + (time.perf_counter() - session_start)
 
             if cfg.max_time is not None and not p.horizon_fixed and p.step >= min(20, p.total_steps // 10 + 1):
