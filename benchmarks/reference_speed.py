@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "threads": torch.get_num_threads(),
         "cpu": cpu_name(),
         "python": platform.python_version(),
-        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(["benchmarks/reference_speed.py", *(argv if argv is not None else sys.argv[1:])]),
         "times_s": times,
         "median_s": median,
         "min_s": best,

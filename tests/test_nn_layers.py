@@ -202,7 +202,7 @@ def test_dropout_sits_between_layers_only(family):
     x = torch.randn(T, B, D, dtype=torch.float64)
     out, hidden = model(x)
     layer0 = theirs_cls(D, H).double()
-    layer0.load_state_dict({k.replace("_l0", "_l0"): v for k, v in model.state_dict().items() if k.endswith("_l0")})
+    layer0.load_state_dict({k: v for k, v in model.state_dict().items() if k.endswith("_l0")})
     layer1 = theirs_cls(H, H).double()
     layer1.load_state_dict({k.replace("_l1", "_l0"): v for k, v in model.state_dict().items() if k.endswith("_l1")})
     _, hidden0 = layer0(x)

@@ -178,7 +178,7 @@ class CellBase(nn.Module):
         fold = self.fold_hidden_bias
         xw = project_input(x, self.weight_ih, self.bias_ih, self.bias_hh if fold else None)  # (B, G*H)
         new = self._step(xw, state, self.weight_hh, None if fold else self.bias_hh)
-        return new if is_batched else tuple(s.squeeze(0) for s in new)
+        return new if is_batched else tuple(s.squeeze(0) for s in new)  # (H,) each
 
 
 class RecurrentBase(nn.Module):
@@ -306,7 +306,7 @@ class RecurrentBase(nn.Module):
             is_batched = input.dim() == 3
             batch_dim = 0 if self.batch_first else 1
             if not is_batched:
-                input = input.unsqueeze(batch_dim)
+                input = input.unsqueeze(batch_dim)  # (1, T, D) or (T, 1, D)
                 if hx is not None:
                     if any(s.dim() != 2 for s in hx):
                         raise RuntimeError("For unbatched 2-D input, hx should also be 2-D")
