@@ -192,9 +192,10 @@ def test_python_m_rnnlab_works():
     assert r.returncode == 0 and "train" in r.stdout
 
 
-def test_sigint_saves_and_resume_finishes(tmp_path, text_file):
+def test_sigint_saves_and_resume_finishes(tmp_path):
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "rnnlab", "train", str(text_file), "--out", str(run), "--tiny", "--max-steps", "100000",
+    # The embedded corpus: long enough that training is still running when the signal comes.
+    cmd = [sys.executable, "-m", "rnnlab", "train", "--out", str(run), "--tiny", "--max-steps", "100000",
            "--eval-every", "1000000", "--quiet"]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     import time
