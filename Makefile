@@ -15,8 +15,15 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PY) -m pip install --quiet -c $(LOCK) -e '.[dev]'
 	touch $@
 
+# The main job on the embedded corpus: the lesson, then a language model trained for two
+# minutes, then samples. Each demo run gets its own folder, so no earlier run is overwritten.
+DEMO_RUN := runs/demo-$(shell date +%Y%m%d-%H%M%S)
+
 demo: $(VENV)/.installed
 	$(PY) -m rnnlab lesson
+	$(PY) -m rnnlab train --out $(DEMO_RUN) --max-time 120
+	$(PY) -m rnnlab sample $(DEMO_RUN) --length 600 --temperature 0.8 --seed 0
+	$(PY) -m rnnlab sample $(DEMO_RUN) --length 300 --temperature 0.6 --prime "hacker" --seed 1
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
@@ -32,6 +39,11 @@ rates: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/reference_speed.py
+	$(PY) benchmarks/lm_throughput.py
+	$(PY) benchmarks/sample_speed.py
+	$(PY) benchmarks/corpus_memory.py
+	$(PY) benchmarks/lm_quality.py --minutes 2
+	$(PY) benchmarks/lm_quality.py --minutes 5 --text prose --only-rnnlab
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

@@ -145,10 +145,7 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path, capsys, args, needle):
     args = [a.format(**paths) for a in args]
     if args[0] == "train":
         args += ["--out", str(tmp_path / "out"), "--quiet"]
-    try:
-        rc = main(args)
-    except SystemExit as e:  # argparse errors
-        rc = e.code
+    rc = main(args)
     one_line_error(capsys, 2, rc, needle)
 
 

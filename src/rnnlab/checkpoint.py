@@ -22,7 +22,8 @@ import torch
 from rnnlab.errors import UserError
 
 FORMAT = "rnnlab-checkpoint"
-VERSION = 1
+VERSION = 1  # raise when the layout changes; teach ``load`` to read what older versions wrote
+MIN_VERSION = 1
 LAST = "last.pt"
 BEST = "best.pt"
 
@@ -93,8 +94,12 @@ def load(path: Path, kind: str | None = None) -> dict[str, Any]:
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise UserError(f"{path} is not an rnnlab checkpoint")
     version = ckpt.get("version")
-    if not isinstance(version, int) or version > VERSION:
+    if not isinstance(version, int):
+        raise UserError(f"{path} has no checkpoint format version; it is not an rnnlab checkpoint")
+    if version > VERSION:
         raise UserError(f"{path} has checkpoint format version {version}; this rnnlab reads up to {VERSION}: upgrade rnnlab")
+    if version < MIN_VERSION:
+        raise UserError(f"{path} has checkpoint format version {version}, older than any this rnnlab reads ({MIN_VERSION}-{VERSION})")
     if kind is not None and ckpt.get("kind") != kind:
         raise UserError(f"{path} is a checkpoint of a {ckpt.get('kind')!r} model, not {kind!r}")
     for key in ("model_config", "vocab", "model"):

@@ -15,7 +15,7 @@ from typing import Sequence
 from rnnlab.errors import UserError
 
 # Order is the order ``rnnlab --help`` lists them in.
-COMMANDS = ("lesson", "train", "sample", "eval")
+COMMANDS = ("lesson", "train", "sample", "eval", "tag", "report")
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -43,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, or a bad flag (already reported in one line)
+        return int(e.code or 0)
     if args.command is None:
         parser.print_help()
         return 0

@@ -88,24 +88,25 @@ class ModelConfig:
 class TrainConfig:
     """How to train: data layout, optimiser, schedule, stopping, evaluation."""
 
-    batch_size: int = 64
-    seq_len: int = 128
-    lr: float = 3e-3
+    batch_size: int = 32
+    seq_len: int = 64
+    lr: float = 5e-3
     min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
-    warmup_steps: int = 50
+    warmup_steps: int = 100
     schedule: str = "cosine"  # cosine | constant
     weight_decay: float = 0.0
     grad_clip: float = 5.0
     epochs: int = 20
     max_steps: Optional[int] = None
     max_time: Optional[float] = None  # seconds of training
-    eval_every: int = 200
+    eval_every: int = 500
     eval_chars: int = 100_000  # validation cap, so evaluation stays quick on big corpora
     val_fraction: float = 0.05
     patience: Optional[int] = None  # evaluations without improvement before stopping
     seed: int = 1337
     device: str = "auto"
     sample_chars: int = 200  # sample printed at each evaluation
+    recover: bool = False  # on a non-finite loss: reload the last checkpoint at half the rate
 
     def __post_init__(self):
         if self.batch_size < 1 or self.batch_size > 1 << 20:

@@ -62,12 +62,6 @@ def detach_state(state: State) -> State:
     return state.detach()
 
 
-def map_state(state: State, fn) -> State:
-    if isinstance(state, tuple):
-        return tuple(fn(s) for s in state)
-    return fn(state)
-
-
 class CharRNN(nn.Module):
     """A character language model; ``cfg.impl`` picks torch.nn or rnnlab.nn cells."""
 
@@ -76,7 +70,7 @@ class CharRNN(nn.Module):
         self.cfg = cfg
         self.embed = None if cfg.one_hot else nn.Embedding(cfg.vocab_size, cfg.embed)
         self.rnn = recurrent_layer(cfg, cfg.input_size)
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = nn.Dropout(cfg.dropout) if cfg.dropout > 0 else nn.Identity()
         self.head = nn.Linear(cfg.hidden, cfg.vocab_size)
 
     def init_state(self, batch_size: int, device=None) -> State:

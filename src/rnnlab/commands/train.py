@@ -29,21 +29,25 @@ TINY_TRAIN = {"batch_size": 8, "seq_len": 32, "max_steps": 30, "eval_every": 10,
 MODEL_FLAGS = {"cell": "cell", "layers": "layers", "hidden": "hidden", "embed": "embed", "one_hot": "one_hot", "dropout": "dropout", "impl": "impl"}
 TRAIN_FLAGS = (
     "batch_size", "seq_len", "lr", "grad_clip", "schedule", "warmup_steps", "weight_decay", "epochs", "max_steps",
-    "max_time", "eval_every", "eval_chars", "val_fraction", "patience", "seed", "device", "sample_chars",
+    "max_time", "eval_every", "eval_chars", "val_fraction", "patience", "seed", "device", "sample_chars", "recover",
 )
 # What may change when a run is resumed: how long to go on, not what is being trained.
-RESUME_FLAGS = ("epochs", "max_steps", "max_time", "patience", "eval_every", "device", "sample_chars")
+RESUME_FLAGS = ("epochs", "max_steps", "max_time", "patience", "eval_every", "device", "sample_chars", "recover")
 
 
-def add_model_args(p: argparse.ArgumentParser) -> None:
+def add_model_args(p: argparse.ArgumentParser, defaults: dict[str, Any] | None = None):
+    """The model flags; ``defaults`` corrects the defaults named in the help of a command whose
+    model defaults differ (``rnnlab tag``)."""
+    d = {"cell": "lstm", "layers": 2, "hidden": 256, "embed": 64, **(defaults or {})}
     g = p.add_argument_group("model")
-    g.add_argument("--cell", choices=["lstm", "gru", "rnn"], help="recurrent cell (default lstm)")
-    g.add_argument("--layers", type=positive_int, help="stacked recurrent layers (default 2)")
-    g.add_argument("--hidden", type=positive_int, help="units per layer (default 256)")
-    g.add_argument("--embed", type=positive_int, help="character embedding size (default 64)")
+    g.add_argument("--cell", choices=["lstm", "gru", "rnn"], help=f"recurrent cell (default {d['cell']})")
+    g.add_argument("--layers", type=positive_int, help=f"stacked recurrent layers (default {d['layers']})")
+    g.add_argument("--hidden", type=positive_int, help=f"units per layer (default {d['hidden']})")
+    g.add_argument("--embed", type=positive_int, help=f"character embedding size (default {d['embed']})")
     g.add_argument("--one-hot", action="store_true", default=None, help="one-hot input instead of an embedding, as in the lecture")
     g.add_argument("--dropout", type=fraction, help="dropout between layers and before the output (default 0)")
     g.add_argument("--impl", choices=["torch", "reference"], help="torch.nn layers or rnnlab.nn reference cells (same checkpoints)")
+    return g
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -63,24 +67,39 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     d.add_argument("--encoding", default="utf-8", help="text encoding of the files (default utf-8)")
     d.add_argument("--min-count", type=positive_int, default=1, help="characters seen fewer times map to an unknown symbol")
     d.add_argument("--val-fraction", type=positive_float, help="tail of the text held out for validation (default 0.05)")
-    t = p.add_argument_group("training")
-    t.add_argument("--batch-size", type=positive_int, help="parallel streams (default 64)")
-    t.add_argument("--seq-len", type=positive_int, help="characters per truncated-backprop chunk (default 128)")
-    t.add_argument("--lr", type=positive_float, help="Adam learning rate (default 3e-3)")
-    t.add_argument("--grad-clip", type=float, help="clip the gradient norm to this (0: off; default 5)")
-    t.add_argument("--schedule", choices=["cosine", "constant"], help="learning-rate schedule after warm-up (default cosine)")
-    t.add_argument("--warmup-steps", type=nonneg_int, help="linear warm-up steps (default 50)")
-    t.add_argument("--weight-decay", type=float, help="Adam weight decay (default 0)")
-    t.add_argument("--epochs", type=positive_int, help="passes over the text (default 20)")
-    t.add_argument("--max-steps", type=positive_int, help="stop after this many steps")
-    t.add_argument("--max-time", type=positive_float, metavar="SECONDS", help="stop after this much training time")
-    t.add_argument("--eval-every", type=positive_int, help="validate every N steps (default 200)")
-    t.add_argument("--eval-chars", type=positive_int, help="validate on at most this many characters (default 100000)")
-    t.add_argument("--patience", type=positive_int, help="stop after N evaluations without improvement")
-    t.add_argument("--sample-chars", type=nonneg_int, help="characters sampled at each evaluation (default 200)")
-    t.add_argument("--seed", type=int, help="random seed (default 1337)")
-    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="where to train (default auto)")
+    add_training_args(p)
     return p
+
+
+def add_training_args(p: argparse.ArgumentParser, omit: tuple[str, ...] = (), helps: dict[str, str] | None = None):
+    """The training flags (their dests are TRAIN_FLAGS); another command that trains through
+    BaseTrainer reuses them, leaving out ``omit`` and rewording ``helps`` (both keyed by dest)."""
+    t = p.add_argument_group("training")
+    helps = helps or {}
+
+    def add(flag: str, **kw) -> None:
+        dest = flag[2:].replace("-", "_")
+        if dest not in omit:
+            t.add_argument(flag, **{**kw, **({"help": helps[dest]} if dest in helps else {})})
+
+    add("--batch-size", type=positive_int, help="parallel streams (default 32)")
+    add("--seq-len", type=positive_int, help="characters per truncated-backprop chunk (default 64)")
+    add("--lr", type=positive_float, help="Adam learning rate (default 5e-3)")
+    add("--grad-clip", type=float, help="clip the gradient norm to this (0: off; default 5)")
+    add("--schedule", choices=["cosine", "constant"], help="learning-rate schedule after warm-up (default cosine)")
+    add("--warmup-steps", type=nonneg_int, help="linear warm-up steps (default 100)")
+    add("--weight-decay", type=float, help="Adam weight decay (default 0)")
+    add("--epochs", type=positive_int, help="passes over the text (default 20)")
+    add("--max-steps", type=positive_int, help="stop after this many steps")
+    add("--max-time", type=positive_float, metavar="SECONDS", help="stop after this much training time")
+    add("--eval-every", type=positive_int, help="validate every N steps (default 500)")
+    add("--eval-chars", type=positive_int, help="validate on at most this many characters (default 100000)")
+    add("--patience", type=positive_int, help="stop after N evaluations without improvement")
+    add("--sample-chars", type=nonneg_int, help="characters sampled at each evaluation (default 200)")
+    add("--recover", action="store_true", default=None, help="on a NaN/inf loss, reload the last checkpoint and halve the learning rate")
+    add("--seed", type=int, help="random seed (default 1337)")
+    add("--device", choices=["auto", "cpu", "cuda", "mps"], help="where to train (default auto)")
+    return t
 
 
 def _given(args, names) -> dict[str, Any]:
@@ -185,12 +204,22 @@ def _load(spec: dict[str, Any], vocab=None):
 
 
 def run(args) -> int:
-    from rnnlab import checkpoint
-    from rnnlab.config import ModelConfig, TrainConfig, from_dict, to_dict
+    from rnnlab import distributed
+
+    logging.basicConfig(level=logging.WARNING, format="rnnlab: %(message)s")
+    ctx = distributed.from_env(args.device or "auto")
+    try:
+        return _train(args, ctx)
+    finally:
+        distributed.shutdown(ctx)
+
+
+def _train(args, ctx) -> int:
+    from rnnlab.config import ModelConfig, TrainConfig, from_dict
     from rnnlab.data import Vocab
     from rnnlab.train import Trainer, load_run
 
-    logging.basicConfig(level=logging.WARNING, format="rnnlab: %(message)s")
+    main_rank = ctx is None or ctx.is_main
     resume_ckpt = None
     if args.resume:
         if args.paths or args.out:
@@ -208,15 +237,26 @@ def run(args) -> int:
         model_cfg, train_cfg = build_configs(args)
         spec = _corpus_spec(args, args.paths)
         corpus = _load(spec)
-        out = prepare_out(Path(args.out) if args.out else default_out())
+        if ctx is not None and not args.out:
+            raise UserError("give --out when training with torchrun, so that every process names the same folder")
+        out = Path(args.out) if args.out else default_out()
+        if main_rank:
+            out = prepare_out(out)
+        if ctx is not None:
+            import torch.distributed as dist
 
-    hooks = CLIHooks(args.quiet)
+            dist.barrier()  # the folder exists (and was checked) before anyone uses it
+
+    hooks = CLIHooks(args.quiet or not main_rank)
     with stop_on_signals() as stop:
         trainer = Trainer(
-            corpus, model_cfg, train_cfg, run_dir=out, hooks=hooks, stop=stop, resume_from=resume_ckpt, meta={"corpus_spec": spec}
+            corpus, model_cfg, train_cfg, run_dir=out, hooks=hooks, stop=stop, resume_from=resume_ckpt, meta={"corpus_spec": spec},
+            dist=ctx,
         )
         result = trainer.run()
     p = trainer.progress
+    if not main_rank:
+        return 0
     if result["reason"] == "interrupted":
         print(f"stopped at step {p.step}; saved. Continue with: rnnlab train --resume {out}", file=sys.stderr)
         signum = getattr(stop, "received", {}).get("signal")

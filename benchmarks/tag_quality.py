@@ -1,0 +1,177 @@
+"""Quality of ``rnnlab tag``: truecasing and diacritic restoration against the copy and rule baselines.
+
+For each task the text's non-empty lines are split 90/10 (the last tenth is the test set). The
+model is trained with the command line, ``rnnlab tag train --derive TASK train.txt --max-time T``
+(default model and training options), and scored with ``rnnlab tag eval RUN test.tsv --json``;
+the baselines are scored here on the same test pairs, by the same function:
+
+- copy: the input unchanged;
+- truecase rule: capitalise the first letter of each line and after a sentence end (. ! ?),
+  and the word "i" (the line-start part only when it helps on the training lines);
+- truecase rule + words: the same, after replacing each word by its most frequent cased form
+  in the training lines (a unigram truecaser, a stronger baseline than the issue asks for);
+- diacritics rule: each word replaced by its most frequent accented form in the training lines.
+
+Texts: truecase on The Jargon File (the embedded corpus); diacritics on French prose from Debian
+Reference (``src/rnnlab/corpora/debian-reference-fr.txt``, GPL-2+, see SOURCE-fr.md).
+
+    .venv/bin/python benchmarks/tag_quality.py --minutes 3.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, table, write_json  # noqa: E402
+
+from rnnlab.data import default_corpus_path  # noqa: E402
+from rnnlab.tag import derive_diacritics, derive_truecase, score  # noqa: E402
+
+TEXTS = {
+    "truecase": default_corpus_path(),
+    "diacritics": default_corpus_path().parent / "debian-reference-fr.txt",
+}
+DERIVE = {"truecase": derive_truecase, "diacritics": derive_diacritics}
+WORD = re.compile(r"\w+")
+SENTENCE_START = re.compile(r"[.!?][\"')\]]*\s+(?=\w)")
+
+
+def split_lines(path: Path) -> tuple[list[str], list[str]]:
+    lines = [line for line in path.read_text(encoding="utf-8").split("\n") if line]
+    n_test = len(lines) // 10
+    return lines[: len(lines) - n_test], lines[len(lines) - n_test :]
+
+
+def word_forms(pairs) -> dict[str, str]:
+    """The most frequent target form of each input word (spans are aligned, lengths equal)."""
+    forms: dict[str, Counter] = defaultdict(Counter)
+    for inp, tgt in pairs:
+        for m in WORD.finditer(inp):
+            forms[m.group()][tgt[m.start() : m.end()]] += 1
+    return {w: c.most_common(1)[0][0] for w, c in forms.items()}
+
+
+def apply_words(text: str, forms: dict[str, str]) -> str:
+    return WORD.sub(lambda m: forms.get(m.group(), m.group()), text)
+
+
+def _upper(c: str) -> str:
+    u = c.upper()
+    return u if len(u) == 1 else c
+
+
+def capitalise(text: str, line_start: bool) -> str:
+    chars = list(text)
+    starts = [m.end() for m in SENTENCE_START.finditer(text)]
+    if line_start and text:
+        starts.append(len(text) - len(text.lstrip()))
+    for i in starts:
+        if i < len(chars):
+            chars[i] = _upper(chars[i])
+    for m in re.finditer(r"\bi\b", text):
+        chars[m.start()] = "I"
+    return "".join(chars)
+
+
+def baselines(task: str, train_pairs, test_pairs) -> dict[str, dict]:
+    inputs = [i for i, _ in test_pairs]
+    out = {"copy input": score(test_pairs, inputs)}
+    if task == "truecase":
+        # Capitalise at line starts only if that helps on the training lines (wrapped prose: often not).
+        def fit(line_start):
+            return score(train_pairs, [capitalise(i, line_start) for i, _ in train_pairs])["char_accuracy"]
+
+        ls = fit(True) > fit(False)
+        out["rule: sentence starts"] = score(test_pairs, [capitalise(i, ls) for i in inputs])
+        forms = word_forms(train_pairs)
+        # Word forms are counted everywhere (sentence starts too); the rule then adds the capitals
+        # of sentence starts.
+        out["rule + word forms"] = score(test_pairs, [capitalise(apply_words(i, forms), ls) for i in inputs])
+        out["rule: sentence starts"]["line_start"] = ls
+    else:
+        forms = word_forms(train_pairs)
+        out["rule: word forms"] = score(test_pairs, [apply_words(i, forms) for i in inputs])
+    return out
+
+
+def run_task(task: str, minutes: float, extra: list[str], tmp: Path) -> dict:
+    train_lines, test_lines = split_lines(TEXTS[task])
+    derive = DERIVE[task]
+    train_pairs = [derive(line) for line in train_lines]
+    test_pairs = [derive(line) for line in test_lines]
+    (tmp / "train.txt").write_text("\n".join(train_lines) + "\n", encoding="utf-8")
+    (tmp / "test.tsv").write_text("".join(f"{i}\t{t}\n" for i, t in test_pairs), encoding="utf-8")
+    run = tmp / "run"
+    cmd = [sys.executable, "-m", "rnnlab", "tag", "train", "--derive", task, str(tmp / "train.txt"), "--out", str(run),
+           "--quiet", "--max-time", str(minutes * 60), *extra]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    wall = time.perf_counter() - t0
+    r = subprocess.run([sys.executable, "-m", "rnnlab", "tag", "eval", str(run), str(tmp / "test.tsv"), "--json"],
+                       check=True, capture_output=True, text=True)
+    model = json.loads(r.stdout)
+    model.pop("baseline")
+    import torch
+
+    ckpt = torch.load(run / "last.pt", weights_only=True)
+    results = {"rnnlab tag": model, **baselines(task, train_pairs, test_pairs)}
+    return {
+        "task": task,
+        "text": TEXTS[task].name,
+        "train_lines": len(train_lines),
+        "test_lines": len(test_lines),
+        "test_chars": model["chars"],
+        "test_changed": model["changed_chars"],
+        "train_wall_s": round(wall, 1),
+        "train_s": round(ckpt["progress"]["elapsed"], 1),
+        "steps": ckpt["progress"]["step"],
+        "epochs": ckpt["progress"]["epoch"],
+        "model": ckpt["model_config"],
+        "command": " ".join(["rnnlab", *cmd[3:]]),
+        "results": results,
+    }
+
+
+def pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--minutes", type=float, default=3.5, help="training time per task (--max-time), in minutes")
+    ap.add_argument("--task", nargs="+", choices=list(TEXTS), default=list(TEXTS))
+    ap.add_argument("--train-args", default="", help="extra flags for rnnlab tag train, e.g. '--tiny'")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    tasks = []
+    for task in args.task:
+        with tempfile.TemporaryDirectory() as tmp:
+            tasks.append(run_task(task, args.minutes, args.train_args.split(), Path(tmp)))
+        t = tasks[-1]
+        print(f"{task}: {t['train_lines']:,} training lines, {t['test_lines']:,} test lines ({t['test_chars']:,} characters, "
+              f"{t['test_changed']:,} to change); trained {t['steps']} steps in {t['train_s']:.0f} s "
+              f"({t['train_wall_s']:.0f} s wall)", flush=True)
+    rows = []
+    for t in tasks:
+        for method, r in t["results"].items():
+            rows.append({"task": t["task"], "method": method, "changed positions": pct(r["changed_accuracy"]),
+                         "exact lines": pct(r["line_accuracy"]), "characters": pct(r["char_accuracy"]),
+                         "wrong changes": r["wrong_changes"], "training": f"{t['train_s']:.0f} s" if method == "rnnlab tag" else ""})
+    print()
+    print(table(rows, ["task", "method", "changed positions", "exact lines", "characters", "wrong changes", "training"]))
+    payload = {"benchmark": "tag_quality", "minutes": args.minutes, "train_args": args.train_args, "tasks": tasks}
+    write_json(args.out or RESULTS / "tag_quality.json", payload)
+    return payload
+
+
+if __name__ == "__main__":
+    main()

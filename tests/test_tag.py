@@ -1,0 +1,310 @@
+"""rnnlab tag: derive functions, pair files, padding invariance, pass-through, resume, the CLI."""
+
+import json
+import threading
+import unicodedata
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rnnlab import checkpoint
+from rnnlab.cli import main
+from rnnlab.config import TrainConfig
+from rnnlab.errors import UserError
+from rnnlab.tag import (
+    TagData,
+    TagModel,
+    TagModelConfig,
+    TagTrainer,
+    derive_diacritics,
+    derive_truecase,
+    load_tagger,
+    parse_pairs,
+    read_pairs,
+    score,
+    window_spans,
+    windows,
+)
+from rnnlab.train import Hooks
+
+TEXT = (
+    "The quick brown fox jumps over the lazy dog. It was NOT amused.\n"
+    "Unix and GNU are names. I said so, and she agreed.\n"
+    "A line without an end? Then another one! Fine.\n"
+) * 8
+
+
+def one_line_error(capsys, rc, needle):
+    err = capsys.readouterr().err.strip()
+    assert rc == 2, err
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert needle in err, err
+
+
+# ------------------------------------------------------------------------------ derive
+
+
+def test_derive_truecase_hand_cases():
+    assert derive_truecase("Hello World") == ("hello world", "Hello World")
+    assert derive_truecase("UNIX, GNU/Linux.") == ("unix, gnu/linux.", "UNIX, GNU/Linux.")
+    assert derive_truecase("中文没有大小写 123") == ("中文没有大小写 123", "中文没有大小写 123")  # no case: unchanged
+    assert derive_truecase("ΣΟΦΙΑ Straße") == ("σοφια straße", "ΣΟΦΙΑ Straße")
+    # "İ".lower() is two characters; it stays as it is so that the lengths agree.
+    assert derive_truecase("İstanbul") == ("İstanbul", "İstanbul")
+    assert derive_truecase("Élan") == ("élan", "Élan")
+
+
+def test_derive_diacritics_hand_cases():
+    assert derive_diacritics("école où Noël") == ("ecole ou Noel", "école où Noël")
+    assert derive_diacritics("ÇA VA À PARIS") == ("CA VA A PARIS", "ÇA VA À PARIS")
+    # Decomposed input (e + combining acute) is composed first: one character, one target.
+    assert derive_diacritics("e\u0301te\u0301") == ("ete", "été")
+    # Several marks on one letter (Vietnamese), and Greek and Cyrillic.
+    assert derive_diacritics("Tiếng Việt") == ("Tieng Viet", "Tiếng Việt")
+    assert derive_diacritics("ά й") == ("α и", "ά й")
+    # No canonical decomposition: left alone. A mark that composes with nothing: kept.
+    assert derive_diacritics("ø ł đ") == ("ø ł đ", "ø ł đ")
+    assert derive_diacritics("q\u0303") == ("q\u0303", "q\u0303")
+    # Non-Latin text without marks, and Hangul (which decomposes into jamo, not marks).
+    assert derive_diacritics("中文 한국어") == ("中文 한국어", "中文 한국어")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40))
+def test_derived_pairs_always_have_equal_lengths(text):
+    for derive in (derive_truecase, derive_diacritics):
+        inp, tgt = derive(text)
+        assert len(inp) == len(tgt)
+    inp, tgt = derive_diacritics(text)
+    assert tgt == unicodedata.normalize("NFC", text)
+    for a, t in zip(inp, tgt):  # each input character is its target, or the target's base letter
+        decomposed = unicodedata.normalize("NFD", t)
+        assert a == t or (decomposed[0] == a and all(unicodedata.combining(m) for m in decomposed[1:]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab \n", max_size=60), st.integers(1, 8))
+def test_windows_cover_the_line_and_respect_max_len(text, max_len):
+    spans = window_spans(text, max_len)
+    assert "".join(text[a:b] for a, b in spans) == text
+    assert all(0 < b - a <= max_len for a, b in spans)
+    assert windows([(text, text.upper())], max_len) == [(text[a:b], text.upper()[a:b]) for a, b in spans]
+
+
+# ------------------------------------------------------------------------------ pair files
+
+
+def test_read_pairs_and_bad_lines(tmp_path):
+    good = tmp_path / "good.tsv"
+    good.write_text("hello\tohlol\n\nab c\tAB C\r\n", encoding="utf-8")
+    assert read_pairs(good) == ([("hello", "ohlol"), ("ab c", "AB C")], 0)
+
+    cases = {
+        "hello\tohlol\nno tab here\n": "line 2 has no tab",
+        "hello\tohlol\nabc\tab\n": "line 2 has an input of 3 characters but a target of 2",
+        "a\tb\tc\n": "line 1 has 2 tabs",
+    }
+    for text, needle in cases.items():
+        bad = tmp_path / "bad.tsv"
+        bad.write_text(text)
+        with pytest.raises(UserError, match=needle) as e:
+            read_pairs(bad)
+        assert str(bad) in str(e.value)
+    pairs, n_bad = parse_pairs("x\ty\nbad\nab\tabc\nq\tQ\n", skip_bad=True)
+    assert pairs == [("x", "y"), ("q", "Q")] and n_bad == 2
+
+    (tmp_path / "latin1.tsv").write_bytes(b"ok\tOK\nd\xe9j\xe0\tDEJA\n")
+    with pytest.raises(UserError, match="line 2: bytes at offset 7 are not valid utf-8"):
+        read_pairs(tmp_path / "latin1.tsv")
+    (tmp_path / "empty.tsv").write_text("\n\n")
+    with pytest.raises(UserError, match="no input<TAB>target pairs"):
+        read_pairs(tmp_path / "empty.tsv")
+    with pytest.raises(UserError, match="no such file"):
+        read_pairs(tmp_path / "missing.tsv")
+
+
+# ------------------------------------------------------------------------------ model
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("bidirectional", [True, False])
+@pytest.mark.parametrize("impl", ["torch", "reference"])
+def test_padding_changes_neither_loss_nor_predictions(cell, bidirectional, impl):
+    torch.manual_seed(0)
+    cfg = TagModelConfig(in_vocab=11, out_vocab=7, cell=cell, layers=2, hidden=12, embed=6, impl=impl, bidirectional=bidirectional)
+    model = TagModel(cfg).double().eval()
+    short = torch.randint(1, 11, (4,))
+    short_y = torch.randint(0, 7, (4,))
+    logits_alone, loss_alone = model(short[None], short_y[None], torch.tensor([4]))
+
+    # The same line in a batch with longer ones, its padding filled with random ids.
+    batch = torch.randint(1, 11, (3, 9))
+    targets = torch.randint(0, 7, (3, 9))
+    batch[1, :4], targets[1, :4] = short, short_y
+    lengths = torch.tensor([9, 4, 7])
+    logits, loss = model(batch, targets, lengths)
+    torch.testing.assert_close(logits[1, :4], logits_alone[0], rtol=0, atol=1e-12)
+
+    # The batch loss is the character-weighted mean of the lines' losses, each taken alone.
+    per_line = []
+    for i, n in enumerate(lengths.tolist()):
+        _, line_loss = model(batch[i : i + 1, :n], targets[i : i + 1, :n], torch.tensor([n]))
+        per_line.append(line_loss * n)
+    torch.testing.assert_close(loss, torch.stack(per_line).sum() / lengths.sum(), rtol=0, atol=1e-12)
+    torch.testing.assert_close(loss_alone, per_line[1] / 4, rtol=0, atol=1e-12)
+
+
+def test_score_counts_changed_positions_and_lines():
+    pairs = [("abc", "aBc"), ("xy", "xy")]
+    r = score(pairs, ["aBc", "xz"])
+    assert r["char_accuracy"] == 4 / 5 and r["changed_accuracy"] == 1.0 and r["line_accuracy"] == 0.5
+    assert r["changed_chars"] == 1 and r["wrong_changes"] == 1
+    assert score([("ab", "ab")], ["ab"])["changed_accuracy"] is None  # nothing to change: undefined
+
+
+# ------------------------------------------------------------------------------ training
+
+
+def _tiny(**kw):
+    m = TagModelConfig(layers=2, hidden=16, embed=8, dropout=0.2)  # dropout: the RNG must resume too
+    t = TrainConfig(**{"batch_size": 4, "max_steps": 24, "eval_every": 8, "sample_chars": 40, "warmup_steps": 3, "lr": 0.02, **kw})
+    return m, t
+
+
+def test_resume_gives_the_same_final_weights(tmp_path):
+    # 14 lines, 13 to train on in batches of 4: 4 steps per epoch, so the run crosses epochs
+    # (new shuffles) and is cut mid-epoch.
+    data = TagData([derive_truecase(line) for line in TEXT.splitlines()[:14]])
+    m, t = _tiny()
+    (tmp_path / "a").mkdir()
+    straight = TagTrainer(data, m, t, run_dir=tmp_path / "a")
+    straight.run()
+
+    class StopAt(Hooks):
+        def on_step(self, trainer, info):
+            if trainer.progress.step >= 10:
+                stop.set()
+
+    stop = threading.Event()
+    (tmp_path / "b").mkdir()
+    first = TagTrainer(data, m, t, run_dir=tmp_path / "b", hooks=StopAt(), stop=stop)
+    assert first.run()["reason"] == "interrupted" and first.progress.step == 10
+    ckpt = checkpoint.load(tmp_path / "b" / checkpoint.LAST, kind="tag")
+    second = TagTrainer(data, m, t, run_dir=tmp_path / "b", resume_from=ckpt)
+    second.run()
+    assert second.progress.step == 24 and second.progress.epoch == straight.progress.epoch
+    for (name, a), (_, b) in zip(straight.model.state_dict().items(), second.model.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_predict_passes_unseen_characters_through(tmp_path):
+    pairs = [derive_truecase(line) for line in TEXT.splitlines()]
+    m, t = _tiny(max_steps=5)
+    (tmp_path / "r").mkdir()
+    TagTrainer(TagData(pairs), m, t, run_dir=tmp_path / "r").run()
+    tagger = load_tagger(tmp_path / "r")
+    text = "the fox ✓ 中文 ЖЖ ~"
+    out = tagger.predict(text)
+    assert len(out) == len(text)
+    for i, c in enumerate(text):
+        if c not in tagger.in_vocab.stoi:
+            assert out[i] == c
+    # Lines and windows are put back together in order; every output has its input's length.
+    long = "the quick brown fox " * 30 + "\nand one more line"
+    out = tagger.predict_many([long, "", "x"])
+    assert [len(o) for o in out] == [len(long), 0, 1] and out[0].count("\n") == 1
+
+
+# ------------------------------------------------------------------------------ CLI
+
+
+def test_hello_becomes_ohlol(tmp_path, capsys):
+    pairs = tmp_path / "hello.tsv"
+    pairs.write_text("hello\tohlol\n")
+    run = tmp_path / "run"
+    assert main(["tag", "train", str(pairs), "--out", str(run), "--quiet"]) == 0
+    for name in ("best.pt", "last.pt", "metrics.csv", "loss.png"):
+        assert (run / name).is_file(), name
+    capsys.readouterr()
+    assert main(["tag", "predict", str(run), "hello"]) == 0
+    assert capsys.readouterr().out == "ohlol\n"
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_tiny_derive_train_predict_eval_for_every_cell(tmp_path, capsys, monkeypatch, cell):
+    text = tmp_path / "text.txt"
+    text.write_text(TEXT)
+    run = tmp_path / "run"
+    assert main(["tag", "train", "--derive", "truecase", str(text), "--out", str(run), "--tiny", "--cell", cell, "--quiet"]) == 0
+    ckpt = torch.load(run / "last.pt", weights_only=True)
+    assert ckpt["kind"] == "tag" and ckpt["progress"]["step"] == 30 and ckpt["model_config"]["bidirectional"] is True
+    capsys.readouterr()
+
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("the fox\nunix ✓\n"))
+    assert main(["tag", "predict", str(run)]) == 0
+    out = capsys.readouterr().out.split("\n")
+    assert [len(line) for line in out] == [7, 6, 0] and out[1][-1] == "✓"
+
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("the fox\tThe fox\nunix\tUNIX\n")
+    assert main(["tag", "eval", str(run), str(pairs), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert {"char_accuracy", "changed_accuracy", "line_accuracy", "baseline"} <= set(r)
+    assert r["baseline"]["changed_accuracy"] == 0.0 and r["baseline"]["char_accuracy"] == 6 / 11
+    assert r["baseline"]["line_accuracy"] == 0.0 and r["lines"] == 2 and r["changed_chars"] == 5
+    assert main(["tag", "eval", str(run), str(text), "--derive", "truecase"]) == 0
+    assert "changed positions" in capsys.readouterr().out
+
+
+def test_resume_from_the_command_line(tmp_path, capsys):
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"{i}\t{o}\n" for i, o in (derive_truecase(line) for line in TEXT.splitlines())))
+    run = tmp_path / "run"
+    assert main(["tag", "train", str(pairs), "--out", str(run), "--tiny", "--max-steps", "10", "--quiet"]) == 0
+    assert main(["tag", "train", "--resume", str(run), "--max-steps", "20", "--quiet"]) == 0
+    assert torch.load(run / "last.pt", weights_only=True)["progress"]["step"] == 20
+    steps = [int(line.split(",")[0]) for line in (run / "metrics.csv").read_text().splitlines()[1:]]
+    assert steps == sorted(set(steps))
+    pairs.write_text("changed\tChanged\n")
+    capsys.readouterr()
+    one_line_error(capsys, main(["tag", "train", "--resume", str(run), "--max-steps", "30"]), "changed since")
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["tag", "train", "{notab}", "--out", "{out}"], "line 2 has no tab"),
+        (["tag", "train", "{unequal}", "--out", "{out}"], "line 1 has an input of 5 characters but a target of 4"),
+        (["tag", "train", "{unequal}", "--skip-bad", "--out", "{out}"], "no input<TAB>target pairs (1 bad lines skipped)"),
+        (["tag", "train", "{missing}", "--out", "{out}"], "no such file"),
+        (["tag", "train", "--out", "{out}"], "give PAIRS.tsv files"),
+        (["tag", "train", "{good}", "--hidden", "0", "--out", "{out}"], "at least 1"),
+        (["tag", "train", "{good}", "--seq-len", "5", "--out", "{out}"], "unrecognized arguments"),
+        (["tag", "predict", "{tmp}", "x"], "not an rnnlab run"),
+        (["tag", "eval", "{missing}", "{good}"], "no such run folder"),
+        (["tag", "frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, needle):
+    (tmp_path / "notab.tsv").write_text("ab\tAB\nno tab\n")
+    (tmp_path / "unequal.tsv").write_text("hello\thell\n")
+    (tmp_path / "good.tsv").write_text("ab\tAB\n")
+    paths = {n: str(tmp_path / f"{n}.tsv") for n in ("notab", "unequal", "good", "missing")}
+    paths.update(out=str(tmp_path / "out"), tmp=str(tmp_path))
+    try:
+        rc = main([a.format(**paths) for a in args])
+    except SystemExit as e:  # argparse errors
+        rc = e.code
+    one_line_error(capsys, rc, needle)
+
+
+def test_a_language_model_run_is_not_a_tagger(tmp_path, capsys):
+    text = tmp_path / "t.txt"
+    text.write_text(TEXT)
+    assert main(["train", str(text), "--out", str(tmp_path / "lm"), "--tiny", "--max-steps", "2", "--quiet"]) == 0
+    capsys.readouterr()
+    one_line_error(capsys, main(["tag", "predict", str(tmp_path / "lm"), "x"]), "not 'tag'")
