@@ -128,7 +128,8 @@ def test_sigkill_at_random_moments_never_corrupts_a_checkpoint(tmp_path):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         # Wait until training runs (the lock appears), then kill somewhere in the next 0.6 s.
         deadline = time.time() + 60
-        while not (run / LOCK).exists() and proc.poll() is None and time.time() < deadline:
+        # (The very first run may be killed only once it has saved: before that there is nothing to resume.)
+        while not ((run / LOCK).exists() and (run / checkpoint.LAST).exists()) and proc.poll() is None and time.time() < deadline:
             time.sleep(0.02)
         assert proc.poll() is None, proc.stderr.read().decode()
         time.sleep(rng.uniform(0.0, 0.6))

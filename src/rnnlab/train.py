@@ -366,7 +366,7 @@ class BaseTrainer:
             bad = self.dist.any(bad, self.device)  # every rank stops, or none
         if bad:
             # Caught before backward, so no non-finite gradient ever reaches the weights.
-            raise NonFiniteLoss(p.step + 1, float(loss))
+            raise NonFiniteLoss(p.step + 1, float(loss.detach()))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip > 0:
@@ -428,6 +428,7 @@ class BaseTrainer:
                 loss = self.step()
             except NonFiniteLoss as e:
                 self._recover(e)
+                p = self.progress  # the reloaded one
                 loss_sum.zero_()
                 loss_count, window_start, window_chars = 0, time.perf_counter(), 0
                 continue
