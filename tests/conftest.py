@@ -16,3 +16,23 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+# Counts behind the README's "What rnnlab promises": tests add to them, the session writes them
+# to test-artifacts/promises.json.
+PROMISES: dict[str, int] = {}
+
+
+@pytest.fixture(scope="session")
+def promises() -> dict[str, int]:
+    return PROMISES
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if PROMISES:
+        import json
+        from pathlib import Path
+
+        out = Path(__file__).resolve().parents[1] / "test-artifacts"
+        out.mkdir(exist_ok=True)
+        (out / "promises.json").write_text(json.dumps(PROMISES, indent=2, sort_keys=True) + "\n")

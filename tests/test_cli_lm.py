@@ -129,7 +129,7 @@ def test_resume_continues_to_more_steps(tmp_path, capsys, text_file):
         (["eval", "{tmp}", "{text}"], "not an rnnlab run"),
     ],
 )
-def test_bad_input_is_one_line_and_nonzero(tmp_path, capsys, args, needle):
+def test_bad_input_is_one_line_and_nonzero(tmp_path, capsys, promises, args, needle):
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "binary.bin").write_bytes(bytes(range(256)))
     (tmp_path / "short.txt").write_text("tiny")
@@ -147,6 +147,12 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path, capsys, args, needle):
         args += ["--out", str(tmp_path / "out"), "--quiet"]
     rc = main(args)
     one_line_error(capsys, 2, rc, needle)
+    promises["bad inputs refused in one line"] = promises.get("bad inputs refused in one line", 0) + 1
+
+
+def _reshaped(ckpt):
+    ckpt["model"] = {k: torch.zeros(3, 3) if "head" in k else v for k, v in ckpt["model"].items()}
+    return ckpt
 
 
 class Evil:
@@ -154,7 +160,7 @@ class Evil:
         return (os.system, ("touch /tmp/rnnlab-pwned",))
 
 
-def test_checkpoints_that_are_unsafe_truncated_or_foreign_are_refused(tmp_path, capsys, text_file):
+def test_checkpoints_that_are_unsafe_truncated_or_foreign_are_refused(tmp_path, capsys, text_file, promises):
     run = tmp_path / "run"
     main(["train", str(text_file), "--out", str(run), "--tiny", "--quiet"])
     good = (run / "best.pt").read_bytes()
@@ -164,6 +170,10 @@ def test_checkpoints_that_are_unsafe_truncated_or_foreign_are_refused(tmp_path, 
         "foreign": lambda p: torch.save({"weights": torch.zeros(3)}, p),
         "garbage": lambda p: p.write_bytes(b"not a checkpoint at all"),
         "pickle": lambda p: p.write_bytes(pickle.dumps(Evil())),
+        "newer": lambda p: torch.save({**torch.load(run / "best.pt", weights_only=True), "version": 99}, p),
+        "older": lambda p: torch.save({**torch.load(run / "best.pt", weights_only=True), "version": 0}, p),
+        "other-kind": lambda p: torch.save({**torch.load(run / "best.pt", weights_only=True), "kind": "tag"}, p),
+        "wrong-shapes": lambda p: torch.save(_reshaped(torch.load(run / "best.pt", weights_only=True)), p),
     }
     if os.path.exists("/tmp/rnnlab-pwned"):
         os.remove("/tmp/rnnlab-pwned")
@@ -174,6 +184,7 @@ def test_checkpoints_that_are_unsafe_truncated_or_foreign_are_refused(tmp_path, 
         capsys.readouterr()
         rc = main(["sample", str(bad), "--length", "5"])
         one_line_error(capsys, 2, rc, str(bad))
+        promises["bad checkpoints refused"] = promises.get("bad checkpoints refused", 0) + 1
     assert not os.path.exists("/tmp/rnnlab-pwned")
 
 

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from rnnlab.cli import main
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-COUNTS = {"prime": 0, "eval": 0, "train": 0}
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +27,15 @@ def clean(rc, err):
 
 @SETTINGS
 @given(prime=st.text(max_size=40))
-def test_sample_any_prime(run, capsys, prime):
+def test_sample_any_prime(run, capsys, promises, prime):
     rc = main(["sample", str(run), "--prime", prime, "--length", "5", "--seed", "0"])
     clean(rc, capsys.readouterr().err)
-    COUNTS["prime"] += 1
+    promises["fuzzed sample --prime"] = promises.get("fuzzed sample --prime", 0) + 1
 
 
 @SETTINGS
 @given(text=st.text(max_size=200))
-def test_eval_any_text(run, capsys, tmp_path, text):
+def test_eval_any_text(run, capsys, tmp_path, promises, text):
     f = tmp_path / "in.txt"
     f.write_text(text, encoding="utf-8", errors="surrogatepass")
     rc = main(["eval", str(run), str(f), "--json"])
@@ -44,15 +43,15 @@ def test_eval_any_text(run, capsys, tmp_path, text):
     clean(rc, captured.err)
     if rc == 0:
         assert "bpc" in json.loads(captured.out)
-    COUNTS["eval"] += 1
+    promises["fuzzed eval"] = promises.get("fuzzed eval", 0) + 1
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=3000))
-def test_train_any_bytes(capsys, tmp_path, data):
+def test_train_any_bytes(capsys, tmp_path, promises, data):
     f = tmp_path / "in.bin"
     f.write_bytes(data)
-    out = tmp_path / f"out{COUNTS['train']}"
+    out = tmp_path / f"out{promises.get('fuzzed train', 0)}"
     rc = main(["train", str(f), "--out", str(out), "--tiny", "--quiet", "--max-steps", "2", "--seq-len", "8", "--sample-chars", "0"])
     clean(rc, capsys.readouterr().err)
-    COUNTS["train"] += 1
+    promises["fuzzed train"] = promises.get("fuzzed train", 0) + 1

@@ -113,7 +113,7 @@ def test_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     assert [p.name for p in run.iterdir() if ".tmp" in p.name] == []
 
 
-def test_sigkill_at_random_moments_never_corrupts_a_checkpoint(tmp_path):
+def test_sigkill_at_random_moments_never_corrupts_a_checkpoint(tmp_path, promises):
     """20 kills at random times while a small run saves every 2 steps; each time the checkpoint
     on disk loads, and the run resumes from it to the end."""
     run = tmp_path / "run"
@@ -126,10 +126,19 @@ def test_sigkill_at_random_moments_never_corrupts_a_checkpoint(tmp_path):
     for i in range(20):
         cmd = base + (first if i == 0 else ["--resume", str(run)])
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        # Wait until training runs (the lock appears), then kill somewhere in the next 0.6 s.
+        # Wait until this process trains (its own pid in the lock; a killed one leaves its lock
+        # behind), then kill somewhere in the next 0.6 s. The very first run is killed only once
+        # it has saved: before that there is nothing to resume.
         deadline = time.time() + 60
-        # (The very first run may be killed only once it has saved: before that there is nothing to resume.)
-        while not ((run / LOCK).exists() and (run / checkpoint.LAST).exists()) and proc.poll() is None and time.time() < deadline:
+
+        def training():
+            try:
+                mine = (run / LOCK).read_text().split()[0] == str(proc.pid)
+            except (OSError, IndexError):
+                return False
+            return mine and (run / checkpoint.LAST).exists()
+
+        while not training() and proc.poll() is None and time.time() < deadline:
             time.sleep(0.02)
         assert proc.poll() is None, proc.stderr.read().decode()
         time.sleep(rng.uniform(0.0, 0.6))
@@ -139,6 +148,7 @@ def test_sigkill_at_random_moments_never_corrupts_a_checkpoint(tmp_path):
         ckpt = checkpoint.load(run / checkpoint.LAST)  # raises if corrupt
         steps.append(ckpt["progress"]["step"])
     assert kills == 20
+    promises["SIGKILLs survived"] = kills
     assert steps == sorted(steps) and steps[-1] > 0  # progress is never lost, only the steps since the last save
     r = subprocess.run(base + ["--resume", str(run), "--max-steps", str(steps[-1] + 4)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr  # the stale lock of the killed process is taken over

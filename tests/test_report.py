@@ -235,9 +235,7 @@ def test_report_errors_are_one_line(lstm_run, tmp_path, capsys):
     ckpt["kind"] = "speech"
     checkpoint.save(other / "best.pt", {k: v for k, v in ckpt.items() if k not in ("format", "version")})
     one_line_error(capsys, main(["report", str(other)]), "report reads language-model and tag runs")
-    with pytest.raises(SystemExit):
-        main(["report", str(lstm_run), "--text", "a", "--prime", "b"])
-    capsys.readouterr()
+    one_line_error(capsys, main(["report", str(lstm_run), "--text", "a", "--prime", "b"]), "not allowed with")
 
 
 def test_lstmvis_export(lstm_run, corpus_file, tmp_path, capsys):
@@ -486,6 +484,7 @@ def test_page_in_chromium_lstm(browser, lstm_run, tmp_path):
 
     # Choosing another unit through the page's own controls changes the colours.
     dt.js("(() => { const s = document.getElementById('layer'); s.value = '0'; s.dispatchEvent(new Event('change')); })()")
+    dt.js("(() => { const k = document.getElementById('kind'); k.value = 'h'; k.dispatchEvent(new Event('change')); })()")
     dt.js("(() => { const u = document.getElementById('unit'); u.value = '1'; u.dispatchEvent(new Event('change')); })()")
     before = dt.js("window.rnnlabReport.colours()")
     assert dt.js("window.rnnlabReport.selection()") == {"layer": 0, "kind": "h", "unit": 1}
@@ -640,11 +639,11 @@ def test_page_in_chromium_tag(browser, tag_run, tmp_path):
     tt = rep.trace
     assert dt.js("document.body.classList.contains('mode-tag')")
     assert dt.js("getComputedStyle(document.getElementById('hidden')).display") == "none"
-    n_out = dt.js("document.querySelectorAll('#tagtext .trow.out span').length")
+    n_out = dt.js("document.querySelectorAll('#tagtext .trow.out span[data-i]').length")
     assert n_out == len(tt.input) - tt.input.count("\n")
     assert dt.js("document.querySelectorAll('#tagtext .trow.out span.miss').length") == len(tt.mistakes()) == rep.data["mistakes"]
     # Output characters carry the model's confidence, coloured; the hover panel shows its top 5.
-    got = dt.js("Array.from(document.querySelectorAll('#tagtext .trow.out span')).map(s => window.rnnlabReport.conf(+s.dataset.i))")
+    got = dt.js("Array.from(document.querySelectorAll('#tagtext .trow.out span[data-i]')).map(s => window.rnnlabReport.conf(+s.dataset.i))")
     want = [float(c) for c, ch in zip(tt.conf, tt.input) if ch != "\n"]
     assert got == pytest.approx(want, abs=1e-6)
     t = 5

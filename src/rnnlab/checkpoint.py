@@ -105,6 +105,7 @@ def load(path: Path, kind: str | None = None) -> dict[str, Any]:
     for key in ("model_config", "vocab", "model"):
         if key not in ckpt:
             raise UserError(f"{path} is missing {key!r}; it is not a complete rnnlab checkpoint")
+    ckpt["_source"] = str(path)  # for messages about what is inside; not saved again
     return ckpt
 
 

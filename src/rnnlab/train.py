@@ -269,7 +269,7 @@ class BaseTrainer:
             self.model.load_state_dict(ckpt["model"])
             self.optimizer.load_state_dict(ckpt["optimizer"])
         except (RuntimeError, ValueError, KeyError) as e:
-            raise UserError(f"the checkpoint does not fit this model: {str(e).splitlines()[0][:200]}") from None
+            raise UserError(f"the checkpoint does not fit this model ({state_dict_problem(e)})") from None
         self.progress = Progress(**ckpt["progress"])
         self.load_task_state(ckpt)
         torch.set_rng_state(ckpt["rng"]["torch"])
@@ -619,15 +619,26 @@ def load_run(run_dir: Path, which: str = "best") -> dict[str, Any]:
     return checkpoint.load(path, kind=KIND)
 
 
+def state_dict_problem(e: Exception) -> str:
+    """The informative line of a load_state_dict error (the first names only the module)."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    detail = lines[1] if len(lines) > 1 else (lines[0] if lines else type(e).__name__)
+    return detail[:200]
+
+
 def model_from_checkpoint(ckpt: dict[str, Any], device: torch.device | str = "cpu") -> tuple[CharRNN, Vocab]:
-    cfg = from_dict(ModelConfig, ckpt["model_config"])
-    vocab = Vocab.from_dict(ckpt["vocab"])
+    source = ckpt.get("_source", "the checkpoint")
+    try:
+        cfg = from_dict(ModelConfig, ckpt["model_config"])
+        vocab = Vocab.from_dict(ckpt["vocab"])
+    except (UserError, TypeError, KeyError) as e:
+        raise UserError(f"{source} has a broken model description: {e}") from None
     if cfg.vocab_size != len(vocab):
-        raise UserError("the checkpoint's vocabulary does not match its model")
+        raise UserError(f"{source}: the vocabulary does not match the model")
     model = CharRNN(cfg)
     try:
         model.load_state_dict(ckpt["model"])
-    except RuntimeError as e:
-        raise UserError(f"the checkpoint's weights do not fit its model config: {str(e).splitlines()[0][:200]}") from None
+    except (RuntimeError, TypeError) as e:
+        raise UserError(f"{source}: the weights do not fit the model it describes ({state_dict_problem(e)})") from None
     model.to(device).eval()
     return model, vocab

@@ -43,7 +43,6 @@ def run(args) -> int:
     from rnnlab.data import iter_text, list_text_files
     from rnnlab.report import DEFAULT_SEARCH, build_report, write_lstmvis
 
-    torch.set_grad_enabled(False)
     text = None
     if args.text is not None:
         files, _ = list_text_files([args.text])
@@ -55,17 +54,18 @@ def run(args) -> int:
             import h5py  # noqa: F401
         except ImportError:
             raise UserError("--lstmvis needs h5py: pip install 'rnnlab[lstmvis]'") from None
-    report = build_report(
-        args.run_dir,
-        text=text,
-        prime=args.prime,
-        chars=args.chars,
-        length=args.length,
-        temperature=args.temperature,
-        seed=args.seed,
-        which=args.checkpoint,
-        search=DEFAULT_SEARCH if args.search is None else args.search,
-    )
+    with torch.no_grad():
+        report = build_report(
+            args.run_dir,
+            text=text,
+            prime=args.prime,
+            chars=args.chars,
+            length=args.length,
+            temperature=args.temperature,
+            seed=args.seed,
+            which=args.checkpoint,
+            search=DEFAULT_SEARCH if args.search is None else args.search,
+        )
     if args.lstmvis and report.data.get("mode") == "tag":
         raise UserError("--lstmvis writes the states of language-model runs; this is a tag run")
     out = Path(args.out) if args.out else Path(args.run_dir) / "report.html"
