@@ -15,13 +15,14 @@ the baselines are scored here on the same test pairs, by the same function:
 Texts: truecase on The Jargon File (the embedded corpus); diacritics on French prose from Debian
 Reference (``src/rnnlab/corpora/debian-reference-fr.txt``, GPL-2+, see SOURCE-fr.md).
 
-    .venv/bin/python benchmarks/tag_quality.py --minutes 3.5
+    .venv/bin/python benchmarks/tag_quality.py --minutes 3.5 [--threads 1] [--task truecase diacritics]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -103,7 +104,7 @@ def baselines(task: str, train_pairs, test_pairs) -> dict[str, dict]:
     return out
 
 
-def run_task(task: str, minutes: float, extra: list[str], tmp: Path) -> dict:
+def run_task(task: str, minutes: float, extra: list[str], tmp: Path, threads: int) -> dict:
     train_lines, test_lines = split_lines(TEXTS[task])
     derive = DERIVE[task]
     train_pairs = [derive(line) for line in train_lines]
@@ -113,11 +114,12 @@ def run_task(task: str, minutes: float, extra: list[str], tmp: Path) -> dict:
     run = tmp / "run"
     cmd = [sys.executable, "-m", "rnnlab", "tag", "train", "--derive", task, str(tmp / "train.txt"), "--out", str(run),
            "--quiet", "--max-time", str(minutes * 60), *extra]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}  # torch's intra-op threads in the child
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True)
+    subprocess.run(cmd, check=True, env=env)
     wall = time.perf_counter() - t0
     r = subprocess.run([sys.executable, "-m", "rnnlab", "tag", "eval", str(run), str(tmp / "test.tsv"), "--json"],
-                       check=True, capture_output=True, text=True)
+                       check=True, capture_output=True, text=True, env=env)
     model = json.loads(r.stdout)
     model.pop("baseline")
     import torch
@@ -132,6 +134,7 @@ def run_task(task: str, minutes: float, extra: list[str], tmp: Path) -> dict:
         "test_chars": model["chars"],
         "test_changed": model["changed_chars"],
         "train_wall_s": round(wall, 1),
+        "threads": threads,
         "train_s": round(ckpt["progress"]["elapsed"], 1),
         "steps": ckpt["progress"]["step"],
         "epochs": ckpt["progress"]["epoch"],
@@ -149,17 +152,19 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=3.5, help="training time per task (--max-time), in minutes")
     ap.add_argument("--task", nargs="+", choices=list(TEXTS), default=list(TEXTS))
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads for training (default 1: steady figures when the cores are shared)")
     ap.add_argument("--train-args", default="", help="extra flags for rnnlab tag train, e.g. '--tiny'")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     tasks = []
     for task in args.task:
         with tempfile.TemporaryDirectory() as tmp:
-            tasks.append(run_task(task, args.minutes, args.train_args.split(), Path(tmp)))
+            tasks.append(run_task(task, args.minutes, args.train_args.split(), Path(tmp), args.threads))
         t = tasks[-1]
         print(f"{task}: {t['train_lines']:,} training lines, {t['test_lines']:,} test lines ({t['test_chars']:,} characters, "
               f"{t['test_changed']:,} to change); trained {t['steps']} steps in {t['train_s']:.0f} s "
-              f"({t['train_wall_s']:.0f} s wall)", flush=True)
+              f"({t['train_wall_s']:.0f} s wall, {t['threads']} thread{'s' if t['threads'] > 1 else ''})", flush=True)
     rows = []
     for t in tasks:
         for method, r in t["results"].items():
@@ -168,7 +173,8 @@ def main(argv=None) -> dict:
                          "wrong changes": r["wrong_changes"], "training": f"{t['train_s']:.0f} s" if method == "rnnlab tag" else ""})
     print()
     print(table(rows, ["task", "method", "changed positions", "exact lines", "characters", "wrong changes", "training"]))
-    payload = {"benchmark": "tag_quality", "minutes": args.minutes, "train_args": args.train_args, "tasks": tasks}
+    payload = {"benchmark": "tag_quality", "minutes": args.minutes, "threads": args.threads, "train_args": args.train_args,
+               "tasks": tasks}
     write_json(args.out or RESULTS / "tag_quality.json", payload)
     return payload
 

@@ -40,7 +40,19 @@ TOP_K = 5
 PAGE_CHARS = 20_000  # characters drawn at once in the page; longer texts are paginated
 DEFAULT_CHARS = 5_000
 MAX_CURVE_POINTS = 2_000
-DEFAULT_SEARCH = r"\([^)]*\)"  # text inside parentheses
+# The page's example searches: (label, regular expression valid in Python and JavaScript).
+EXAMPLE_SEARCHES = (
+    ("(parentheses)", r"\([^)]*\)"),
+    ("{braces}", r"\{[^}]*\}"),
+    ("[brackets]", r"\[[^\]]*\]"),
+    ('"quotes"', r'"[^"]*"'),
+    ("'quotes'", r"'[^'\n]*'"),
+    ("word starts", r"\b\w"),
+    ("line starts", r"^.{0,20}"),
+    ("capitals", r"[A-Z]"),
+    ("digits", r"\d"),
+)
+DEFAULT_SEARCH = EXAMPLE_SEARCHES[0][1]  # text inside parentheses
 
 GATE_NAMES = {"lstm": ("input", "forget", "output"), "gru": ("reset", "update"), "rnn": ()}
 STATE_KINDS = {"lstm": ("h", "c"), "gru": ("h",), "rnn": ("h",)}
@@ -228,6 +240,19 @@ def unit_search(tr: Trace, pattern: str, top: int = 20) -> list[dict[str, Any]]:
     return found[:top]
 
 
+def choose_search(tr: Trace) -> str:
+    """Of the bracketing and quoting examples, the one whose best unit tracks it most closely."""
+    best, best_r = DEFAULT_SEARCH, -1.0
+    for _, pattern in EXAMPLE_SEARCHES[:5]:
+        mask = regex_mask(tr.text, pattern)
+        if int(mask.sum()) < 20:
+            continue
+        r = abs(unit_search(tr, pattern, top=1)[0]["r"])
+        if r > best_r:
+            best, best_r = pattern, r
+    return best
+
+
 # --------------------------------------------------------------------------------------------
 # The run folder: checkpoint, curves, text
 
@@ -285,8 +310,9 @@ def read_metrics(run_dir: Path) -> dict[str, list]:
     return cols
 
 
-def heldout_text(ckpt: dict[str, Any], chars: int) -> Optional[str]:
-    """The start of the validation tail of the training text, when its files can still be read."""
+def heldout_text(ckpt: dict[str, Any], chars: int) -> Optional[tuple[str, str]]:
+    """``(text, what it is)``: the start of the validation tail of the training text (or, when
+    that is shorter than ``chars``, the end of the text), when its files can still be read."""
     from rnnlab.data import default_corpus_path, iter_text
 
     spec = ckpt.get("corpus_spec") or {}
@@ -315,7 +341,11 @@ def heldout_text(ckpt: dict[str, Any], chars: int) -> Optional[str]:
     nl = tail.find("\n", 0, 300)
     if 0 <= nl < len(tail) - 1:
         tail = tail[nl + 1 :]
-    return tail[:chars] or None
+    if not tail:
+        return None
+    if n_val > int(total * vf):
+        return tail[:chars], "the end of the training text (its held-out part is shorter than --chars)"
+    return tail[:chars], "the start of the held-out (validation) part of the training text"
 
 
 def prepare_text(text: str, vocab) -> tuple[str, torch.Tensor, int]:
@@ -420,6 +450,7 @@ def page_data(
         "gates": list(GATE_NAMES[tr.cell]),
         "saturation": saturation(tr),
         "search": search,
+        "examples": [list(e) for e in EXAMPLE_SEARCHES],
     }
 
 
@@ -450,9 +481,13 @@ def build_report(
     temperature: float = 0.8,
     seed: int = 0,
     which: str = "best",
-    search: str = DEFAULT_SEARCH,
+    search: Optional[str] = None,
 ) -> Report:
-    """Everything for one report: the text, the trace, the page (``Report.html``)."""
+    """Everything for one report: the text, the trace, the page (``Report.html``).
+
+    ``search`` is the unit search the page opens with; by default the bracketing or quoting
+    example whose best unit correlates most strongly.
+    """
     from rnnlab.lm import LanguageModel
     from rnnlab.train import model_from_checkpoint
 
@@ -473,9 +508,9 @@ def build_report(
         text = lm.sample(length, prime=prime, temperature=temperature, seed=seed)
         source = f"a sample of the model (prime {prime!r}, temperature {temperature:g}, seed {seed})"
     else:
-        text = heldout_text(ckpt, chars)
-        if text:
-            source = "the start of the held-out (validation) part of the training text"
+        got = heldout_text(ckpt, chars)
+        if got:
+            text, source = got
         else:
             lm = LanguageModel(model, vocab, "cpu")
             text = lm.sample(min(length, chars), temperature=temperature, seed=seed)
@@ -491,8 +526,11 @@ def build_report(
         notes.append(f"showing the first {chars:,} of {total:,} characters (--chars raises the limit)")
     if len(text) > PAGE_CHARS:
         notes.append(f"the text is drawn in pages of {PAGE_CHARS:,} characters to keep the page responsive")
-    regex_mask("", search)  # a bad --search fails here, before the work
+    if search is not None:
+        regex_mask("", search)  # a bad --search fails here, before the work
     tr = trace(model, ids, text=text)
+    if search is None:
+        search = choose_search(tr)
     data = page_data(tr, ckpt, run_dir, vocab, source, total, notes, search)
     return Report(render_html(data), tr, data, vocab, notes)
 

@@ -30,7 +30,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--length", type=positive_int, default=2000, help="characters to sample with --prime (default 2000)")
     p.add_argument("--temperature", type=positive_float, default=0.8, help="sampling temperature with --prime (default 0.8)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed with --prime (default 0)")
-    p.add_argument("--search", metavar="REGEX", help="the unit search the page opens with (default: text in parentheses)")
+    p.add_argument("--search", metavar="REGEX", help="the unit search the page opens with (default: whichever of text in parentheses, braces, "
+        "brackets or quotes has the best-correlated unit)")
     p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint (default best)")
     p.add_argument("--encoding", default="utf-8", help="encoding of --text (default utf-8)")
     p.add_argument("--lstmvis", metavar="DIR", help="also write the states in LSTMVis's layout into DIR (needs h5py)")
@@ -41,7 +42,7 @@ def run(args) -> int:
     import torch
 
     from rnnlab.data import iter_text, list_text_files
-    from rnnlab.report import DEFAULT_SEARCH, build_report, write_lstmvis
+    from rnnlab.report import build_report, write_lstmvis
 
     text = None
     if args.text is not None:
@@ -64,7 +65,7 @@ def run(args) -> int:
             temperature=args.temperature,
             seed=args.seed,
             which=args.checkpoint,
-            search=DEFAULT_SEARCH if args.search is None else args.search,
+            search=args.search,
         )
     if args.lstmvis and report.data.get("mode") == "tag":
         raise UserError("--lstmvis writes the states of language-model runs; this is a tag run")
