@@ -44,6 +44,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/corpus_memory.py
 	$(PY) benchmarks/lm_quality.py --minutes 2
 	$(PY) benchmarks/lm_quality.py --minutes 5 --text prose --only-rnnlab
+	$(PY) benchmarks/tag_quality.py --minutes 3.5
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

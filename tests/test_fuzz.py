@@ -46,6 +46,27 @@ def test_eval_any_text(run, capsys, tmp_path, promises, text):
     promises["fuzzed eval"] = promises.get("fuzzed eval", 0) + 1
 
 
+@pytest.fixture(scope="module")
+def tagger(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fuzz-tag")
+    (d / "pairs.tsv").write_text("hello world\tHello World\nunix is fun\tUNIX is fun\n")
+    out = d / "run"
+    assert main(["tag", "train", str(d / "pairs.tsv"), "--out", str(out), "--tiny", "--quiet", "--max-steps", "3"]) == 0
+    return out
+
+
+@SETTINGS
+@given(text=st.text(max_size=60))
+def test_tag_predict_any_text(tagger, capsys, promises, text):
+    rc = main(["tag", "predict", str(tagger), "--", text])
+    captured = capsys.readouterr()
+    clean(rc, captured.err)
+    if rc == 0:
+        # One output character per input character, whatever they are.
+        assert len(captured.out) == len(text) + 1  # the output line, as long as the input
+    promises["fuzzed tag predict"] = promises.get("fuzzed tag predict", 0) + 1
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=3000))
 def test_train_any_bytes(capsys, tmp_path, promises, data):

@@ -308,3 +308,25 @@ def test_a_language_model_run_is_not_a_tagger(tmp_path, capsys):
     assert main(["train", str(text), "--out", str(tmp_path / "lm"), "--tiny", "--max-steps", "2", "--quiet"]) == 0
     capsys.readouterr()
     one_line_error(capsys, main(["tag", "predict", str(tmp_path / "lm"), "x"]), "not 'tag'")
+
+
+def test_derive_without_text_uses_an_embedded_corpus(tmp_path, capsys):
+    run = tmp_path / "fr"
+    assert main(["tag", "train", "--derive", "diacritics", "--out", str(run), "--tiny", "--max-steps", "3", "--quiet"]) == 0
+    spec = torch.load(run / "last.pt", weights_only=True)["data_spec"]
+    assert spec["derive"] == "diacritics" and spec["paths"] == []
+    assert "é" in load_tagger(run).out_vocab.chars
+
+
+def test_benchmark_rule_baselines():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "tag_quality.py"
+    spec = importlib.util.spec_from_file_location("tag_quality", path)
+    q = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(q)
+    assert q.capitalise("the end. and so i said! yes", line_start=True) == "The end. And so I said! Yes"
+    assert q.capitalise("more of it. then", line_start=False) == "more of it. Then"
+    forms = q.word_forms([derive_diacritics(s) for s in ("le café est là", "où est le café", "là")])
+    assert q.apply_words("le cafe est la ou", forms) == "le café est là où"
