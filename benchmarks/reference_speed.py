@@ -26,19 +26,12 @@ import torch
 
 from rnnlab.nn import LSTM
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import cpu_name  # noqa: E402
+
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "reference_speed.json"
 FULL = {"batch": 64, "steps": 128, "embed": 64, "hidden": 256, "layers": 2}
 QUICK = {"batch": 4, "steps": 6, "embed": 3, "hidden": 5, "layers": 2}
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -150,19 +150,15 @@ class TagHooks(CLIHooks):
     def on_start(self, trainer) -> None:
         if self.quiet:
             return
-        data, m, cfg = trainer.data, trainer.model_cfg, trainer.train_cfg
+        data = trainer.data
         changed = sum(a != b for i, t in data.pairs for a, b in zip(i, t))
         self.bar.message(
             f"data: {len(data.pairs):,} lines ({len(trainer.train):,} training windows of at most {data.max_len}, "
             f"{len(trainer.val_pairs):,} lines held out), {data.chars:,} characters, {changed / max(1, data.chars):.1%} "
             f"of them to change; {len(data.in_vocab) - 1} input and {len(data.out_vocab)} output symbols"
             + (f"; {data.n_bad:,} bad lines skipped" if data.n_bad else "")
-            + f"\nmodel: {m.layers}x{m.hidden} {'bidirectional ' if m.bidirectional else ''}{m.cell.upper()} ({m.impl}), "
-            f"{'one-hot' if m.one_hot else f'embedding {m.embed}'}, {trainer.model.num_parameters():,} parameters, on {trainer.device}"
-            + f"\ntraining: batch {trainer.batch_size} lines, {trainer.steps_per_epoch} steps per epoch, "
-            f"lr {cfg.lr:g} ({cfg.schedule}), up to {trainer.progress.total_steps} steps"
-            + (f" or {fmt_duration(cfg.max_time)}" if cfg.max_time else "")
-            + (f"\nresuming at step {trainer.progress.step}" if trainer.progress.step else "")
+            + "\n"
+            + self.setup_summary(trainer, f"batch {trainer.batch_size} lines")
         )
 
 

@@ -144,18 +144,27 @@ class CLIHooks:
     def on_start(self, trainer) -> None:
         if self.quiet:
             return
-        c, m = trainer.corpus, trainer.model_cfg
-        cfg = trainer.train_cfg
+        c = trainer.corpus
         self.bar.message(
             f"corpus: {len(c):,} characters, {len(c.vocab)} symbols"
             + (f", {c.n_unknown:,} mapped to unknown" if c.n_unknown else "")
             + (f", {c.skipped_files} binary files skipped" if c.skipped_files else "")
-            + f"\nmodel: {m.layers}x{m.hidden} {m.cell.upper()} ({m.impl}), "
-            f"{'one-hot' if m.one_hot else f'embedding {m.embed}'}, {trainer.model.num_parameters():,} parameters, on {trainer.device}"
-            + f"\ntraining: batch {trainer.batch_size} x seq {cfg.seq_len}, {trainer.steps_per_epoch} steps per epoch, "
-            f"lr {cfg.lr:g} ({cfg.schedule}), up to {trainer.progress.total_steps} steps"
+            + "\n"
+            + self.setup_summary(trainer, f"batch {trainer.batch_size} x seq {trainer.train_cfg.seq_len}")
+        )
+
+    @staticmethod
+    def setup_summary(trainer, batch: str) -> str:
+        """The model and schedule lines of the start-up message, shared by every task."""
+        m, cfg, p = trainer.model_cfg, trainer.train_cfg, trainer.progress
+        return (
+            f"model: {m.layers}x{m.hidden} {'bidirectional ' if getattr(m, 'bidirectional', False) else ''}"
+            f"{m.cell.upper()} ({m.impl}), {'one-hot' if m.one_hot else f'embedding {m.embed}'}, "
+            f"{trainer.model.num_parameters():,} parameters, on {trainer.device}"
+            f"\ntraining: {batch}, {trainer.steps_per_epoch} steps per epoch, lr {cfg.lr:g} ({cfg.schedule}), "
+            f"up to {p.total_steps} steps"
             + (f" or {fmt_duration(cfg.max_time)}" if cfg.max_time else "")
-            + (f"\nresuming at step {trainer.progress.step}" if trainer.progress.step else "")
+            + (f"\nresuming at step {p.step}" if p.step else "")
         )
 
     def on_step(self, trainer, info) -> None:
