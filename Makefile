@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 LOCK := requirements/lock.txt
 
-.PHONY: demo test test-all bench lesson rates clean
+.PHONY: demo test test-all bench bench-gpu lesson rates clean
 
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -38,13 +38,16 @@ rates: $(VENV)/.installed
 	$(PY) scripts/lesson_success_rates.py
 
 bench: $(VENV)/.installed
-	$(PY) benchmarks/reference_speed.py
+	$(PY) benchmarks/reference_speed.py --repeats 15
 	$(PY) benchmarks/lm_throughput.py
 	$(PY) benchmarks/sample_speed.py
 	$(PY) benchmarks/corpus_memory.py
-	$(PY) benchmarks/lm_quality.py --minutes 2
-	$(PY) benchmarks/lm_quality.py --minutes 5 --text prose --only-rnnlab
+	$(PY) benchmarks/lm_quality.py --minutes 1 2 5
 	$(PY) benchmarks/tag_quality.py --minutes 3.5
+
+# On a machine with a CUDA card: the GPU tests and benchmarks, table in benchmarks/results/gpu/.
+bench-gpu: $(VENV)/.installed
+	bash benchmarks/gpu_check.sh
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

@@ -31,7 +31,7 @@ def one_line_error(capsys, code, rc, needle):
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-@pytest.mark.parametrize("impl", ["torch", "reference"])
+@pytest.mark.parametrize("impl", ["auto", "torch", "reference"])
 def test_tiny_train_sample_eval_for_every_cell(tmp_path, capsys, text_file, cell, impl):
     run = tmp_path / "run"
     rc = main(["train", str(text_file), "--out", str(run), "--tiny", "--cell", cell, "--impl", impl, "--quiet"])

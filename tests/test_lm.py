@@ -9,8 +9,9 @@ import torch.nn.functional as F
 import rnnlab
 from rnnlab import checkpoint
 from rnnlab.config import ModelConfig, TrainConfig
-from rnnlab.data import corpus_from_text
-from rnnlab.train import Hooks, Trainer
+from rnnlab.data import Vocab, corpus_from_text
+from rnnlab.train import Trainer
+from resume_check import assert_same_weights, straight_and_resumed
 
 TEXT = "the cat sat on the mat. " * 40
 
@@ -34,31 +35,9 @@ def test_resume_gives_the_same_final_weights(tmp_path, impl):
     corpus = corpus_from_text(TEXT * 3)
     m, t = tiny("lstm", impl=impl, max_steps=24, dropout=0.2)  # dropout: the RNG must resume too
 
-    straight = Trainer(corpus, m, t, run_dir=tmp_path / "a")
-    (tmp_path / "a").mkdir()
-    straight.run()
-
-    class StopAt(Hooks):
-        def __init__(self, event):
-            self.event = event
-
-        def on_step(self, trainer, info):
-            if trainer.progress.step >= 11:
-                self.event.set()
-
-    import threading
-
-    stop = threading.Event()
-    (tmp_path / "b").mkdir()
-    first = Trainer(corpus, m, t, run_dir=tmp_path / "b", hooks=StopAt(stop), stop=stop)
-    result = first.run()
-    assert result["reason"] == "interrupted" and first.progress.step < 24
-    ckpt = checkpoint.load(tmp_path / "b" / checkpoint.LAST)
-    second = Trainer(corpus, m, t, run_dir=tmp_path / "b", resume_from=ckpt)
-    second.run()
-    assert second.progress.step == 24
-    for (name, a), (_, b) in zip(straight.model.state_dict().items(), second.model.state_dict().items()):
-        assert torch.equal(a, b), name
+    straight, second, first = straight_and_resumed(lambda d, **kw: Trainer(corpus, m, t, run_dir=d, **kw), tmp_path, stop_at=11)
+    assert first.progress.step < 24 and second.progress.step == 24
+    assert_same_weights(straight, second)
 
 
 def test_same_seed_same_sample(tmp_path):
@@ -135,7 +114,7 @@ def test_checkpoint_is_plain_data_and_loads_weights_only(tmp_path):
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-@pytest.mark.parametrize("impl", ["torch", "reference"])
+@pytest.mark.parametrize("impl", ["auto", "torch", "reference"])
 def test_one_step_sampling_path_equals_the_full_forward(cell, impl):
     from rnnlab.model import CharRNN
 
@@ -149,3 +128,115 @@ def test_one_step_sampling_path_equals_the_full_forward(cell, impl):
         torch.testing.assert_close(logits, full[:, t], rtol=0, atol=1e-10)
     for a, b in zip(state if cell == "lstm" else (state,), final if cell == "lstm" else (final,)):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("one_hot", [False, True])
+def test_fast_sampler_writes_what_the_slow_loop_writes(cell, one_hot):
+    """The generator's Stepper against the naive loop: one full forward (nn.LSTM etc.) per character."""
+    from rnnlab.model import CharRNN
+    from rnnlab.sampling import choose, generate
+
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab_size=11, cell=cell, layers=2, hidden=16, embed=6, one_hot=one_hot)).eval()
+    prime = torch.randint(11, (3, 4))  # (B, P)
+    filters = dict(temperature=0.9, top_k=8, top_p=0.95)
+    fast = torch.stack(list(generate(model, prime, 200, generator=torch.Generator().manual_seed(1), **filters)), 1)  # (B, 200)
+
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        _, _, state = model(prime[:, :-1])
+        ids, slow = prime[:, -1], []
+        for _ in range(200):
+            logits, _, state = model(ids[:, None], state=state)  # (B, 1, V)
+            ids = choose(logits[:, 0], g, **filters)
+            slow.append(ids)
+    assert torch.equal(fast, torch.stack(slow, 1))
+
+
+def test_stepper_state_and_logits_equal_forward_for_uint8_ids():
+    from rnnlab.model import CharRNN, Stepper
+
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab_size=9, cell="lstm", layers=2, hidden=5, embed=4)).double().eval()
+    ids = torch.randint(9, (2, 5), dtype=torch.uint8)  # compact ids, as the corpus stores them
+    full, _, (h, c) = model(ids)  # (B, T, V)
+    step = Stepper(model, model.init_state(2))
+    for t in range(5):
+        torch.testing.assert_close(step(ids[:, t]), full[:, t], rtol=0, atol=1e-10)
+    sh, sc = step.state()
+    torch.testing.assert_close(sh, h, rtol=0, atol=1e-10)
+    torch.testing.assert_close(sc, c, rtol=0, atol=1e-10)
+
+
+def test_the_draw_follows_the_probabilities_and_never_picks_excluded_characters():
+    """choose() draws with an exponential race; check its frequencies against the probabilities."""
+    from rnnlab.sampling import choose
+
+    p = torch.tensor([0.5, 0.3, 0.15, 0.05, 0.0])
+    logits = torch.log(p)[None].expand(20000, -1)  # (N, V), one draw per row
+    drawn = choose(logits, torch.Generator().manual_seed(0))
+    freq = torch.bincount(drawn, minlength=5).double() / 20000
+    # 4 standard errors of a binomial proportion at N = 20000 is at most 0.0142.
+    assert (freq - p.double()).abs().max() < 0.0142
+    assert freq[4] == 0
+    only = choose(torch.log(p)[None].expand(2000, -1), torch.Generator().manual_seed(1), top_k=1)
+    assert (only == 0).all()
+
+
+def test_decoding_in_blocks_changes_nothing():
+    from rnnlab.lm import decode_steps
+
+    vocab = Vocab(tuple("abcde"))
+    steps = [torch.randint(5, (3,), generator=torch.Generator().manual_seed(i)) for i in range(10)]
+    one = list(decode_steps(iter(steps), vocab, 1))
+    assert len(one) == 10 and all(len(s) == 3 for s in one)
+    for block in (3, 10, 32):
+        assert list(decode_steps(iter(steps), vocab, block)) == one
+
+
+def test_auto_picks_the_backend_per_cell_and_device_and_checkpoints_cross_over(tmp_path):
+    from rnnlab import nn as ref
+    from rnnlab.model import CharRNN, resolve_impl
+
+    assert resolve_impl("auto", "gru", "cpu") == "fused" and resolve_impl("auto", "gru", "cuda") == "torch"
+    assert resolve_impl("auto", "gru", "cpu", batch_size=32) == "fused" and resolve_impl("auto", "gru", "cpu", batch_size=64) == "torch"
+    assert resolve_impl("auto", "lstm", "cpu") == "torch" and resolve_impl("reference", "gru", "cuda") == "reference"
+    assert isinstance(CharRNN(ModelConfig(vocab_size=5, cell="gru")).rnn, ref.GRU)
+    assert CharRNN(ModelConfig(vocab_size=5, cell="gru")).rnn.fused
+    assert isinstance(CharRNN(ModelConfig(vocab_size=5, cell="lstm")).rnn, torch.nn.LSTM)
+
+    m, t = tiny("gru", impl="auto", max_steps=6)
+    (tmp_path / "r").mkdir()
+    Trainer(corpus_from_text(TEXT), m, t, run_dir=tmp_path / "r").run()
+    ckpt = torch.load(tmp_path / "r" / "last.pt", weights_only=True)
+    assert ckpt["model_config"]["impl"] == "auto"
+    ids = torch.randint(ckpt["model_config"]["vocab_size"], (2, 9))
+    logits = {}
+    for impl in ("auto", "torch", "reference"):
+        model = CharRNN(ModelConfig(**{**ckpt["model_config"], "impl": impl})).eval()
+        model.load_state_dict(ckpt["model"])
+        logits[impl] = model(ids).logits
+    torch.testing.assert_close(logits["auto"], logits["torch"], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(logits["reference"], logits["torch"], rtol=1e-5, atol=1e-5)
+
+
+def test_fused_gru_trains_like_torch_gru():
+    """A few optimizer steps with the fused backend against torch.nn.GRU from the same start."""
+    from rnnlab.model import CharRNN
+
+    torch.manual_seed(0)
+    ids = torch.randint(9, (4, 13))
+    models = {impl: CharRNN(ModelConfig(vocab_size=9, cell="gru", layers=2, hidden=6, embed=5, impl=impl)).double() for impl in ("fused", "torch")}
+    models["fused"].load_state_dict(models["torch"].state_dict())
+    for model in models.values():
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        state = None
+        for s in range(0, 12, 4):
+            out = model(ids[:, s : s + 4], ids[:, s + 1 : s + 5], state)
+            opt.zero_grad()
+            out.loss.backward()
+            opt.step()
+            state = out.state.detach()
+    for (name, a), b in zip(models["fused"].named_parameters(), models["torch"].parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10, msg=name)

@@ -8,6 +8,7 @@ Sizes are tiny and all different: T, B, D, H = 3, 2, 4, 5; packed batches hold 6
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from pathlib import Path
@@ -27,6 +28,8 @@ FAMILIES = {
     "rnn_relu": (rnn.RNN, torch.nn.RNN, {"nonlinearity": "relu"}),
     "lstm": (rnn.LSTM, torch.nn.LSTM, {}),
     "gru": (rnn.GRU, torch.nn.GRU, {}),
+    # The whole-sequence autograd node (padded input; packed input falls back to the step loop).
+    "gru_fused": (functools.partial(rnn.GRU, fused=True), torch.nn.GRU, {}),
 }
 
 
@@ -257,7 +260,7 @@ def _hand_gru_sequence(model, x):
     return outputs
 
 
-@pytest.mark.parametrize("family,hand", [("lstm", _hand_lstm_sequence), ("gru", _hand_gru_sequence)])
+@pytest.mark.parametrize("family,hand", [("lstm", _hand_lstm_sequence), ("gru", _hand_gru_sequence), ("gru_fused", _hand_gru_sequence)])
 def test_layer_matches_hand_written_gates(family, hand):
     ours_cls = FAMILIES[family][0]
     torch.manual_seed(6)
@@ -266,6 +269,32 @@ def test_layer_matches_hand_written_gates(family, hand):
     with torch.no_grad():
         out, _ = model(x)
         torch.testing.assert_close(out, hand(model, x), atol=1e-12, rtol=1e-12)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_fused_gru_backward_passes_gradcheck(bias):
+    from rnnlab.nn.gru import GRUSequence
+
+    gen = torch.Generator().manual_seed(7)
+    xw = torch.randn(T, B, 3 * H, dtype=torch.float64, generator=gen, requires_grad=True)
+    h0 = torch.randn(B, H, dtype=torch.float64, generator=gen, requires_grad=True)
+    w_hh = torch.randn(3 * H, H, dtype=torch.float64, generator=gen, requires_grad=True)
+    b_hh = torch.randn(3 * H, dtype=torch.float64, generator=gen, requires_grad=True) if bias else None
+    assert torch.autograd.gradcheck(GRUSequence.apply, (xw, h0, w_hh, b_hh))
+
+
+def test_fused_gru_really_runs_one_node_per_layer():
+    model = rnn.GRU(D, H, num_layers=2, fused=True)
+    out, _ = model(torch.randn(T, B, D))
+    names, seen, stack = [], set(), [out.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is not None and id(fn) not in seen:
+            seen.add(id(fn))
+            names.append(fn.name())
+            stack.extend(f for f, _ in fn.next_functions)
+    assert sum("GRUSequence" in n for n in names) == 2  # one per layer
+    assert not any("Sigmoid" in n or "Tanh" in n for n in names)  # no per-step nodes
 
 
 def test_layers_reject_bad_arguments():

@@ -1,7 +1,6 @@
 """rnnlab tag: derive functions, pair files, padding invariance, pass-through, resume, the CLI."""
 
 import json
-import threading
 import unicodedata
 
 import pytest
@@ -27,7 +26,7 @@ from rnnlab.tag import (
     window_spans,
     windows,
 )
-from rnnlab.train import Hooks
+from resume_check import assert_same_weights, straight_and_resumed
 
 TEXT = (
     "The quick brown fox jumps over the lazy dog. It was NOT amused.\n"
@@ -130,7 +129,7 @@ def test_read_pairs_and_bad_lines(tmp_path):
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 @pytest.mark.parametrize("bidirectional", [True, False])
-@pytest.mark.parametrize("impl", ["torch", "reference"])
+@pytest.mark.parametrize("impl", ["auto", "torch", "reference"])
 def test_padding_changes_neither_loss_nor_predictions(cell, bidirectional, impl):
     torch.manual_seed(0)
     cfg = TagModelConfig(in_vocab=11, out_vocab=7, cell=cell, layers=2, hidden=12, embed=6, impl=impl, bidirectional=bidirectional)
@@ -178,25 +177,10 @@ def test_resume_gives_the_same_final_weights(tmp_path):
     # (new shuffles) and is cut mid-epoch.
     data = TagData([derive_truecase(line) for line in TEXT.splitlines()[:14]])
     m, t = _tiny()
-    (tmp_path / "a").mkdir()
-    straight = TagTrainer(data, m, t, run_dir=tmp_path / "a")
-    straight.run()
-
-    class StopAt(Hooks):
-        def on_step(self, trainer, info):
-            if trainer.progress.step >= 10:
-                stop.set()
-
-    stop = threading.Event()
-    (tmp_path / "b").mkdir()
-    first = TagTrainer(data, m, t, run_dir=tmp_path / "b", hooks=StopAt(), stop=stop)
-    assert first.run()["reason"] == "interrupted" and first.progress.step == 10
-    ckpt = checkpoint.load(tmp_path / "b" / checkpoint.LAST, kind="tag")
-    second = TagTrainer(data, m, t, run_dir=tmp_path / "b", resume_from=ckpt)
-    second.run()
+    straight, second, first = straight_and_resumed(lambda d, **kw: TagTrainer(data, m, t, run_dir=d, **kw), tmp_path, stop_at=10, kind="tag")
+    assert first.progress.step == 10
     assert second.progress.step == 24 and second.progress.epoch == straight.progress.epoch
-    for (name, a), (_, b) in zip(straight.model.state_dict().items(), second.model.state_dict().items()):
-        assert torch.equal(a, b), name
+    assert_same_weights(straight, second)
 
 
 def test_predict_passes_unseen_characters_through(tmp_path):

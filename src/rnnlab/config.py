@@ -12,7 +12,10 @@ from rnnlab.errors import UserError
 T = TypeVar("T")
 
 CELLS = ("lstm", "gru", "rnn")
-IMPLS = ("torch", "reference")
+IMPLS = ("auto", "torch", "reference", "fused")
+# Arithmetic of the training forward pass: fp32 throughout, or autocast to bfloat16 / float16
+# (weights, optimizer state and checkpoints stay fp32 either way).
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def from_dict(cls: type[T], d: dict[str, Any]) -> T:
@@ -60,13 +63,15 @@ class ModelConfig:
     embed: int = 64  # ignored with one_hot
     one_hot: bool = False
     dropout: float = 0.0
-    impl: str = "torch"
+    impl: str = "auto"  # auto: the faster backend for the cell and device (model.resolve_impl)
 
     def __post_init__(self):
         if self.cell not in CELLS:
             raise UserError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
         if self.impl not in IMPLS:
             raise UserError(f"impl must be one of {', '.join(IMPLS)}, got {self.impl!r}")
+        if self.impl == "fused" and self.cell != "gru":
+            raise UserError(f"impl fused exists for the GRU only, not {self.cell}")
         for name in ("layers", "hidden"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -88,8 +93,9 @@ class ModelConfig:
 class TrainConfig:
     """How to train: data layout, optimiser, schedule, stopping, evaluation."""
 
-    batch_size: int = 32
-    seq_len: int = 64
+    # Many small steps: measured best on a CPU at 1, 2 and 5 minutes (docs/benchmarks.md).
+    batch_size: int = 16
+    seq_len: int = 32
     lr: float = 5e-3
     min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
     warmup_steps: int = 100
@@ -99,12 +105,13 @@ class TrainConfig:
     epochs: int = 20
     max_steps: Optional[int] = None
     max_time: Optional[float] = None  # seconds of training
-    eval_every: int = 500
+    eval_every: int = 1000
     eval_chars: int = 100_000  # validation cap, so evaluation stays quick on big corpora
     val_fraction: float = 0.05
     patience: Optional[int] = None  # evaluations without improvement before stopping
     seed: int = 1337
     device: str = "auto"
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (fp16 only on CUDA, checked where the device is known)
     sample_chars: int = 200  # sample printed at each evaluation
     recover: bool = False  # on a non-finite loss: reload the last checkpoint at half the rate
 
@@ -133,3 +140,5 @@ class TrainConfig:
             raise UserError(f"patience must be at least 1, got {self.patience}")
         if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
             raise UserError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
+        if self.precision not in PRECISIONS:
+            raise UserError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")

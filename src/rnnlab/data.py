@@ -20,6 +20,7 @@ import torch
 from rnnlab.errors import UserError
 
 CHUNK_BYTES = 1 << 22  # 4 MiB of input per decode step: bounded memory, few Python calls.
+ENCODE_CHUNK_BYTES = 1 << 20  # the encoding pass holds the ids too: keep its transients small
 MAX_CODEPOINT = 0x10FFFF
 UNK_DISPLAY = "\ufffd"  # how the unknown symbol prints in samples
 
@@ -243,8 +244,9 @@ def encode_files(files: Sequence[Path], vocab: Vocab, encoding: str = "utf-8") -
     pos = 0
     n_unknown = 0
     for f in files:
-        for text in iter_text(f, encoding):
-            chunk = lut[_codepoints(text).long()]  # (n,)
+        # Smaller chunks than the counting pass: here every transient sits beside the ids.
+        for text in iter_text(f, encoding, chunk_bytes=ENCODE_CHUNK_BYTES):
+            chunk = lut.index_select(0, _codepoints(text))  # (n,) int32 ids, int32 code points as index
             if vocab.unk is not None:
                 n_unknown += int((chunk == vocab.unk).sum())
             elif bool((chunk < 0).any()):

@@ -280,7 +280,7 @@ class TagModelConfig:
     embed: int = 64
     one_hot: bool = False
     dropout: float = 0.0
-    impl: str = "torch"
+    impl: str = "auto"
     bidirectional: bool = True
 
     def __post_init__(self):
@@ -317,18 +317,18 @@ class TagModel(nn.Module):
     each layer reads both directions of the one below.
     """
 
-    def __init__(self, cfg: TagModelConfig):
+    def __init__(self, cfg: TagModelConfig, device: torch.device | str | None = None, batch_size: Optional[int] = None):
         super().__init__()
         self.cfg = cfg
         self.embed = None if cfg.one_hot else nn.Embedding(cfg.in_vocab, cfg.embed)
         if cfg.bidirectional:
             one = dataclasses.replace(cfg, layers=1)
             sizes = [cfg.input_size] + [2 * cfg.hidden] * (cfg.layers - 1)
-            self.fwd = nn.ModuleList(recurrent_layer(one, n) for n in sizes)  # type: ignore[arg-type]
-            self.bwd = nn.ModuleList(recurrent_layer(one, n) for n in sizes)  # type: ignore[arg-type]
+            self.fwd = nn.ModuleList(recurrent_layer(one, n, device=device, batch_size=batch_size) for n in sizes)  # type: ignore[arg-type]
+            self.bwd = nn.ModuleList(recurrent_layer(one, n, device=device, batch_size=batch_size) for n in sizes)  # type: ignore[arg-type]
             self.between = nn.Dropout(cfg.dropout) if cfg.dropout > 0 else nn.Identity()
         else:
-            self.rnn = recurrent_layer(cfg, cfg.input_size)  # type: ignore[arg-type]
+            self.rnn = recurrent_layer(cfg, cfg.input_size, device=device, batch_size=batch_size)  # type: ignore[arg-type]
         self.drop = nn.Dropout(cfg.dropout) if cfg.dropout > 0 else nn.Identity()
         self.head = nn.Linear(cfg.hidden * (2 if cfg.bidirectional else 1), cfg.out_vocab)
 
@@ -507,7 +507,7 @@ class TagTrainer(BaseTrainer):
 
     def build_model(self, model_cfg: TagModelConfig) -> TagModel:
         self.model_cfg = TagModelConfig(**{**to_dict(model_cfg), "in_vocab": len(self.in_vocab), "out_vocab": len(self.out_vocab)})
-        return TagModel(self.model_cfg)
+        return TagModel(self.model_cfg, self.device, self.train_cfg.batch_size)
 
     @property
     def chars_per_step(self) -> int:
@@ -592,7 +592,7 @@ class Tagger:
         in_vocab, out_vocab = Vocab.from_dict(ckpt["vocab"]), Vocab.from_dict(ckpt["out_vocab"])
         if cfg.in_vocab != len(in_vocab) or cfg.out_vocab != len(out_vocab):
             raise UserError("the checkpoint's vocabularies do not match its model")
-        model = TagModel(cfg)
+        model = TagModel(cfg, dev)
         try:
             model.load_state_dict(ckpt["model"])
         except RuntimeError as e:
@@ -628,6 +628,6 @@ def train_tagger(
     data = TagData(list(pairs), max_len=max_len)
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
-    trainer = TagTrainer(data, model or TagModelConfig(), config or TrainConfig(), run_dir=out, hooks=hooks)
+    trainer = TagTrainer(data, model or TagModelConfig(), config or TrainConfig(batch_size=32), run_dir=out, hooks=hooks)
     trainer.run()
     return Tagger(trainer.model, data.in_vocab, data.out_vocab, max_len, trainer.device)

@@ -6,10 +6,15 @@ chunk (detached, so gradients stop at the chunk boundary) and takes one Adam ste
 that decides the next step (weights, optimizer, step, data position, carried state, RNG) is in
 the checkpoint, so an interrupted run resumes to the same final weights as one that never
 stopped. The trainer reports through ``Hooks`` and ``logging``; it never prints.
+
+With ``precision`` bf16 or fp16 the forward passes (training and validation) run under
+``torch.autocast``; the weights, the optimizer state and the checkpoints stay fp32. fp16 also
+scales the loss (``GradScaler``), since its small gradients would otherwise underflow to zero.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import math
@@ -51,6 +56,58 @@ def resolve_device(name: str) -> torch.device:
     if name == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
         raise UserError("--device mps was asked for but MPS is not available")
     return torch.device(name)
+
+
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast_dtype(precision: str, device: torch.device) -> Optional[torch.dtype]:
+    """The dtype the forward pass is autocast to (None: plain fp32), or a UserError when
+    ``device`` cannot train in that precision."""
+    if precision == "fp32":
+        return None
+    if precision == "fp16" and device.type != "cuda":
+        # On a CPU (torch 2.13) autocast's fp16 LSTM has no oneDNN kernel and fails at the first
+        # batch, and GRU is not autocast at all: bf16 is the CPU's half-width format.
+        raise UserError(f"--precision fp16 needs a CUDA device (this run is on {device.type}); use --precision bf16 or fp32")
+    if precision == "bf16" and device.type == "cuda" and not _cuda_bf16():
+        raise UserError(f"--precision bf16 needs a GPU with bfloat16 support ({torch.cuda.get_device_name(device)} has none); use fp16 or fp32")
+    dtype = AUTOCAST_DTYPES[precision]
+    try:
+        torch.autocast(device_type=device.type, dtype=dtype)
+    except RuntimeError as e:
+        raise UserError(f"--precision {precision} is not available on {device.type}: {str(e).splitlines()[0][:160]}") from None
+    return dtype
+
+
+def _cuda_bf16() -> bool:
+    try:
+        # Emulated bf16 (pre-Ampere) has no cuDNN RNN kernels: only the real thing will do.
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:  # older torch, without the argument
+        return torch.cuda.is_bf16_supported()
+
+
+def make_scaler(precision: str, device: torch.device):
+    """fp16's loss scaler (None for the other precisions)."""
+    if precision != "fp16":
+        return None
+    if hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler(device.type)
+    return torch.cuda.amp.GradScaler()  # torch < 2.3
+
+
+def carry(state: State) -> State:
+    """The state handed to the next chunk: cut from the graph, and fp32 whatever the autocast
+    dtype was, so the checkpoint holds fp32 and a resume may change the precision."""
+    state = detach_state(state)
+    if isinstance(state, tuple):
+        return tuple(_widen(s) for s in state)
+    return _widen(state)
+
+
+def _widen(t: torch.Tensor) -> torch.Tensor:
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
 
 
 def lr_at(step: int, cfg: TrainConfig, total_steps: int) -> float:
@@ -134,6 +191,11 @@ def evaluate_ids(
     """
     if ids.numel() < 2:
         return float("nan")
+    if device.type == "cuda" and ids.device.type == "cpu":
+        # The chunks below are strided column slices: copied from host memory one by one they
+        # would each be a synchronous copy (pinning does not help a strided view). One copy of
+        # the compact ids, then slicing on the card.
+        ids = ids.to(device)
     batch_size = max(1, min(batch_size, (ids.numel() - 1) // max(1, seq_len)))
     length = (ids.numel() - 1) // batch_size
     x = ids[: batch_size * length].view(batch_size, length)  # (B, L)
@@ -184,6 +246,8 @@ class BaseTrainer:
         self.device = resolve_device(train_cfg.device)
         if dist is not None:
             self.device = dist.device(self.device)
+        self.amp_dtype = autocast_dtype(train_cfg.precision, self.device)
+        self.scaler = make_scaler(train_cfg.precision, self.device)
         self.batch_size = train_cfg.batch_size
         self.steps_per_epoch = 1
         self.setup_data(data)
@@ -246,10 +310,19 @@ class BaseTrainer:
         steps = cfg.epochs * self.steps_per_epoch
         return min(steps, cfg.max_steps) if cfg.max_steps is not None else steps
 
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """Where the forward pass runs in the configured precision (a no-op for fp32)."""
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
     def payload(self) -> dict[str, Any]:
         rng = {"torch": torch.get_rng_state()}
         if torch.cuda.is_available() and self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        extra = {}
+        if self.scaler is not None:
+            extra["scaler"] = self.scaler.state_dict()  # numbers only: the checkpoint stays weights_only
         return {
             "kind": self.kind,
             "model_config": to_dict(self.model_cfg),
@@ -260,6 +333,7 @@ class BaseTrainer:
             "rng": rng,
             "history": self.history,
             "batch_size": self.batch_size,
+            **extra,
             **self.task_payload(),
             **self.meta,
         }
@@ -270,6 +344,9 @@ class BaseTrainer:
             self.optimizer.load_state_dict(ckpt["optimizer"])
         except (RuntimeError, ValueError, KeyError) as e:
             raise UserError(f"the checkpoint does not fit this model ({state_dict_problem(e)})") from None
+        if self.scaler is not None and ckpt.get("scaler"):
+            # Absent when the run was not fp16 until now: the scaler then starts afresh.
+            self.scaler.load_state_dict(ckpt["scaler"])
         self.progress = Progress(**ckpt["progress"])
         self.load_task_state(ckpt)
         torch.set_rng_state(ckpt["rng"]["torch"])
@@ -360,7 +437,8 @@ class BaseTrainer:
         lr = lr_at(p.step, cfg, p.total_steps) * p.lr_scale
         for group in opt.param_groups:
             group["lr"] = lr
-        loss = self.train_loss()
+        with self.autocast():
+            loss = self.train_loss()
         bad = not bool(torch.isfinite(loss))
         if self.dist is not None:
             bad = self.dist.any(bad, self.device)  # every rank stops, or none
@@ -368,10 +446,22 @@ class BaseTrainer:
             # Caught before backward, so no non-finite gradient ever reaches the weights.
             raise NonFiniteLoss(p.step + 1, float(loss.detach()))
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
+        if self.scaler is None:
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+        else:
+            # fp16: the loss is scaled up so small gradients survive. A step whose scaled
+            # gradients overflow is skipped by the scaler, which lowers the scale: that is the
+            # scaler's normal search for the largest safe scale, not a failure of training (the
+            # loss itself was checked above). The step still counts, as the schedule moves on.
+            self.scaler.scale(loss).backward()
+            if cfg.grad_clip > 0:
+                self.scaler.unscale_(opt)  # clip the true gradients, not the scaled ones
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            self.scaler.step(opt)
+            self.scaler.update()
         p.step += 1
         p.chunk += 1
         p.chars_seen += self.chars_per_step
@@ -393,6 +483,8 @@ class BaseTrainer:
         cfg, p = self.train_cfg, self.progress
         last = self.run_dir / checkpoint.LAST if self.run_dir is not None else None
         hint = f"lower --lr (now {cfg.lr:g}) or --grad-clip (now {cfg.grad_clip:g})"
+        if cfg.precision == "fp16":
+            hint += ", or --precision bf16 (fp16 overflows past 65504)"
         if not cfg.recover or last is None or not last.exists():
             raise UserError(f"{e}; training stopped (the last checkpoint is kept). Try a {hint}, or pass --recover") from None
         if p.recoveries >= MAX_RECOVERIES:
@@ -495,7 +587,8 @@ class BaseTrainer:
 
     def _evaluate_and_save(self, info: dict[str, Any]) -> Optional[str]:
         p, cfg = self.progress, self.train_cfg
-        val_bpc = self.evaluate() if self.has_validation() else float("nan")
+        with self.autocast():
+            val_bpc = self.evaluate() if self.has_validation() else float("nan")
         info["val_bpc"] = val_bpc
         info["sample"] = self.preview(seed=cfg.seed + p.step) if cfg.sample_chars and self.is_main else ""
         self.history.append({k: info[k] for k in ("step", "elapsed_s", "lr", "val_bpc", "sample") if k in info})
@@ -538,20 +631,22 @@ class Trainer(BaseTrainer):
             rows = slice(self.dist.rank * batch_size // n, (self.dist.rank + 1) * batch_size // n)
             self.x, self.y = self.x[rows], self.y[rows]  # (B/N, L)
         if self.device.type == "cuda":
-            # Compact ids fit on the card; moving them once saves a copy per step.
+            # Compact ids fit on the card; moving them once saves a copy per step (and a batch is
+            # a strided column slice, whose host->device copy would be synchronous even from
+            # pinned memory). On a CPU the slices are views: there is nothing to copy.
             self.x, self.y = self.x.to(self.device), self.y.to(self.device)
         self.state: Optional[State] = None
 
     def build_model(self, model_cfg: ModelConfig) -> CharRNN:
         self.model_cfg = ModelConfig(**{**to_dict(model_cfg), "vocab_size": len(self.vocab)})
-        return CharRNN(self.model_cfg)
+        return CharRNN(self.model_cfg, self.device, self.train_cfg.batch_size)
 
     def train_loss(self) -> torch.Tensor:
         s = self.progress.chunk * self.train_cfg.seq_len
         xb = self.x[:, s : s + self.train_cfg.seq_len].to(self.device, non_blocking=True).long()  # (B, T)
         yb = self.y[:, s : s + self.train_cfg.seq_len].to(self.device, non_blocking=True).long()  # (B, T)
         _, loss, state = self.train_model(xb, yb, self.state)
-        self.state = detach_state(state)
+        self.state = carry(state)
         return loss
 
     def on_new_epoch(self) -> None:
@@ -635,7 +730,7 @@ def model_from_checkpoint(ckpt: dict[str, Any], device: torch.device | str = "cp
         raise UserError(f"{source} has a broken model description: {e}") from None
     if cfg.vocab_size != len(vocab):
         raise UserError(f"{source}: the vocabulary does not match the model")
-    model = CharRNN(cfg)
+    model = CharRNN(cfg, device)
     try:
         model.load_state_dict(ckpt["model"])
     except (RuntimeError, TypeError) as e:

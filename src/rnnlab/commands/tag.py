@@ -35,6 +35,7 @@ TAG_MODEL_DEFAULTS = {"hidden": 128}
 TAG_MODEL_FLAGS = {**MODEL_FLAGS, "bidirectional": "bidirectional"}
 TAG_TRAIN_FLAGS = tuple(f for f in TRAIN_FLAGS if f != "seq_len")  # a batch is whole lines
 TAG_TINY_TRAIN = {k: v for k, v in TINY_TRAIN.items() if k != "seq_len"}
+TAG_TRAIN_DEFAULTS = {"batch_size": 32}  # lines per batch; measured for the tagger (docs/tag.md)
 MIN_STEPS = 300  # without --epochs, a small file still gets this many steps
 DERIVES = ("truecase", "diacritics")
 
@@ -167,7 +168,7 @@ def _build_configs(args, data):
     from rnnlab.tag import TagModelConfig, min_epochs
 
     model_kw = dict(TINY_MODEL) if args.tiny else {}
-    train_kw = dict(TAG_TINY_TRAIN) if args.tiny else {}
+    train_kw = dict(TAG_TINY_TRAIN) if args.tiny else dict(TAG_TRAIN_DEFAULTS)
     model_kw.update(_given(args, TAG_MODEL_FLAGS))
     train_kw.update(_given(args, TAG_TRAIN_FLAGS))
     train_cfg = TrainConfig(**train_kw)

@@ -29,10 +29,12 @@ TINY_TRAIN = {"batch_size": 8, "seq_len": 32, "max_steps": 30, "eval_every": 10,
 MODEL_FLAGS = {"cell": "cell", "layers": "layers", "hidden": "hidden", "embed": "embed", "one_hot": "one_hot", "dropout": "dropout", "impl": "impl"}
 TRAIN_FLAGS = (
     "batch_size", "seq_len", "lr", "grad_clip", "schedule", "warmup_steps", "weight_decay", "epochs", "max_steps",
-    "max_time", "eval_every", "eval_chars", "val_fraction", "patience", "seed", "device", "sample_chars", "recover",
+    "max_time", "eval_every", "eval_chars", "val_fraction", "patience", "seed", "device", "precision", "sample_chars",
+    "recover",
 )
-# What may change when a run is resumed: how long to go on, not what is being trained.
-RESUME_FLAGS = ("epochs", "max_steps", "max_time", "patience", "eval_every", "device", "sample_chars", "recover")
+# What may change when a run is resumed: how long to go on and on what hardware, not what is
+# being trained (the precision goes with the device: fp16 runs only on CUDA).
+RESUME_FLAGS = ("epochs", "max_steps", "max_time", "patience", "eval_every", "device", "precision", "sample_chars", "recover")
 
 
 def add_model_args(p: argparse.ArgumentParser, defaults: dict[str, Any] | None = None):
@@ -46,7 +48,10 @@ def add_model_args(p: argparse.ArgumentParser, defaults: dict[str, Any] | None =
     g.add_argument("--embed", type=positive_int, help=f"character embedding size (default {d['embed']})")
     g.add_argument("--one-hot", action="store_true", default=None, help="one-hot input instead of an embedding, as in the lecture")
     g.add_argument("--dropout", type=fraction, help="dropout between layers and before the output (default 0)")
-    g.add_argument("--impl", choices=["torch", "reference"], help="torch.nn layers or rnnlab.nn reference cells (same checkpoints)")
+    g.add_argument("--impl", choices=["auto", "torch", "reference", "fused"],
+                   help="auto (default): the faster backend for the cell and device; torch: torch.nn layers; "
+                   "reference: rnnlab.nn's cells from tensor ops; fused: rnnlab.nn's GRU with a hand-written "
+                   "backward (GRU only). Checkpoints load into any")
     return g
 
 
@@ -82,8 +87,8 @@ def add_training_args(p: argparse.ArgumentParser, omit: tuple[str, ...] = (), he
         if dest not in omit:
             t.add_argument(flag, **{**kw, **({"help": helps[dest]} if dest in helps else {})})
 
-    add("--batch-size", type=positive_int, help="parallel streams (default 32)")
-    add("--seq-len", type=positive_int, help="characters per truncated-backprop chunk (default 64)")
+    add("--batch-size", type=positive_int, help="parallel streams (default 16)")
+    add("--seq-len", type=positive_int, help="characters per truncated-backprop chunk (default 32)")
     add("--lr", type=positive_float, help="Adam learning rate (default 5e-3)")
     add("--grad-clip", type=float, help="clip the gradient norm to this (0: off; default 5)")
     add("--schedule", choices=["cosine", "constant"], help="learning-rate schedule after warm-up (default cosine)")
@@ -92,13 +97,17 @@ def add_training_args(p: argparse.ArgumentParser, omit: tuple[str, ...] = (), he
     add("--epochs", type=positive_int, help="passes over the text (default 20)")
     add("--max-steps", type=positive_int, help="stop after this many steps")
     add("--max-time", type=positive_float, metavar="SECONDS", help="stop after this much training time")
-    add("--eval-every", type=positive_int, help="validate every N steps (default 500)")
+    add("--eval-every", type=positive_int, help="validate every N steps (default 1000)")
     add("--eval-chars", type=positive_int, help="validate on at most this many characters (default 100000)")
     add("--patience", type=positive_int, help="stop after N evaluations without improvement")
     add("--sample-chars", type=nonneg_int, help="characters sampled at each evaluation (default 200)")
     add("--recover", action="store_true", default=None, help="on a NaN/inf loss, reload the last checkpoint and halve the learning rate")
     add("--seed", type=int, help="random seed (default 1337)")
     add("--device", choices=["auto", "cpu", "cuda", "mps"], help="where to train (default auto)")
+    add(
+        "--precision", choices=["fp32", "bf16", "fp16"],
+        help="forward-pass arithmetic: fp32, or autocast to bf16 or fp16 (CUDA only; loss scaling); weights stay fp32 (default fp32)",
+    )
     return t
 
 
@@ -156,12 +165,16 @@ class CLIHooks:
     @staticmethod
     def setup_summary(trainer, batch: str) -> str:
         """The model and schedule lines of the start-up message, shared by every task."""
+        from rnnlab.model import resolve_impl
+
         m, cfg, p = trainer.model_cfg, trainer.train_cfg, trainer.progress
+        backend = resolve_impl(m.impl, m.cell, trainer.device, cfg.batch_size)
         return (
             f"model: {m.layers}x{m.hidden} {'bidirectional ' if getattr(m, 'bidirectional', False) else ''}"
-            f"{m.cell.upper()} ({m.impl}), {'one-hot' if m.one_hot else f'embedding {m.embed}'}, "
+            f"{m.cell.upper()} ({'auto: ' if m.impl == 'auto' else ''}{backend}), {'one-hot' if m.one_hot else f'embedding {m.embed}'}, "
             f"{trainer.model.num_parameters():,} parameters, on {trainer.device}"
-            f"\ntraining: {batch}, {trainer.steps_per_epoch} steps per epoch, lr {cfg.lr:g} ({cfg.schedule}), "
+            + (f" ({cfg.precision} autocast)" if cfg.precision != "fp32" else "")
+            + f"\ntraining: {batch}, {trainer.steps_per_epoch} steps per epoch, lr {cfg.lr:g} ({cfg.schedule}), "
             f"up to {p.total_steps} steps"
             + (f" or {fmt_duration(cfg.max_time)}" if cfg.max_time else "")
             + (f"\nresuming at step {p.step}" if p.step else "")

@@ -123,6 +123,11 @@ class CellBase(nn.Module):
     num_chunks: int = 1
     state_arity: int = 1
     fold_hidden_bias: bool = True
+    # A family may also supply a whole-sequence function with a hand-written backward,
+    # ``fn(xw (T, B, G*H), h0 (B, H), w_hh, b_hh) -> out (T, B, H)``; instances with
+    # ``fused = True`` use it for padded input, one autograd node per layer and direction.
+    sequence_fn: Callable[..., Tensor] | None = None
+    fused: bool = False
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
@@ -191,6 +196,11 @@ class RecurrentBase(nn.Module):
     num_chunks: int = 1
     state_arity: int = 1
     fold_hidden_bias: bool = True
+    # A family may also supply a whole-sequence function with a hand-written backward,
+    # ``fn(xw (T, B, G*H), h0 (B, H), w_hh, b_hh) -> out (T, B, H)``; instances with
+    # ``fused = True`` use it for padded input, one autograd node per layer and direction.
+    sequence_fn: Callable[..., Tensor] | None = None
+    fused: bool = False
 
     def __init__(
         self,
@@ -285,6 +295,19 @@ class RecurrentBase(nn.Module):
             return tuple(getattr(self, name) for name in names)  # type: ignore[return-value]
         return getattr(self, names[0]), getattr(self, names[1]), None, None
 
+    def _run_fused(
+        self, xw: Tensor, seq_len: int, batch: int, state0: State, w_hh: Tensor, b_hh: Tensor | None, reverse: bool
+    ) -> tuple[Tensor, State]:
+        """One layer and direction through ``sequence_fn``: outputs (T*B, H) and the final state."""
+        steps = xw.view(seq_len, batch, xw.size(1))  # (T, B, G*H)
+        if reverse:
+            steps = steps.flip(0)
+        out = type(self).sequence_fn(steps, state0[0], w_hh, b_hh)  # (T, B, H)
+        final = (out[-1],)
+        if reverse:
+            out = out.flip(0)
+        return out.reshape(seq_len * batch, out.size(2)), final  # (T*B, H)
+
     def _forward_states(self, input: Tensor | PackedSequence, hx: State | None):
         """The whole forward pass with states as tuples; subclasses wrap it in torch.nn's signature."""
         num_directions = 2 if self.bidirectional else 1
@@ -343,19 +366,22 @@ class RecurrentBase(nn.Module):
                 index = layer * num_directions + direction
                 w_ih, w_hh, b_ih, b_hh = self._weights(index)
                 xw = project_input(layer_input, w_ih, b_ih, b_hh if fold else None)  # (N, G*H)
-                if batch_sizes is None:
-                    steps = xw.view(seq_len, max_batch, xw.size(1)).unbind(0)  # T x (B, G*H)
+                if batch_sizes is None and self.fused and self.sequence_fn is not None:
+                    out, final = self._run_fused(xw, seq_len, max_batch, tuple(s[index] for s in hx), w_hh, b_hh, direction == 1)
                 else:
-                    steps = xw.split(batch_sizes)  # T x (B_t, G*H)
-                out, final = run_direction(
-                    self._step,
-                    steps,
-                    tuple(s[index] for s in hx),
-                    w_hh,
-                    None if fold else b_hh,
-                    batch_sizes,
-                    reverse=direction == 1,
-                )
+                    if batch_sizes is None:
+                        steps = xw.view(seq_len, max_batch, xw.size(1)).unbind(0)  # T x (B, G*H)
+                    else:
+                        steps = xw.split(batch_sizes)  # T x (B_t, G*H)
+                    out, final = run_direction(
+                        self._step,
+                        steps,
+                        tuple(s[index] for s in hx),
+                        w_hh,
+                        None if fold else b_hh,
+                        batch_sizes,
+                        reverse=direction == 1,
+                    )
                 outputs.append(out)  # (N, H)
                 for k in range(self.state_arity):
                     finals[k].append(final[k])
