@@ -1,11 +1,22 @@
-"""Training throughput: rnnlab's trainer against a bare hand-written torch loop, same model.
+"""Training throughput: rnnlab's trainer against two peer designs, and against the machine.
 
-The bare loop is what a careful user writes in twenty lines: embedding -> nn.LSTM/GRU ->
-Linear, Adam, gradient clipping, state carried and detached between chunks, nothing else.
-Both step the same model configuration on the same text; they alternate in one process and the
-table reports characters per second (forward + backward + optimizer step) and the ratio.
+Contenders, all stepping the same model (embedding -> RNN/LSTM/GRU -> Linear, Adam, gradient
+clipping at 5) on the same text, alternating in one process:
 
-    .venv/bin/python benchmarks/lm_throughput.py [--quick] [--steps 4] [--rounds 3]
+- ``rnnlab``: ``Trainer.step()``, what ``rnnlab train`` runs.
+- ``seq`` (b): the full-sequence loop of PyTorch's word_language_model example: one
+  ``nn.LSTM``/``nn.GRU``/``nn.RNN`` call per chunk, state carried and detached between chunks.
+- ``char`` (a): the per-character loop of the popular PyTorch char-rnn ports: one call of the
+  recurrent module per character (sequence length 1), loss summed over the chunk.
+
+Utilisation is the distance to the physical limit: characters/s times the matmul FLOPs per
+character (forward and both backward products of the input, recurrent and output matmuls;
+elementwise work not counted) over the rate of one large float32 ``torch.mm`` (1024^3) measured
+in the same run, the machine's best case. ``shape_gflops`` is the rate of the step's own
+matmuls timed as bare ``torch.mm`` calls at their shapes (the recurrent ones at (B, H) x
+(H, G*H), T times): a fused kernel can beat it, since it pays no per-call dispatch.
+
+    .venv/bin/python benchmarks/lm_throughput.py [--quick] [--steps 3] [--rounds 3] [--device cpu]
 """
 
 from __future__ import annotations
@@ -24,43 +35,110 @@ from rnnlab.config import ModelConfig, TrainConfig  # noqa: E402
 from rnnlab.data import corpus_from_text, default_corpus_path  # noqa: E402
 from rnnlab.train import Trainer  # noqa: E402
 
-FULL = [(cell, layers, hidden) for cell in ("lstm", "gru") for layers, hidden in ((1, 128), (2, 256), (3, 512), (1, 512), (3, 128))]
-QUICK = [("lstm", 1, 32), ("gru", 1, 32)]
+SIZES = "1x128,2x256,3x512,1x512"
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+MODULES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
-class Bare(nn.Module):
+def step_matmuls(cell: str, layers: int, hidden: int, embed: int, vocab: int, batch: int, seq: int) -> list[tuple[int, int, int, int]]:
+    """The matmuls of one training step as (m, k, n, count): forward, then each one's two backward
+    products (dX = dY W^T and dW = X^T dY, the same FLOPs as the forward each).
+
+    The recurrent product runs once per time step at (B, H) x (H, G*H); its weight gradient is
+    counted as one product over all steps, the form the fused kernels use.
+    """
+    g, bt = GATES[cell], batch * seq
+    forward = []
+    for layer in range(layers):
+        d = embed if layer == 0 else hidden
+        forward.append((bt, d, g * hidden, 1))  # input projection, all steps at once
+        forward.append((batch, hidden, g * hidden, seq))  # recurrent, one per step
+    forward.append((bt, hidden, vocab, 1))  # output head
+    out = list(forward)
+    for m, k, n, count in forward:
+        out.append((m, n, k, count))  # dX: (m, n) x (n, k)
+        out.append((k, m * count, n, 1))  # dW: (k, m*count) x (m*count, n)
+    return out
+
+
+def flops_of(matmuls) -> int:
+    return sum(2 * m * k * n * count for m, k, n, count in matmuls)
+
+
+def matmul_seconds(matmuls, device: torch.device) -> float:
+    """Time of the bare torch.mm calls in ``matmuls`` (best of three): the step's arithmetic alone."""
+    operands = [(torch.randn(m, k, device=device), torch.randn(k, n, device=device), count) for m, k, n, count in matmuls]
+
+    def go():
+        for a, b, count in operands:
+            for _ in range(count):
+                torch.mm(a, b)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    go()
+    return min(timed(go) for _ in range(3))
+
+
+def trainer_backend(trainer: Trainer) -> str:
+    from rnnlab.model import resolve_impl
+
+    return resolve_impl(trainer.model_cfg.impl, trainer.model_cfg.cell, trainer.device, trainer.train_cfg.batch_size)
+
+
+def square_rate(device: torch.device, n: int = 1024) -> float:
+    """FLOP/s of a large square float32 torch.mm: the machine's best case."""
+    return flops_of([(n, n, n, 8)]) / matmul_seconds([(n, n, n, 8)], device)
+
+
+class Net(nn.Module):
+    """The peers' model: embedding -> torch.nn recurrent layers -> Linear."""
+
     def __init__(self, cell, vocab, embed, hidden, layers):
         super().__init__()
         self.emb = nn.Embedding(vocab, embed)
-        self.rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[cell](embed, hidden, layers, batch_first=True)
+        self.rnn = MODULES[cell](embed, hidden, layers, batch_first=True)
         self.fc = nn.Linear(hidden, vocab)
 
     def forward(self, x, h):
-        out, h = self.rnn(self.emb(x), h)
-        return self.fc(out), h
+        out, h = self.rnn(self.emb(x), h)  # (B, T, H)
+        return self.fc(out), h  # (B, T, V)
 
 
-def bare_runner(cell, layers, hidden, embed, batch, seq, ids, vocab):
+def detach(h):
+    return tuple(t.detach() for t in h) if isinstance(h, tuple) else h.detach()
+
+
+def peer_runner(design, cell, layers, hidden, embed, batch, seq, ids, vocab, device):
+    """One optimizer step per call of the peer ``design`` ("seq" or "char") over streamed chunks."""
     torch.manual_seed(0)
-    model = Bare(cell, vocab, embed, hidden, layers)
+    model = Net(cell, vocab, embed, hidden, layers).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     n = (ids.numel() - 1) // batch
-    x = ids[: batch * n].view(batch, n)
-    y = ids[1 : batch * n + 1].view(batch, n)
+    x = ids[: batch * n].view(batch, n)  # (B, N) streams
+    y = ids[1 : batch * n + 1].view(batch, n)  # (B, N)
     pos = {"p": 0, "h": None}
 
     def step():
         p = pos["p"]
         if p + seq > n:
             p, pos["h"] = 0, None
-        xb, yb = x[:, p : p + seq].long(), y[:, p : p + seq].long()
-        logits, h = model(xb, pos["h"])
-        loss = nn.functional.cross_entropy(logits.flatten(0, 1), yb.flatten())
+        xb, yb = x[:, p : p + seq].to(device).long(), y[:, p : p + seq].to(device).long()  # (B, T)
+        h = pos["h"]
+        if design == "seq":
+            logits, h = model(xb, h)  # (B, T, V)
+            loss = nn.functional.cross_entropy(logits.flatten(0, 1), yb.flatten())
+        else:
+            loss = 0.0
+            for t in range(seq):
+                logits, h = model(xb[:, t : t + 1], h)  # (B, 1, V)
+                loss = loss + nn.functional.cross_entropy(logits[:, 0], yb[:, t])
+            loss = loss / seq
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
-        pos["h"] = tuple(t.detach() for t in h) if isinstance(h, tuple) else h.detach()
+        pos["h"] = detach(h)
         pos["p"] = p + seq
 
     return step
@@ -69,41 +147,69 @@ def bare_runner(cell, layers, hidden, embed, batch, seq, ids, vocab):
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
-    ap.add_argument("--steps", type=int, default=4, help="optimizer steps per timed run")
+    ap.add_argument("--steps", type=int, default=3, help="optimizer steps per timed run")
     ap.add_argument("--rounds", type=int, default=3, help="timed runs per contender")
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--seq", type=int, default=64)
     ap.add_argument("--embed", type=int, default=64)
+    ap.add_argument("--cells", default="lstm,gru,rnn", help="comma-separated subset of lstm,gru,rnn")
+    ap.add_argument("--sizes", default=SIZES, help=f"comma-separated LAYERSxHIDDEN (default {SIZES})")
+    ap.add_argument("--no-char", action="store_true", help="skip the per-character design (the slowest)")
+    ap.add_argument("--device", default="cpu")
     ap.add_argument("--out", type=Path, default=RESULTS / "lm_throughput.json")
     args = ap.parse_args(argv)
-    configs = QUICK if args.quick else FULL
+    device = torch.device(args.device)
+    cells = args.cells.split(",")
+    sizes = [tuple(int(v) for v in size.split("x")) for size in ("1x32" if args.quick else args.sizes).split(",")]
+    configs = [(cell, layers, hidden) for cell in cells for layers, hidden in sizes]
     batch, seq = (4, 16) if args.quick else (args.batch, args.seq)
-    text = default_corpus_path().read_text()[: 400_000]
+    text = default_corpus_path().read_text()[:400_000]
     corpus = corpus_from_text(text)
+    vocab = len(corpus.vocab)
+    peak = square_rate(device)
+    print(f"square matmul rate: {peak / 1e9:.1f} GFLOP/s (1024^3 float32 torch.mm on {device})", flush=True)
     rows = []
     for cell, layers, hidden in configs:
         trainer = Trainer(
             corpus,
             ModelConfig(cell=cell, layers=layers, hidden=hidden, embed=args.embed),
-            TrainConfig(batch_size=batch, seq_len=seq, seed=0, sample_chars=0, device="cpu"),
+            TrainConfig(batch_size=batch, seq_len=seq, seed=0, sample_chars=0, device=args.device),
         )
-        bare = bare_runner(cell, layers, hidden, args.embed, batch, seq, trainer.train_ids, len(corpus.vocab))
+        contenders = {"rnnlab": trainer.step}
+        contenders["seq"] = peer_runner("seq", cell, layers, hidden, args.embed, batch, seq, trainer.train_ids, vocab, device)
+        if not args.no_char:
+            contenders["char"] = peer_runner("char", cell, layers, hidden, args.embed, batch, seq, trainer.train_ids, vocab, device)
         chars = batch * seq * args.steps
 
-        def run_rnnlab():
-            return chars / timed(lambda: [trainer.step() for _ in range(args.steps)])
+        def rate_of(step):
+            def run():
+                def go():
+                    for _ in range(args.steps):
+                        step()
+                    if device.type == "cuda":
+                        torch.cuda.synchronize(device)
 
-        def run_bare():
-            return chars / timed(lambda: [bare() for _ in range(args.steps)])
+                return chars / timed(go)
 
-        res = alternate({"rnnlab": run_rnnlab, "bare": run_bare}, rounds=args.rounds)
-        r, b = median(res["rnnlab"]), median(res["bare"])
-        rows.append({"cell": cell, "layers": layers, "hidden": hidden, "rnnlab_cps": round(r), "bare_cps": round(b),
-                     "ratio": round(r / b, 3), "runs": res})
-        print(f"{cell} {layers}x{hidden}: rnnlab {r:,.0f} char/s, bare {b:,.0f} char/s, ratio {r / b:.3f}", flush=True)
+            return run
+
+        res = alternate({k: rate_of(v) for k, v in contenders.items()}, rounds=args.rounds)
+        cps = {k: median(v) for k, v in res.items()}
+        matmuls = step_matmuls(cell, layers, hidden, args.embed, vocab, batch, seq)
+        flops = flops_of(matmuls) / (batch * seq)
+        shape_rate = flops_of(matmuls) / matmul_seconds(matmuls, device)
+        row = {"cell": cell, "layers": layers, "hidden": hidden, "backend": trainer_backend(trainer),
+               "rnnlab_cps": round(cps["rnnlab"]), "seq_cps": round(cps["seq"]), "vs_seq": round(cps["rnnlab"] / cps["seq"], 3),
+               "flops_per_char": round(flops), "achieved_gflops": round(cps["rnnlab"] * flops / 1e9, 1),
+               "shape_gflops": round(shape_rate / 1e9, 1), "utilisation": f"{cps['rnnlab'] * flops / peak:.0%}", "runs": res}
+        if "char" in cps:
+            row.update(char_cps=round(cps["char"]), vs_char=round(cps["rnnlab"] / cps["char"], 2))
+        rows.append(row)
+        print(f"{cell} {layers}x{hidden}: " + ", ".join(f"{k} {v:,.0f}" for k, v in cps.items()) + f" char/s; utilisation {row['utilisation']}", flush=True)
     print()
-    print(table(rows, ["cell", "layers", "hidden", "rnnlab_cps", "bare_cps", "ratio"]))
-    payload = {"benchmark": "lm_throughput", "batch": batch, "seq": seq, "embed": args.embed, "steps": args.steps, "rows": rows}
+    print(table(rows, ["cell", "layers", "hidden", "backend", "rnnlab_cps", "seq_cps", "vs_seq", "char_cps", "vs_char", "achieved_gflops", "shape_gflops", "utilisation"]))
+    payload = {"benchmark": "lm_throughput", "device": device.type, "batch": batch, "seq": seq, "embed": args.embed,
+               "steps": args.steps, "square_matmul_flops_per_s": peak, "rows": rows}
     write_json(args.out, payload)
     return payload
 

@@ -1,9 +1,16 @@
-"""Sampling speed: characters per second of ``rnnlab sample``'s generator at batch 1 and 64.
+"""Sampling speed: characters per second of rnnlab's generator against the naive loop.
 
-The model is a 2x256 LSTM (embedding 64) over a 96-symbol vocabulary with random weights;
-speed does not depend on what the weights learned.
+The naive loop is what most char-rnn ports do: one full ``model(...)`` call (``nn.LSTM`` with
+sequence length 1) per character, then the same draw. rnnlab's generator builds a Stepper
+(cell equations on pre-arranged weights) and yields decoded characters. Both run the same
+2x256 LSTM (embedding 64) over a 96-symbol vocabulary with random weights (speed does not
+depend on what the weights learned), alternating in one process, at batch 1 and batch 64.
 
-    .venv/bin/python benchmarks/sample_speed.py [--chars 2000] [--cell lstm]
+At batch 1 a step reads every weight once and does little arithmetic with it, so the physical
+limit is memory speed: bytes of weights read per character over the matrix-vector rate measured
+in the same run (``torch.mv`` on a matrix of the same total size).
+
+    .venv/bin/python benchmarks/sample_speed.py [--chars 2000] [--cell lstm] [--device cpu]
 """
 
 from __future__ import annotations
@@ -21,30 +28,95 @@ from rnnlab.config import ModelConfig  # noqa: E402
 from rnnlab.data import Vocab  # noqa: E402
 from rnnlab.lm import LanguageModel  # noqa: E402
 from rnnlab.model import CharRNN  # noqa: E402
+from rnnlab.sampling import choose  # noqa: E402
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def naive_sampler(model: CharRNN, vocab: Vocab, device: torch.device):
+    """One model call per character, then the same draw and decode as rnnlab's."""
+
+    @torch.no_grad()
+    def run(chars: int, batch: int) -> None:
+        g = torch.Generator(device=device).manual_seed(0)
+        ids = torch.full((batch,), vocab.stoi["a"], device=device)
+        state = None
+        for _ in range(chars):
+            logits, _, state = model(ids[:, None], state=state)  # (B, 1, V)
+            ids = choose(logits[:, 0], g)
+            [vocab.decode([i]) for i in ids.tolist()]
+
+    return run
+
+
+def weight_bytes_per_char(model: CharRNN) -> int:
+    """Bytes a batch-1 step must read: every weight matrix but layer 0's input (a table lookup)."""
+    skip = {"embed.weight", "rnn.weight_ih_l0"}
+    return sum(p.numel() * p.element_size() for name, p in model.named_parameters() if name not in skip)
+
+
+def matvec_rate(nbytes: int, device: torch.device, repeats: int = 2000) -> float:
+    """Bytes per second of ``torch.mv`` over a float32 matrix of ``nbytes``."""
+    cols = 256
+    w = torch.randn(max(1, nbytes // 4 // cols), cols, device=device)
+    v = torch.randn(cols, device=device)
+    for _ in range(100):
+        torch.mv(w, v)
+    sync(device)
+
+    def go():
+        for _ in range(repeats):
+            torch.mv(w, v)
+        sync(device)
+
+    return w.numel() * 4 * repeats / min(timed(go) for _ in range(3))
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--chars", type=int, default=2000)
-    ap.add_argument("--cell", default="lstm")
+    ap.add_argument("--cell", default="lstm", choices=["lstm", "gru", "rnn"])
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--device", default="cpu")
     ap.add_argument("--out", type=Path, default=RESULTS / "sample_speed.json")
     args = ap.parse_args(argv)
+    device = torch.device(args.device)
     torch.manual_seed(0)
     vocab = Vocab(tuple(chr(32 + i) for i in range(95)) + ("\n",))
-    model = CharRNN(ModelConfig(vocab_size=len(vocab), cell=args.cell, layers=args.layers, hidden=args.hidden))
-    lm = LanguageModel(model, vocab)
+    model = CharRNN(ModelConfig(vocab_size=len(vocab), cell=args.cell, layers=args.layers, hidden=args.hidden)).to(device).eval()
+    lm = LanguageModel(model, vocab, device)
+    naive = naive_sampler(model, vocab, device)
+    nbytes = weight_bytes_per_char(model)
+    rate = matvec_rate(nbytes, device)
+    limit = rate / nbytes
     rows = []
     for batch in (1, 64):
-        def run():
-            return args.chars * batch / timed(lambda: list(lm.iter_sample(args.chars, prime="a", seed=0, num=batch)))
+        def run_rnnlab():
+            n = args.chars * batch
+            sec = timed(lambda: (list(lm.iter_sample(args.chars, prime="a", seed=0, num=batch)), sync(device)))
+            return n / sec
 
-        cps = median(alternate({"sample": run}, rounds=args.rounds)["sample"])
-        rows.append({"cell": args.cell, "layers": args.layers, "hidden": args.hidden, "batch": batch, "chars_per_s": round(cps)})
-    print(table(rows, ["cell", "layers", "hidden", "batch", "chars_per_s"]))
-    payload = {"benchmark": "sample_speed", "rows": rows}
+        def run_naive():
+            return args.chars * batch / timed(lambda: (naive(args.chars, batch), sync(device)))
+
+        res = alternate({"rnnlab": run_rnnlab, "naive": run_naive}, rounds=args.rounds)
+        r, n = median(res["rnnlab"]), median(res["naive"])
+        row = {"device": device.type, "cell": args.cell, "layers": args.layers, "hidden": args.hidden, "batch": batch,
+               "rnnlab_cps": round(r), "naive_cps": round(n), "speedup": round(r / n, 2), "runs": res}
+        if batch == 1:
+            row["limit_cps"] = round(limit)
+            row["of_limit"] = f"{r / limit:.0%}"
+        rows.append(row)
+    print(f"weights read per character at batch 1: {nbytes / 1e6:.2f} MB; matrix-vector rate {rate / 1e9:.1f} GB/s "
+          f"-> memory-bound limit {limit:,.0f} chars/s")
+    print(table(rows, ["device", "cell", "layers", "hidden", "batch", "rnnlab_cps", "naive_cps", "speedup", "limit_cps", "of_limit"]))
+    payload = {"benchmark": "sample_speed", "chars": args.chars, "weight_bytes_per_char": nbytes,
+               "matvec_bytes_per_s": rate, "limit_cps_batch1": limit, "rows": rows}
     write_json(args.out, payload)
     return payload
 
