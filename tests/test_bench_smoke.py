@@ -41,7 +41,7 @@ def test_lm_throughput_quick_has_every_cell_both_peers_and_utilisation(tmp_path)
     for row in data["rows"]:
         assert row["rnnlab_cps"] > 0 and row["seq_cps"] > 0 and row["char_cps"] > 0
         assert row["utilisation"].endswith("%") and row["shape_gflops"] > 0 and row["achieved_gflops"] > 0
-        assert row["backend"] == ("fused" if row["cell"] == "gru" else "torch")
+        assert row["backend"] == ("torch" if row["cell"] == "lstm" else "fused")
     assert data["square_matmul_flops_per_s"] > 0
 
 

@@ -202,6 +202,7 @@ def test_auto_picks_the_backend_per_cell_and_device_and_checkpoints_cross_over(t
     assert resolve_impl("auto", "gru", "cpu") == "fused" and resolve_impl("auto", "gru", "cuda") == "torch"
     assert resolve_impl("auto", "gru", "cpu", batch_size=32) == "fused" and resolve_impl("auto", "gru", "cpu", batch_size=64) == "torch"
     assert resolve_impl("auto", "lstm", "cpu") == "torch" and resolve_impl("reference", "gru", "cuda") == "reference"
+    assert resolve_impl("auto", "rnn", "cpu", batch_size=64) == "fused" and resolve_impl("auto", "rnn", "cpu", batch_size=128) == "torch"
     assert isinstance(CharRNN(ModelConfig(vocab_size=5, cell="gru")).rnn, ref.GRU)
     assert CharRNN(ModelConfig(vocab_size=5, cell="gru")).rnn.fused
     assert isinstance(CharRNN(ModelConfig(vocab_size=5, cell="lstm")).rnn, torch.nn.LSTM)
@@ -221,13 +222,14 @@ def test_auto_picks_the_backend_per_cell_and_device_and_checkpoints_cross_over(t
     torch.testing.assert_close(logits["reference"], logits["torch"], rtol=1e-5, atol=1e-5)
 
 
-def test_fused_gru_trains_like_torch_gru():
-    """A few optimizer steps with the fused backend against torch.nn.GRU from the same start."""
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_fused_layers_train_like_torch(cell):
+    """A few optimizer steps with the fused backend against torch.nn's layer from the same start."""
     from rnnlab.model import CharRNN
 
     torch.manual_seed(0)
     ids = torch.randint(9, (4, 13))
-    models = {impl: CharRNN(ModelConfig(vocab_size=9, cell="gru", layers=2, hidden=6, embed=5, impl=impl)).double() for impl in ("fused", "torch")}
+    models = {impl: CharRNN(ModelConfig(vocab_size=9, cell=cell, layers=2, hidden=6, embed=5, impl=impl)).double() for impl in ("fused", "torch")}
     models["fused"].load_state_dict(models["torch"].state_dict())
     for model in models.values():
         opt = torch.optim.Adam(model.parameters(), lr=1e-2)

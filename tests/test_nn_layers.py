@@ -30,6 +30,8 @@ FAMILIES = {
     "gru": (rnn.GRU, torch.nn.GRU, {}),
     # The whole-sequence autograd node (padded input; packed input falls back to the step loop).
     "gru_fused": (functools.partial(rnn.GRU, fused=True), torch.nn.GRU, {}),
+    "rnn_tanh_fused": (functools.partial(rnn.RNN, fused=True), torch.nn.RNN, {}),
+    "rnn_relu_fused": (functools.partial(rnn.RNN, fused=True), torch.nn.RNN, {"nonlinearity": "relu"}),
 }
 
 
@@ -272,19 +274,27 @@ def test_layer_matches_hand_written_gates(family, hand):
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_fused_gru_backward_passes_gradcheck(bias):
+@pytest.mark.parametrize("family", ["gru", "rnn_tanh", "rnn_relu"])
+def test_fused_sequence_backward_passes_gradcheck(family, bias):
     from rnnlab.nn.gru import GRUSequence
+    from rnnlab.nn.rnn import RNNSequence
 
     gen = torch.Generator().manual_seed(7)
-    xw = torch.randn(T, B, 3 * H, dtype=torch.float64, generator=gen, requires_grad=True)
+    g = 3 if family == "gru" else 1
+    xw = torch.randn(T, B, g * H, dtype=torch.float64, generator=gen, requires_grad=True)
     h0 = torch.randn(B, H, dtype=torch.float64, generator=gen, requires_grad=True)
-    w_hh = torch.randn(3 * H, H, dtype=torch.float64, generator=gen, requires_grad=True)
-    b_hh = torch.randn(3 * H, dtype=torch.float64, generator=gen, requires_grad=True) if bias else None
-    assert torch.autograd.gradcheck(GRUSequence.apply, (xw, h0, w_hh, b_hh))
+    w_hh = torch.randn(g * H, H, dtype=torch.float64, generator=gen, requires_grad=True)
+    b_hh = torch.randn(g * H, dtype=torch.float64, generator=gen, requires_grad=True) if bias else None
+    if family == "gru":
+        assert torch.autograd.gradcheck(GRUSequence.apply, (xw, h0, w_hh, b_hh))
+    else:
+        relu = family == "rnn_relu"
+        assert torch.autograd.gradcheck(lambda *a: RNNSequence.apply(*a, relu), (xw, h0, w_hh, b_hh))
 
 
-def test_fused_gru_really_runs_one_node_per_layer():
-    model = rnn.GRU(D, H, num_layers=2, fused=True)
+@pytest.mark.parametrize("cls,node", [(rnn.GRU, "GRUSequence"), (rnn.RNN, "RNNSequence")])
+def test_fused_layer_really_runs_one_node_per_layer(cls, node):
+    model = cls(D, H, num_layers=2, fused=True)
     out, _ = model(torch.randn(T, B, D))
     names, seen, stack = [], set(), [out.grad_fn]
     while stack:
@@ -293,7 +303,7 @@ def test_fused_gru_really_runs_one_node_per_layer():
             seen.add(id(fn))
             names.append(fn.name())
             stack.extend(f for f, _ in fn.next_functions)
-    assert sum("GRUSequence" in n for n in names) == 2  # one per layer
+    assert sum(node in n for n in names) == 2  # one per layer
     assert not any("Sigmoid" in n or "Tanh" in n for n in names)  # no per-step nodes
 
 

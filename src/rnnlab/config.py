@@ -70,8 +70,8 @@ class ModelConfig:
             raise UserError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
         if self.impl not in IMPLS:
             raise UserError(f"impl must be one of {', '.join(IMPLS)}, got {self.impl!r}")
-        if self.impl == "fused" and self.cell != "gru":
-            raise UserError(f"impl fused exists for the GRU only, not {self.cell}")
+        if self.impl == "fused" and self.cell == "lstm":
+            raise UserError("impl fused exists for the GRU and the RNN, not the LSTM (torch.nn.LSTM is fused already)")
         for name in ("layers", "hidden"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -37,25 +37,27 @@ class Output(NamedTuple):
     state: State
 
 
-# The fused GRU wins on a CPU up to this many streams per step (1.09-1.20x at 16 and 32; at 64,
-# torch.nn.GRU's bigger per-step matmuls make it 6% faster): docs/benchmarks.md.
-FUSED_GRU_MAX_BATCH = 32
+# Up to how many streams per step the fused rnnlab.nn layer trains faster than torch.nn's on a
+# CPU (docs/benchmarks.md): GRU 1.09-1.50x at 16 and 32, but 0.94x at 64, where torch's bigger
+# per-step matmuls win; RNN 1.12-1.5x from 16 to 64 (larger batches not measured).
+FUSED_MAX_BATCH = {"gru": 32, "rnn": 64}
 
 
 def resolve_impl(impl: str, cell: str, device: torch.device | str | None = None, batch_size: Optional[int] = None) -> str:
     """``auto`` -> the backend measured fastest for this cell, device and training batch.
 
     Returns ``torch`` (torch.nn: cuDNN on a GPU, oneDNN for LSTM on a CPU), ``reference``
-    (rnnlab.nn's step loop) or ``fused`` (rnnlab.nn's GRU, one autograd node per layer). On a
-    CPU, torch.nn.GRU has no fused kernel and records a dozen autograd nodes per step; the fused
-    GRU trains faster there at small and medium batches. Every backend has the same parameters,
-    so a checkpoint loads into any.
+    (rnnlab.nn's step loop) or ``fused`` (rnnlab.nn's GRU or RNN, one autograd node per layer).
+    On a CPU, torch.nn.GRU and torch.nn.RNN have no fused kernel and record autograd nodes at
+    every step; the fused layers train faster there within ``FUSED_MAX_BATCH``. Every backend
+    has the same parameters, so a checkpoint loads into any.
     """
     if impl != "auto":
         return impl
     on_cpu = device is None or torch.device(device).type == "cpu"
-    small = batch_size is None or batch_size <= FUSED_GRU_MAX_BATCH
-    return "fused" if cell == "gru" and on_cpu and small else "torch"
+    limit = FUSED_MAX_BATCH.get(cell, 0)
+    fits = batch_size is None or batch_size <= limit
+    return "fused" if on_cpu and limit and fits else "torch"
 
 
 def recurrent_layer(
@@ -69,9 +71,7 @@ def recurrent_layer(
 
         classes = {"lstm": ref.LSTM, "gru": ref.GRU, "rnn": ref.RNN}
         if impl == "fused":
-            if cfg.cell != "gru":
-                raise ValueError("only the GRU has a fused rnnlab.nn layer")
-            extra["fused"] = True
+            extra["fused"] = True  # ModelConfig refuses it for the LSTM
     else:
         classes = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
     return classes[cfg.cell](

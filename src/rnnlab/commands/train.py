@@ -50,8 +50,8 @@ def add_model_args(p: argparse.ArgumentParser, defaults: dict[str, Any] | None =
     g.add_argument("--dropout", type=fraction, help="dropout between layers and before the output (default 0)")
     g.add_argument("--impl", choices=["auto", "torch", "reference", "fused"],
                    help="auto (default): the faster backend for the cell and device; torch: torch.nn layers; "
-                   "reference: rnnlab.nn's cells from tensor ops; fused: rnnlab.nn's GRU with a hand-written "
-                   "backward (GRU only). Checkpoints load into any")
+                   "reference: rnnlab.nn's cells from tensor ops; fused: rnnlab.nn's GRU or RNN with a "
+                   "hand-written backward. Checkpoints load into any")
     return g
 
 

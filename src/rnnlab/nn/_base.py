@@ -123,10 +123,10 @@ class CellBase(nn.Module):
     num_chunks: int = 1
     state_arity: int = 1
     fold_hidden_bias: bool = True
-    # A family may also supply a whole-sequence function with a hand-written backward,
-    # ``fn(xw (T, B, G*H), h0 (B, H), w_hh, b_hh) -> out (T, B, H)``; instances with
-    # ``fused = True`` use it for padded input, one autograd node per layer and direction.
-    sequence_fn: Callable[..., Tensor] | None = None
+    # A family may also supply a whole-sequence function with a hand-written backward, the
+    # method ``_sequence(xw (T, B, G*H), h0 (B, H), w_hh, b_hh) -> out (T, B, H)``; instances
+    # with ``fused = True`` use it for padded input, one autograd node per layer and direction.
+    has_sequence: bool = False
     fused: bool = False
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None) -> None:
@@ -196,10 +196,10 @@ class RecurrentBase(nn.Module):
     num_chunks: int = 1
     state_arity: int = 1
     fold_hidden_bias: bool = True
-    # A family may also supply a whole-sequence function with a hand-written backward,
-    # ``fn(xw (T, B, G*H), h0 (B, H), w_hh, b_hh) -> out (T, B, H)``; instances with
-    # ``fused = True`` use it for padded input, one autograd node per layer and direction.
-    sequence_fn: Callable[..., Tensor] | None = None
+    # A family may also supply a whole-sequence function with a hand-written backward, the
+    # method ``_sequence(xw (T, B, G*H), h0 (B, H), w_hh, b_hh) -> out (T, B, H)``; instances
+    # with ``fused = True`` use it for padded input, one autograd node per layer and direction.
+    has_sequence: bool = False
     fused: bool = False
 
     def __init__(
@@ -289,6 +289,9 @@ class RecurrentBase(nn.Module):
     def _step(self, xw: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None) -> State:
         raise NotImplementedError
 
+    def _sequence(self, xw: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
+        raise NotImplementedError
+
     def _weights(self, index: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
         names = self._all_weights[index]
         if self.bias:
@@ -298,11 +301,11 @@ class RecurrentBase(nn.Module):
     def _run_fused(
         self, xw: Tensor, seq_len: int, batch: int, state0: State, w_hh: Tensor, b_hh: Tensor | None, reverse: bool
     ) -> tuple[Tensor, State]:
-        """One layer and direction through ``sequence_fn``: outputs (T*B, H) and the final state."""
+        """One layer and direction through ``_sequence``: outputs (T*B, H) and the final state."""
         steps = xw.view(seq_len, batch, xw.size(1))  # (T, B, G*H)
         if reverse:
             steps = steps.flip(0)
-        out = type(self).sequence_fn(steps, state0[0], w_hh, b_hh)  # (T, B, H)
+        out = self._sequence(steps, state0[0], w_hh, b_hh)  # (T, B, H)
         final = (out[-1],)
         if reverse:
             out = out.flip(0)
@@ -366,8 +369,10 @@ class RecurrentBase(nn.Module):
                 index = layer * num_directions + direction
                 w_ih, w_hh, b_ih, b_hh = self._weights(index)
                 xw = project_input(layer_input, w_ih, b_ih, b_hh if fold else None)  # (N, G*H)
-                if batch_sizes is None and self.fused and self.sequence_fn is not None:
-                    out, final = self._run_fused(xw, seq_len, max_batch, tuple(s[index] for s in hx), w_hh, b_hh, direction == 1)
+                if batch_sizes is None and self.fused and self.has_sequence:
+                    out, final = self._run_fused(
+                        xw, seq_len, max_batch, tuple(s[index] for s in hx), w_hh, None if fold else b_hh, direction == 1
+                    )
                 else:
                     if batch_sizes is None:
                         steps = xw.view(seq_len, max_batch, xw.size(1)).unbind(0)  # T x (B, G*H)

@@ -123,11 +123,14 @@ class GRU(RecurrentBase):
 
     num_chunks = 3
     fold_hidden_bias = False
-    sequence_fn = GRUSequence.apply
+    has_sequence = True
 
     def __init__(self, *args, fused: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fused = fused
+
+    def _sequence(self, xw: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
+        return GRUSequence.apply(xw, h0, w_hh, b_hh)
 
     def _step(self, xw: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None) -> State:
         return gru_step(xw, state, w_hh, b_hh)
