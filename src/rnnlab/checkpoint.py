@@ -22,7 +22,10 @@ import torch
 from rnnlab.errors import UserError
 
 FORMAT = "rnnlab-checkpoint"
-VERSION = 1  # raise when the layout changes; teach ``load`` to read what older versions wrote
+# Raise when the layout changes; teach ``load`` to read what older versions wrote.
+# 2: model_config.impl may be "auto" or "fused", train_config has "precision", fp16 runs add
+#    "scaler". Version 1 files read unchanged: the missing keys take their old defaults' values.
+VERSION = 2
 MIN_VERSION = 1
 LAST = "last.pt"
 BEST = "best.pt"
