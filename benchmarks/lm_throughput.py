@@ -22,6 +22,7 @@ matmuls timed as bare ``torch.mm`` calls at their shapes (the recurrent ones at 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -155,6 +156,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--cells", default="lstm,gru,rnn", help="comma-separated subset of lstm,gru,rnn")
     ap.add_argument("--sizes", default=SIZES, help=f"comma-separated LAYERSxHIDDEN (default {SIZES})")
     ap.add_argument("--no-char", action="store_true", help="skip the per-character design (the slowest)")
+    ap.add_argument("--impl", default="auto", choices=["auto", "torch", "fused", "reference"], help="rnnlab's backend (default auto)")
+    ap.add_argument("--no-onednn", action="store_true", help="run every contender with oneDNN turned off")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--out", type=Path, default=RESULTS / "lm_throughput.json")
     args = ap.parse_args(argv)
@@ -172,7 +175,7 @@ def main(argv=None) -> dict:
     for cell, layers, hidden in configs:
         trainer = Trainer(
             corpus,
-            ModelConfig(cell=cell, layers=layers, hidden=hidden, embed=args.embed),
+            ModelConfig(cell=cell, layers=layers, hidden=hidden, embed=args.embed, impl=args.impl),
             TrainConfig(batch_size=batch, seq_len=seq, seed=0, sample_chars=0, device=args.device),
         )
         contenders = {"rnnlab": trainer.step}
@@ -184,8 +187,9 @@ def main(argv=None) -> dict:
         def rate_of(step):
             def run():
                 def go():
-                    for _ in range(args.steps):
-                        step()
+                    with torch.backends.mkldnn.flags(enabled=False) if args.no_onednn else contextlib.nullcontext():
+                        for _ in range(args.steps):
+                            step()
                     if device.type == "cuda":
                         torch.cuda.synchronize(device)
 
@@ -208,7 +212,8 @@ def main(argv=None) -> dict:
         print(f"{cell} {layers}x{hidden}: " + ", ".join(f"{k} {v:,.0f}" for k, v in cps.items()) + f" char/s; utilisation {row['utilisation']}", flush=True)
     print()
     print(table(rows, ["cell", "layers", "hidden", "backend", "rnnlab_cps", "seq_cps", "vs_seq", "char_cps", "vs_char", "achieved_gflops", "shape_gflops", "utilisation"]))
-    payload = {"benchmark": "lm_throughput", "device": device.type, "batch": batch, "seq": seq, "embed": args.embed,
+    payload = {"benchmark": "lm_throughput", "device": device.type, "impl": args.impl, "onednn": not args.no_onednn,
+               "batch": batch, "seq": seq, "embed": args.embed,
                "steps": args.steps, "square_matmul_flops_per_s": peak, "rows": rows}
     write_json(args.out, payload)
     return payload

@@ -135,15 +135,12 @@ class LanguageModel:
 def decode_steps(steps: Iterator[torch.Tensor], vocab: Vocab, block: int = 1) -> Iterator[list[str]]:
     """(B,) id tensors -> per step, the B characters; ids are read back ``block`` steps at a time."""
     symbols = [vocab.decode([i]) for i in range(len(vocab))]  # one lookup per character drawn
-    if block == 1:
-        for ids in steps:
-            yield [symbols[i] for i in ids.tolist()]
-        return
     pending: list[torch.Tensor] = []
     for ids in steps:
         pending.append(ids)
         if len(pending) == block:
-            yield from ([symbols[i] for i in row] for row in torch.stack(pending).tolist())  # (block, B)
+            rows = torch.stack(pending).tolist() if block > 1 else [ids.tolist()]  # (block, B)
+            yield from ([symbols[i] for i in row] for row in rows)
             pending = []
     if pending:
         yield from ([symbols[i] for i in row] for row in torch.stack(pending).tolist())

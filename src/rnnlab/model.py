@@ -38,8 +38,8 @@ class Output(NamedTuple):
 
 
 # Up to how many streams per step the fused rnnlab.nn layer trains faster than torch.nn's on a
-# CPU (docs/benchmarks.md): GRU 1.09-1.50x at 16 and 32, but 0.94x at 64, where torch's bigger
-# per-step matmuls win; RNN 1.12-1.5x from 16 to 64 (larger batches not measured).
+# CPU (docs/benchmarks.md): GRU 1.06-1.50x at 16 and 32, but level at 64 (0.94-1.04x over two
+# runs); RNN 0.97-1.31x from 16 to 64, faster in all but one run (larger batches not measured).
 FUSED_MAX_BATCH = {"gru": 32, "rnn": 64}
 
 

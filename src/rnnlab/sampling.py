@@ -48,7 +48,7 @@ def choose(logits: torch.Tensor, generator: Optional[torch.Generator], greedy: b
         return logits.argmax(dim=-1)
     probs = torch.softmax(filter_logits(logits, **filters), dim=-1)  # (B, V)
     # The exponential race: with E_i ~ Exp(1), argmax p_i / E_i is i with probability p_i. One
-    # random fill and an argmax cost a third of torch.multinomial at batch 1. The floor keeps a
+    # random fill and an argmax cost less than torch.multinomial at batch 1. The floor keeps a
     # zero draw from turning an excluded character's 0 / 0 into NaN.
     race = torch.empty_like(probs).exponential_(generator=generator).clamp_min_(torch.finfo(probs.dtype).tiny)
     return (probs / race).argmax(dim=-1)
