@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, table, write_json  # noqa: E402
+from _common import RESULTS, table, write_json
 
-from rnnlab.data import default_corpus_path  # noqa: E402
+from rnnlab.data import default_corpus_path
 
 PREPROCESS = r"""
 import sys, time, resource
@@ -63,21 +63,67 @@ def main(argv=None) -> dict:
         peak_pre, out = child_peak_mb([sys.executable, "-c", PREPROCESS, str(path)])
         secs, chars, vocab, dtype, _ = out.split()
         t = time.perf_counter()
-        peak_train, _ = child_peak_mb([sys.executable, "-m", "rnnlab", "train", str(path), "--out", str(Path(tmp) / "run"),
-                                       "--max-steps", "20", "--eval-every", "10", "--quiet"])
+        peak_train, _ = child_peak_mb(
+            [
+                sys.executable,
+                "-m",
+                "rnnlab",
+                "train",
+                str(path),
+                "--out",
+                str(Path(tmp) / "run"),
+                "--max-steps",
+                "20",
+                "--eval-every",
+                "10",
+                "--quiet",
+            ]
+        )
         train_s = time.perf_counter() - t
+
     def net(peak):
         return round(max(0.0, peak - peak_runtime) * 2**20 / size, 2)
 
     rows = [
         {"job": "runtime (one-line corpus)", "peak_rss_mb": round(peak_runtime)},
-        {"job": "preprocess", "corpus_mb": round(size / 1e6, 1), "chars": int(chars), "vocab": int(vocab), "ids": dtype,
-         "seconds": round(float(secs), 2), "mb_per_s": round(size / 1e6 / float(secs), 1), "peak_rss_mb": round(peak_pre),
-         "peak_over_corpus": round(peak_pre * 2**20 / size, 2), "net_over_corpus": net(peak_pre)},
-        {"job": "train 20 steps", "corpus_mb": round(size / 1e6, 1), "seconds": round(train_s, 1), "peak_rss_mb": round(peak_train),
-         "peak_over_corpus": round(peak_train * 2**20 / size, 2), "net_over_corpus": net(peak_train)},
+        {
+            "job": "preprocess",
+            "corpus_mb": round(size / 1e6, 1),
+            "chars": int(chars),
+            "vocab": int(vocab),
+            "ids": dtype,
+            "seconds": round(float(secs), 2),
+            "mb_per_s": round(size / 1e6 / float(secs), 1),
+            "peak_rss_mb": round(peak_pre),
+            "peak_over_corpus": round(peak_pre * 2**20 / size, 2),
+            "net_over_corpus": net(peak_pre),
+        },
+        {
+            "job": "train 20 steps",
+            "corpus_mb": round(size / 1e6, 1),
+            "seconds": round(train_s, 1),
+            "peak_rss_mb": round(peak_train),
+            "peak_over_corpus": round(peak_train * 2**20 / size, 2),
+            "net_over_corpus": net(peak_train),
+        },
     ]
-    print(table(rows, ["job", "corpus_mb", "chars", "vocab", "ids", "seconds", "mb_per_s", "peak_rss_mb", "peak_over_corpus", "net_over_corpus"]))
+    print(
+        table(
+            rows,
+            [
+                "job",
+                "corpus_mb",
+                "chars",
+                "vocab",
+                "ids",
+                "seconds",
+                "mb_per_s",
+                "peak_rss_mb",
+                "peak_over_corpus",
+                "net_over_corpus",
+            ],
+        )
+    )
     payload = {"benchmark": "corpus_memory", "rows": rows}
     write_json(args.out, payload)
     return payload

@@ -25,12 +25,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, table, write_json  # noqa: E402
-from peers import build  # noqa: E402
+from _common import RESULTS, table, write_json
+from peers import build
 
-from rnnlab.data import default_corpus_path, load_corpus  # noqa: E402
-from rnnlab.model import LN2  # noqa: E402
-from rnnlab.train import evaluate_ids, model_from_checkpoint, split_train_val  # noqa: E402
+from rnnlab.data import default_corpus_path, load_corpus
+from rnnlab.model import LN2
+from rnnlab.train import evaluate_ids, model_from_checkpoint, split_train_val
 
 
 def source_code_text(limit: int = 1_300_000) -> Path:
@@ -56,35 +56,70 @@ def one_budget(minutes, name, path, corpus, val, variant, peers, here, src) -> d
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "rnnlab", "train", str(path), "--out", str(run), "--quiet",
-                        "--max-time", str(minutes * 60), *shlex.split(variant)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rnnlab",
+                "train",
+                str(path),
+                "--out",
+                str(run),
+                "--quiet",
+                "--max-time",
+                str(minutes * 60),
+                *shlex.split(variant),
+            ],
+            check=True,
+        )
         wall = time.perf_counter() - t0
         ckpt = torch.load(run / "best.pt", weights_only=True)
         model, _ = model_from_checkpoint(ckpt)
         ours = evaluate_ids(model, val, 64, 128, torch.device("cpu")) / LN2
-        row = {"minutes": minutes, "text": name, "variant": variant, "chars": len(corpus), "wall_s": round(wall, 1),
-               "rnnlab_steps": ckpt["progress"]["step"], "rnnlab_bpc": round(ours, 4)}
+        row = {
+            "minutes": minutes,
+            "text": name,
+            "variant": variant,
+            "chars": len(corpus),
+            "wall_s": round(wall, 1),
+            "rnnlab_steps": ckpt["progress"]["step"],
+            "rnnlab_bpc": round(ours, 4),
+        }
         for peer in peers:
             out = Path(tmp) / f"{peer}.pt"
             t1 = time.perf_counter()
-            subprocess.run([sys.executable, str(here / "peers.py"), peer, str(path), str(wall), str(out), src], check=True)
+            subprocess.run(
+                [sys.executable, str(here / "peers.py"), peer, str(path), str(wall), str(out), src], check=True
+            )
             saved = torch.load(out, weights_only=True)
             net = build(peer, len(corpus.vocab))
             net.load_state_dict(saved["model"])
             theirs = evaluate_ids(net, val, 64, 128, torch.device("cpu")) / LN2
-            row.update({f"{peer}_wall_s": round(time.perf_counter() - t1, 1), f"{peer}_steps": saved["steps"],
-                        f"{peer}_bpc": round(theirs, 4)})
+            row.update(
+                {
+                    f"{peer}_wall_s": round(time.perf_counter() - t1, 1),
+                    f"{peer}_steps": saved["steps"],
+                    f"{peer}_bpc": round(theirs, 4),
+                }
+            )
     return row
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--minutes", type=float, nargs="+", default=[1.0, 2.0, 5.0], help="rnnlab's --max-time values, in minutes")
+    ap.add_argument(
+        "--minutes", type=float, nargs="+", default=[1.0, 2.0, 5.0], help="rnnlab's --max-time values, in minutes"
+    )
     ap.add_argument("--text", nargs="+", default=["prose"], help="prose (embedded corpus), code, or file paths")
     ap.add_argument("--only-rnnlab", action="store_true", help="skip the peers (the fixed-budget figure)")
-    ap.add_argument("--variant", action="append", default=None, metavar="FLAGS",
-                    help='rnnlab train flags to compare, e.g. "--batch-size 16 --seq-len 32" (repeatable; '
-                    'default: one run with the defaults; "" is the defaults)')
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=None,
+        metavar="FLAGS",
+        help='rnnlab train flags to compare, e.g. "--batch-size 16 --seq-len 32" (repeatable; '
+        'default: one run with the defaults; "" is the defaults)',
+    )
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     here = Path(__file__).resolve().parent
@@ -100,7 +135,11 @@ def main(argv=None) -> dict:
             for variant in variants:
                 rows.append(one_budget(minutes, name, path, corpus, val, variant, peers, here, src))
                 print(rows[-1], flush=True)
-    cols = ["minutes", "text"] + (["variant"] if args.variant is not None else []) + ["wall_s", "rnnlab_steps", "rnnlab_bpc"]
+    cols = (
+        ["minutes", "text"]
+        + (["variant"] if args.variant is not None else [])
+        + ["wall_s", "rnnlab_steps", "rnnlab_bpc"]
+    )
     for peer in peers:
         cols += [f"{peer}_steps", f"{peer}_bpc"]
     print()

@@ -30,18 +30,20 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, alternate, median, table, timed, write_json  # noqa: E402
+from _common import RESULTS, alternate, median, table, timed, write_json
 
-from rnnlab.config import ModelConfig, TrainConfig  # noqa: E402
-from rnnlab.data import corpus_from_text, default_corpus_path  # noqa: E402
-from rnnlab.train import Trainer  # noqa: E402
+from rnnlab.config import ModelConfig, TrainConfig
+from rnnlab.data import corpus_from_text, default_corpus_path
+from rnnlab.train import Trainer
 
 SIZES = "1x128,2x256,3x512,1x512"
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 MODULES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
-def step_matmuls(cell: str, layers: int, hidden: int, embed: int, vocab: int, batch: int, seq: int) -> list[tuple[int, int, int, int]]:
+def step_matmuls(
+    cell: str, layers: int, hidden: int, embed: int, vocab: int, batch: int, seq: int
+) -> list[tuple[int, int, int, int]]:
     """The matmuls of one training step as (m, k, n, count): forward, then each one's two backward
     products (dX = dY W^T and dW = X^T dY, the same FLOPs as the forward each).
 
@@ -68,7 +70,9 @@ def flops_of(matmuls) -> int:
 
 def matmul_seconds(matmuls, device: torch.device) -> float:
     """Time of the bare torch.mm calls in ``matmuls`` (best of three): the step's arithmetic alone."""
-    operands = [(torch.randn(m, k, device=device), torch.randn(k, n, device=device), count) for m, k, n, count in matmuls]
+    operands = [
+        (torch.randn(m, k, device=device), torch.randn(k, n, device=device), count) for m, k, n, count in matmuls
+    ]
 
     def go():
         for a, b, count in operands:
@@ -156,7 +160,12 @@ def main(argv=None) -> dict:
     ap.add_argument("--cells", default="lstm,gru,rnn", help="comma-separated subset of lstm,gru,rnn")
     ap.add_argument("--sizes", default=SIZES, help=f"comma-separated LAYERSxHIDDEN (default {SIZES})")
     ap.add_argument("--no-char", action="store_true", help="skip the per-character design (the slowest)")
-    ap.add_argument("--impl", default="auto", choices=["auto", "torch", "fused", "reference"], help="rnnlab's backend (default auto)")
+    ap.add_argument(
+        "--impl",
+        default="auto",
+        choices=["auto", "torch", "fused", "reference"],
+        help="rnnlab's backend (default auto)",
+    )
     ap.add_argument("--no-onednn", action="store_true", help="run every contender with oneDNN turned off")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--out", type=Path, default=RESULTS / "lm_throughput.json")
@@ -179,9 +188,13 @@ def main(argv=None) -> dict:
             TrainConfig(batch_size=batch, seq_len=seq, seed=0, sample_chars=0, device=args.device),
         )
         contenders = {"rnnlab": trainer.step}
-        contenders["seq"] = peer_runner("seq", cell, layers, hidden, args.embed, batch, seq, trainer.train_ids, vocab, device)
+        contenders["seq"] = peer_runner(
+            "seq", cell, layers, hidden, args.embed, batch, seq, trainer.train_ids, vocab, device
+        )
         if not args.no_char:
-            contenders["char"] = peer_runner("char", cell, layers, hidden, args.embed, batch, seq, trainer.train_ids, vocab, device)
+            contenders["char"] = peer_runner(
+                "char", cell, layers, hidden, args.embed, batch, seq, trainer.train_ids, vocab, device
+            )
         chars = batch * seq * args.steps
 
         def rate_of(step):
@@ -202,19 +215,61 @@ def main(argv=None) -> dict:
         matmuls = step_matmuls(cell, layers, hidden, args.embed, vocab, batch, seq)
         flops = flops_of(matmuls) / (batch * seq)
         shape_rate = flops_of(matmuls) / matmul_seconds(matmuls, device)
-        row = {"cell": cell, "layers": layers, "hidden": hidden, "backend": trainer_backend(trainer),
-               "rnnlab_cps": round(cps["rnnlab"]), "seq_cps": round(cps["seq"]), "vs_seq": round(cps["rnnlab"] / cps["seq"], 3),
-               "flops_per_char": round(flops), "achieved_gflops": round(cps["rnnlab"] * flops / 1e9, 1),
-               "shape_gflops": round(shape_rate / 1e9, 1), "utilisation": f"{cps['rnnlab'] * flops / peak:.0%}", "runs": res}
+        row = {
+            "cell": cell,
+            "layers": layers,
+            "hidden": hidden,
+            "backend": trainer_backend(trainer),
+            "rnnlab_cps": round(cps["rnnlab"]),
+            "seq_cps": round(cps["seq"]),
+            "vs_seq": round(cps["rnnlab"] / cps["seq"], 3),
+            "flops_per_char": round(flops),
+            "achieved_gflops": round(cps["rnnlab"] * flops / 1e9, 1),
+            "shape_gflops": round(shape_rate / 1e9, 1),
+            "utilisation": f"{cps['rnnlab'] * flops / peak:.0%}",
+            "runs": res,
+        }
         if "char" in cps:
             row.update(char_cps=round(cps["char"]), vs_char=round(cps["rnnlab"] / cps["char"], 2))
         rows.append(row)
-        print(f"{cell} {layers}x{hidden}: " + ", ".join(f"{k} {v:,.0f}" for k, v in cps.items()) + f" char/s; utilisation {row['utilisation']}", flush=True)
+        print(
+            f"{cell} {layers}x{hidden}: "
+            + ", ".join(f"{k} {v:,.0f}" for k, v in cps.items())
+            + f" char/s; utilisation {row['utilisation']}",
+            flush=True,
+        )
     print()
-    print(table(rows, ["cell", "layers", "hidden", "backend", "rnnlab_cps", "seq_cps", "vs_seq", "char_cps", "vs_char", "achieved_gflops", "shape_gflops", "utilisation"]))
-    payload = {"benchmark": "lm_throughput", "device": device.type, "impl": args.impl, "onednn": not args.no_onednn,
-               "batch": batch, "seq": seq, "embed": args.embed,
-               "steps": args.steps, "square_matmul_flops_per_s": peak, "rows": rows}
+    print(
+        table(
+            rows,
+            [
+                "cell",
+                "layers",
+                "hidden",
+                "backend",
+                "rnnlab_cps",
+                "seq_cps",
+                "vs_seq",
+                "char_cps",
+                "vs_char",
+                "achieved_gflops",
+                "shape_gflops",
+                "utilisation",
+            ],
+        )
+    )
+    payload = {
+        "benchmark": "lm_throughput",
+        "device": device.type,
+        "impl": args.impl,
+        "onednn": not args.no_onednn,
+        "batch": batch,
+        "seq": seq,
+        "embed": args.embed,
+        "steps": args.steps,
+        "square_matmul_flops_per_s": peak,
+        "rows": rows,
+    }
     write_json(args.out, payload)
     return payload
 

@@ -19,15 +19,15 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
 from rnnlab.nn import LSTM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import cpu_name  # noqa: E402
+from _common import cpu_name
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "reference_speed.json"
 FULL = {"batch": 64, "steps": 128, "embed": 64, "hidden": 256, "layers": 2}

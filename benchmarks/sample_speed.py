@@ -22,13 +22,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, alternate, median, table, timed, write_json  # noqa: E402
+from _common import RESULTS, alternate, median, table, timed, write_json
 
-from rnnlab.config import ModelConfig  # noqa: E402
-from rnnlab.data import Vocab  # noqa: E402
-from rnnlab.lm import LanguageModel  # noqa: E402
-from rnnlab.model import CharRNN  # noqa: E402
-from rnnlab.sampling import choose  # noqa: E402
+from rnnlab.config import ModelConfig
+from rnnlab.data import Vocab
+from rnnlab.lm import LanguageModel
+from rnnlab.model import CharRNN
+from rnnlab.sampling import choose
 
 
 def sync(device: torch.device) -> None:
@@ -88,7 +88,11 @@ def main(argv=None) -> dict:
     device = torch.device(args.device)
     torch.manual_seed(0)
     vocab = Vocab(tuple(chr(32 + i) for i in range(95)) + ("\n",))
-    model = CharRNN(ModelConfig(vocab_size=len(vocab), cell=args.cell, layers=args.layers, hidden=args.hidden)).to(device).eval()
+    model = (
+        CharRNN(ModelConfig(vocab_size=len(vocab), cell=args.cell, layers=args.layers, hidden=args.hidden))
+        .to(device)
+        .eval()
+    )
     lm = LanguageModel(model, vocab, device)
     naive = naive_sampler(model, vocab, device)
     nbytes = weight_bytes_per_char(model)
@@ -96,6 +100,7 @@ def main(argv=None) -> dict:
     limit = rate / nbytes
     rows = []
     for batch in (1, 64):
+
         def run_rnnlab():
             n = args.chars * batch
             sec = timed(lambda: (list(lm.iter_sample(args.chars, prime="a", seed=0, num=batch)), sync(device)))
@@ -106,17 +111,50 @@ def main(argv=None) -> dict:
 
         res = alternate({"rnnlab": run_rnnlab, "naive": run_naive}, rounds=args.rounds)
         r, n = median(res["rnnlab"]), median(res["naive"])
-        row = {"device": device.type, "cell": args.cell, "layers": args.layers, "hidden": args.hidden, "batch": batch,
-               "rnnlab_cps": round(r), "naive_cps": round(n), "speedup": round(r / n, 2), "runs": res}
+        row = {
+            "device": device.type,
+            "cell": args.cell,
+            "layers": args.layers,
+            "hidden": args.hidden,
+            "batch": batch,
+            "rnnlab_cps": round(r),
+            "naive_cps": round(n),
+            "speedup": round(r / n, 2),
+            "runs": res,
+        }
         if batch == 1:
             row["limit_cps"] = round(limit)
             row["of_limit"] = f"{r / limit:.0%}"
         rows.append(row)
-    print(f"weights read per character at batch 1: {nbytes / 1e6:.2f} MB; matrix-vector rate {rate / 1e9:.1f} GB/s "
-          f"-> memory-bound limit {limit:,.0f} chars/s")
-    print(table(rows, ["device", "cell", "layers", "hidden", "batch", "rnnlab_cps", "naive_cps", "speedup", "limit_cps", "of_limit"]))
-    payload = {"benchmark": "sample_speed", "chars": args.chars, "weight_bytes_per_char": nbytes,
-               "matvec_bytes_per_s": rate, "limit_cps_batch1": limit, "rows": rows}
+    print(
+        f"weights read per character at batch 1: {nbytes / 1e6:.2f} MB; matrix-vector rate {rate / 1e9:.1f} GB/s "
+        f"-> memory-bound limit {limit:,.0f} chars/s"
+    )
+    print(
+        table(
+            rows,
+            [
+                "device",
+                "cell",
+                "layers",
+                "hidden",
+                "batch",
+                "rnnlab_cps",
+                "naive_cps",
+                "speedup",
+                "limit_cps",
+                "of_limit",
+            ],
+        )
+    )
+    payload = {
+        "benchmark": "sample_speed",
+        "chars": args.chars,
+        "weight_bytes_per_char": nbytes,
+        "matvec_bytes_per_s": rate,
+        "limit_cps_batch1": limit,
+        "rows": rows,
+    }
     write_json(args.out, payload)
     return payload
 

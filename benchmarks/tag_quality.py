@@ -32,10 +32,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, table, write_json  # noqa: E402
+from _common import RESULTS, table, write_json
 
-from rnnlab.data import default_corpus_path  # noqa: E402
-from rnnlab.tag import derive_diacritics, derive_truecase, score  # noqa: E402
+from rnnlab.data import default_corpus_path
+from rnnlab.tag import derive_diacritics, derive_truecase, score
 
 TEXTS = {
     "truecase": default_corpus_path(),
@@ -112,14 +112,33 @@ def run_task(task: str, minutes: float, extra: list[str], tmp: Path, threads: in
     (tmp / "train.txt").write_text("\n".join(train_lines) + "\n", encoding="utf-8")
     (tmp / "test.tsv").write_text("".join(f"{i}\t{t}\n" for i, t in test_pairs), encoding="utf-8")
     run = tmp / "run"
-    cmd = [sys.executable, "-m", "rnnlab", "tag", "train", "--derive", task, str(tmp / "train.txt"), "--out", str(run),
-           "--quiet", "--max-time", str(minutes * 60), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rnnlab",
+        "tag",
+        "train",
+        "--derive",
+        task,
+        str(tmp / "train.txt"),
+        "--out",
+        str(run),
+        "--quiet",
+        "--max-time",
+        str(minutes * 60),
+        *extra,
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}  # torch's intra-op threads in the child
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, env=env)
     wall = time.perf_counter() - t0
-    r = subprocess.run([sys.executable, "-m", "rnnlab", "tag", "eval", str(run), str(tmp / "test.tsv"), "--json"],
-                       check=True, capture_output=True, text=True, env=env)
+    r = subprocess.run(
+        [sys.executable, "-m", "rnnlab", "tag", "eval", str(run), str(tmp / "test.tsv"), "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     model = json.loads(r.stdout)
     model.pop("baseline")
     import torch
@@ -152,8 +171,12 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=3.5, help="training time per task (--max-time), in minutes")
     ap.add_argument("--task", nargs="+", choices=list(TEXTS), default=list(TEXTS))
-    ap.add_argument("--threads", type=int, default=2,
-                    help="torch threads for training (default 2; 1 gives steadier figures when the cores are shared)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="torch threads for training (default 2; 1 gives steadier figures when the cores are shared)",
+    )
     ap.add_argument("--train-args", default="", help="extra flags for rnnlab tag train, e.g. '--tiny'")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -162,19 +185,37 @@ def main(argv=None) -> dict:
         with tempfile.TemporaryDirectory() as tmp:
             tasks.append(run_task(task, args.minutes, args.train_args.split(), Path(tmp), args.threads))
         t = tasks[-1]
-        print(f"{task}: {t['train_lines']:,} training lines, {t['test_lines']:,} test lines ({t['test_chars']:,} characters, "
-              f"{t['test_changed']:,} to change); trained {t['steps']} steps in {t['train_s']:.0f} s "
-              f"({t['train_wall_s']:.0f} s wall, {t['threads']} thread{'s' if t['threads'] > 1 else ''})", flush=True)
+        print(
+            f"{task}: {t['train_lines']:,} training lines, {t['test_lines']:,} test lines ({t['test_chars']:,} characters, "
+            f"{t['test_changed']:,} to change); trained {t['steps']} steps in {t['train_s']:.0f} s "
+            f"({t['train_wall_s']:.0f} s wall, {t['threads']} thread{'s' if t['threads'] > 1 else ''})",
+            flush=True,
+        )
     rows = []
     for t in tasks:
         for method, r in t["results"].items():
-            rows.append({"task": t["task"], "method": method, "changed positions": pct(r["changed_accuracy"]),
-                         "exact lines": pct(r["line_accuracy"]), "characters": pct(r["char_accuracy"]),
-                         "wrong changes": r["wrong_changes"], "training": f"{t['train_s']:.0f} s" if method == "rnnlab tag" else ""})
+            rows.append(
+                {
+                    "task": t["task"],
+                    "method": method,
+                    "changed positions": pct(r["changed_accuracy"]),
+                    "exact lines": pct(r["line_accuracy"]),
+                    "characters": pct(r["char_accuracy"]),
+                    "wrong changes": r["wrong_changes"],
+                    "training": f"{t['train_s']:.0f} s" if method == "rnnlab tag" else "",
+                }
+            )
     print()
-    print(table(rows, ["task", "method", "changed positions", "exact lines", "characters", "wrong changes", "training"]))
-    payload = {"benchmark": "tag_quality", "minutes": args.minutes, "threads": args.threads, "train_args": args.train_args,
-               "tasks": tasks}
+    print(
+        table(rows, ["task", "method", "changed positions", "exact lines", "characters", "wrong changes", "training"])
+    )
+    payload = {
+        "benchmark": "tag_quality",
+        "minutes": args.minutes,
+        "threads": args.threads,
+        "train_args": args.train_args,
+        "tasks": tasks,
+    }
     write_json(args.out or RESULTS / "tag_quality.json", payload)
     return payload
 

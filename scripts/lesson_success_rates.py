@@ -77,8 +77,7 @@ def markdown(rows, epochs, impl, seeds) -> str:
     lines = [
         f"Seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}), {epochs} epochs, impl {impl}",
         "",
-        f"| program | lr | reached target within {epochs} epochs | final epoch correct "
-        "| mean first-hit epoch |",
+        f"| program | lr | reached target within {epochs} epochs | final epoch correct | mean first-hit epoch |",
         "|---|---|---|---|---|",
     ]
     for r in rows:

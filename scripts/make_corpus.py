@@ -26,6 +26,7 @@ ASCII; the result uses only printable ASCII plus newline.
 The transformation is deterministic: the same input gives byte-identical
 output.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "src" / "rnnlab" / "corpora" / "jargon.txt"
 PACKAGE_TEXT = Path("usr/share/doc/jargon-text/jargon.txt.gz")
 
-WIDTH = 3 + 73        # the rendering's margin + its text width
+WIDTH = 3 + 73  # the rendering's margin + its text width
 BOX_DRAWING = set("─│┼├┤┌┐└┘┬┴═╔╗╚╝║")
 
 # Typographic and non-ASCII characters -> ASCII. Anything not listed here
@@ -49,35 +50,54 @@ BOX_DRAWING = set("─│┼├┤┌┐└┘┬┴═╔╗╚╝║")
 # not ASCII after that is an error, so that a new input cannot slip odd
 # characters into the corpus unnoticed.
 CHAR_MAP = {
-    "\xa0": " ",       # no-break space
-    "\u2018": "'", "\u2019": "'",       # single quotes
-    "\u201c": '"', "\u201d": '"',       # double quotes
-    "\u2014": "--",    # em dash (the File's ASCII editions write --)
-    "\u2013": "-",     # en dash
-    "\u2212": "-",     # minus sign
-    "\xb7": "-",       # middle dot: syllable separator in pronunciations
-    "\xb4": "'",       # acute accent: stress mark in pronunciations
-    "\u2022": "*",     # bullet
-    "\u2192": "->", "\u2190": "<-", "\u21d4": "<=>",
-    "\xd7": "x",       # multiplication sign
+    "\xa0": " ",  # no-break space
+    "\u2018": "'",
+    "\u2019": "'",  # single quotes
+    "\u201c": '"',
+    "\u201d": '"',  # double quotes
+    "\u2014": "--",  # em dash (the File's ASCII editions write --)
+    "\u2013": "-",  # en dash
+    "\u2212": "-",  # minus sign
+    "\xb7": "-",  # middle dot: syllable separator in pronunciations
+    "\xb4": "'",  # acute accent: stress mark in pronunciations
+    "\u2022": "*",  # bullet
+    "\u2192": "->",
+    "\u2190": "<-",
+    "\u21d4": "<=>",
+    "\xd7": "x",  # multiplication sign
     "\xb1": "+/-",
-    "\xb5": "u",       # micro sign (the text: "uL or mL in ASCII")
-    "\xa3": "L",       # pound sterling
-    "\xa9": "(C)", "\xae": "(R)", "\u2122": "(TM)",
+    "\xb5": "u",  # micro sign (the text: "uL or mL in ASCII")
+    "\xa3": "L",  # pound sterling
+    "\xa9": "(C)",
+    "\xae": "(R)",
+    "\u2122": "(TM)",
     "\u223c": "~",
-    "\u2295": "(+)", "\u2297": "(x)", "\u2205": "0",
-    "\u3008": "<", "\u3009": ">",
-    "\xd8": "O", "\xf8": "o", "\xdf": "ss", "\xe6": "ae", "\xc6": "AE",
+    "\u2295": "(+)",
+    "\u2297": "(x)",
+    "\u2205": "0",
+    "\u3008": "<",
+    "\u3009": ">",
+    "\xd8": "O",
+    "\xf8": "o",
+    "\xdf": "ss",
+    "\xe6": "ae",
+    "\xc6": "AE",
     # Greek: "the Greek kanon", "pi equals 3", "generate the rho character".
-    "\u03ba": "k", "\u03b1": "a", "\u03bd": "n", "\u03bf": "o",
-    "\u03c0": "pi", "\u03c1": "rho", "\u03b9": "i",
-    "\u03bb": "lambda", "\u039b": "Lambda",
+    "\u03ba": "k",
+    "\u03b1": "a",
+    "\u03bd": "n",
+    "\u03bf": "o",
+    "\u03c0": "pi",
+    "\u03c1": "rho",
+    "\u03b9": "i",
+    "\u03bb": "lambda",
+    "\u039b": "Lambda",
 }
 
-STRING_MAP = {"&ellipsis;": "..."}   # one unrendered entity in the source
+STRING_MAP = {"&ellipsis;": "..."}  # one unrendered entity in the source
 
-ENTRY_HEAD = re.compile(r"^ {3}:[^ ].*?:")           # "   :headword: ..."
-LETTER_HEAD = re.compile(r"^ {2}[0-9A-Z]$")          # "  A" section header
+ENTRY_HEAD = re.compile(r"^ {3}:[^ ].*?:")  # "   :headword: ..."
+LETTER_HEAD = re.compile(r"^ {2}[0-9A-Z]$")  # "  A" section header
 CARTOON = re.compile(r"^\s*\((The next cartoon|This is the last cartoon) in the Crunchly saga")
 
 
@@ -132,7 +152,7 @@ def flatten_table(para: list[str]) -> list[str]:
     rows: list[list[list[str]]] = []
     cur: list[list[str]] | None = None
     for ln in para:
-        if "\u2502" not in ln:            # a rule: top, bottom or between rows
+        if "\u2502" not in ln:  # a rule: top, bottom or between rows
             if cur:
                 rows.append(cur)
             cur = None
@@ -150,9 +170,14 @@ def flatten_table(para: list[str]) -> list[str]:
         key, *rest = [to_ascii(" ".join(col)) for col in row]
         value = " ".join(r for r in rest if r)
         item = f"{key} {value}" if key.endswith(":") else f"{key}: {value}"
-        out += textwrap.wrap(item, WIDTH, initial_indent="     ",
-                             subsequent_indent="         ", break_long_words=False,
-                             break_on_hyphens=False)
+        out += textwrap.wrap(
+            item,
+            WIDTH,
+            initial_indent="     ",
+            subsequent_indent="         ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
     return out
 
 
@@ -187,7 +212,7 @@ def build(text: str, log=None) -> str:
     for para in paras:
         first = para[0]
         if len(para) == 1 and LETTER_HEAD.match(first):
-            in_headword_list = True           # "  B" then one headword per paragraph
+            in_headword_list = True  # "  B" then one headword per paragraph
             dropped["letter headers / headword lists (dropped)"] += 1
             continue
         if ENTRY_HEAD.match(first):
@@ -218,7 +243,7 @@ def build(text: str, log=None) -> str:
         for ln in para:
             ln = to_ascii(ln)
             indent = len(ln) - len(ln.lstrip(" "))
-            ln = ln[min(indent, 3):].rstrip()
+            ln = ln[min(indent, 3) :].rstrip()
             lines.append(ln)
         if ENTRY_HEAD.match("   " + lines[0]):
             lines[0] = clean_head(lines[0])
@@ -238,8 +263,7 @@ def build(text: str, log=None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("source", type=Path,
-                    help="extracted jargon-text package root, or its jargon.txt(.gz)")
+    ap.add_argument("source", type=Path, help="extracted jargon-text package root, or its jargon.txt(.gz)")
     ap.add_argument("-o", "--output", type=Path, default=DEFAULT_OUT)
     ap.add_argument("-v", "--verbose", action="store_true", help="show dropped ASCII art")
     args = ap.parse_args(argv)
@@ -255,9 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     chars = sorted(set(corpus))
     entries = sum(1 for ln in corpus.split("\n") if ENTRY_HEAD.match("   " + ln))
     print(f"wrote {args.output}")
-    print(f"bytes: {len(corpus.encode('utf-8'))}  chars: {len(corpus)}  "
-          f"lines: {corpus.count(chr(10))}  entries: {entries}  "
-          f"distinct characters: {len(chars)}")
+    print(
+        f"bytes: {len(corpus.encode('utf-8'))}  chars: {len(corpus)}  "
+        f"lines: {corpus.count(chr(10))}  entries: {entries}  "
+        f"distinct characters: {len(chars)}"
+    )
     print("character set: " + repr("".join(chars)))
     return 0
 

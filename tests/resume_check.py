@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 import torch
 
@@ -23,7 +23,7 @@ class StopAt(Hooks):
             self.event.set()
 
 
-def straight_and_resumed(make: Callable[..., object], tmp_path: Path, stop_at: int, kind: Optional[str] = None):
+def straight_and_resumed(make: Callable[..., object], tmp_path: Path, stop_at: int, kind: str | None = None):
     """``make(run_dir, **kw)`` builds a trainer. Returns (straight, resumed, first) trainers after
     running: one without a break, one stopped at ``stop_at`` (``first``) and resumed to the end."""
     (tmp_path / "a").mkdir()

@@ -196,7 +196,12 @@ def test_a_version_1_checkpoint_still_samples_and_resumes(tmp_path, capsys, text
     for name in ("best.pt", "last.pt"):
         ckpt = torch.load(run / name, weights_only=True)
         train_cfg = {k: v for k, v in ckpt["train_config"].items() if k != "precision"}
-        ckpt = {**ckpt, "version": 1, "model_config": {**ckpt["model_config"], "impl": "torch"}, "train_config": train_cfg}
+        ckpt = {
+            **ckpt,
+            "version": 1,
+            "model_config": {**ckpt["model_config"], "impl": "torch"},
+            "train_config": train_cfg,
+        }
         torch.save(ckpt, run / name)
     capsys.readouterr()
     assert main(["sample", str(run), "--length", "20", "--seed", "0"]) == 0
@@ -222,8 +227,20 @@ def test_python_m_rnnlab_works():
 def test_sigint_saves_and_resume_finishes(tmp_path):
     run = tmp_path / "run"
     # The embedded corpus: long enough that training is still running when the signal comes.
-    cmd = [sys.executable, "-m", "rnnlab", "train", "--out", str(run), "--tiny", "--max-steps", "100000",
-           "--eval-every", "1000000", "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rnnlab",
+        "train",
+        "--out",
+        str(run),
+        "--tiny",
+        "--max-steps",
+        "100000",
+        "--eval-every",
+        "1000000",
+        "--quiet",
+    ]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     import time
 
@@ -237,7 +254,11 @@ def test_sigint_saves_and_resume_finishes(tmp_path):
     assert "Traceback" not in err and "--resume" in err
     step = torch.load(run / "last.pt", weights_only=True)["progress"]["step"]
     assert step > 0
-    r = subprocess.run([sys.executable, "-m", "rnnlab", "train", "--resume", str(run), "--max-steps", str(step + 5), "--quiet"],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "rnnlab", "train", "--resume", str(run), "--max-steps", str(step + 5), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert torch.load(run / "last.pt", weights_only=True)["progress"]["step"] == step + 5

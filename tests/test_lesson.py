@@ -248,7 +248,10 @@ def test_model_parameters_match_the_lecture():
     assert task.x_data == (1, 0, 2, 2, 3) and task.y_data == (3, 1, 2, 3, 2)
     net = lesson.RNNCellModel(4, 4, 1)
     assert [n for n, _ in net.named_parameters()] == [
-        "rnncell.weight_ih", "rnncell.weight_hh", "rnncell.bias_ih", "rnncell.bias_hh"
+        "rnncell.weight_ih",
+        "rnncell.weight_hh",
+        "rnncell.bias_ih",
+        "rnncell.bias_hh",
     ]
     assert net.init_hidden().shape == (1, 4)
     net = lesson.EmbeddingModel(4, 4, cell="lstm")

@@ -5,13 +5,13 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from resume_check import assert_same_weights, straight_and_resumed
 
 import rnnlab
 from rnnlab import checkpoint
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.data import Vocab, corpus_from_text
 from rnnlab.train import Trainer
-from resume_check import assert_same_weights, straight_and_resumed
 
 TEXT = "the cat sat on the mat. " * 40
 
@@ -35,7 +35,9 @@ def test_resume_gives_the_same_final_weights(tmp_path, impl):
     corpus = corpus_from_text(TEXT * 3)
     m, t = tiny("lstm", impl=impl, max_steps=24, dropout=0.2)  # dropout: the RNG must resume too
 
-    straight, second, first = straight_and_resumed(lambda d, **kw: Trainer(corpus, m, t, run_dir=d, **kw), tmp_path, stop_at=11)
+    straight, second, first = straight_and_resumed(
+        lambda d, **kw: Trainer(corpus, m, t, run_dir=d, **kw), tmp_path, stop_at=11
+    )
     assert first.progress.step < 24 and second.progress.step == 24
     assert_same_weights(straight, second)
 
@@ -97,7 +99,12 @@ def test_top_k_and_top_p_restrict_the_draw():
 
 
 def test_train_from_code_api(tmp_path):
-    lm = rnnlab.train_lm(text=TEXT, out=tmp_path / "api", model=ModelConfig(hidden=16, layers=1, embed=8), config=TrainConfig(max_steps=5, batch_size=2, seq_len=8, sample_chars=0))
+    lm = rnnlab.train_lm(
+        text=TEXT,
+        out=tmp_path / "api",
+        model=ModelConfig(hidden=16, layers=1, embed=8),
+        config=TrainConfig(max_steps=5, batch_size=2, seq_len=8, sample_chars=0),
+    )
     assert isinstance(lm.sample(10, seed=0), str)
     assert (tmp_path / "api" / "best.pt").is_file() and (tmp_path / "api" / "metrics.csv").is_file()
 
@@ -141,7 +148,9 @@ def test_fast_sampler_writes_what_the_slow_loop_writes(cell, one_hot):
     model = CharRNN(ModelConfig(vocab_size=11, cell=cell, layers=2, hidden=16, embed=6, one_hot=one_hot)).eval()
     prime = torch.randint(11, (3, 4))  # (B, P)
     filters = dict(temperature=0.9, top_k=8, top_p=0.95)
-    fast = torch.stack(list(generate(model, prime, 200, generator=torch.Generator().manual_seed(1), **filters)), 1)  # (B, 200)
+    fast = torch.stack(
+        list(generate(model, prime, 200, generator=torch.Generator().manual_seed(1), **filters)), 1
+    )  # (B, 200)
 
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():
@@ -200,9 +209,15 @@ def test_auto_picks_the_backend_per_cell_and_device_and_checkpoints_cross_over(t
     from rnnlab.model import CharRNN, resolve_impl
 
     assert resolve_impl("auto", "gru", "cpu") == "fused" and resolve_impl("auto", "gru", "cuda") == "torch"
-    assert resolve_impl("auto", "gru", "cpu", batch_size=32) == "fused" and resolve_impl("auto", "gru", "cpu", batch_size=64) == "torch"
+    assert (
+        resolve_impl("auto", "gru", "cpu", batch_size=32) == "fused"
+        and resolve_impl("auto", "gru", "cpu", batch_size=64) == "torch"
+    )
     assert resolve_impl("auto", "lstm", "cpu") == "torch" and resolve_impl("reference", "gru", "cuda") == "reference"
-    assert resolve_impl("auto", "rnn", "cpu", batch_size=64) == "fused" and resolve_impl("auto", "rnn", "cpu", batch_size=128) == "torch"
+    assert (
+        resolve_impl("auto", "rnn", "cpu", batch_size=64) == "fused"
+        and resolve_impl("auto", "rnn", "cpu", batch_size=128) == "torch"
+    )
     assert isinstance(CharRNN(ModelConfig(vocab_size=5, cell="gru")).rnn, ref.GRU)
     assert CharRNN(ModelConfig(vocab_size=5, cell="gru")).rnn.fused
     assert isinstance(CharRNN(ModelConfig(vocab_size=5, cell="lstm")).rnn, torch.nn.LSTM)
@@ -229,7 +244,10 @@ def test_fused_layers_train_like_torch(cell):
 
     torch.manual_seed(0)
     ids = torch.randint(9, (4, 13))
-    models = {impl: CharRNN(ModelConfig(vocab_size=9, cell=cell, layers=2, hidden=6, embed=5, impl=impl)).double() for impl in ("fused", "torch")}
+    models = {
+        impl: CharRNN(ModelConfig(vocab_size=9, cell=cell, layers=2, hidden=6, embed=5, impl=impl)).double()
+        for impl in ("fused", "torch")
+    }
     models["fused"].load_state_dict(models["torch"].state_dict())
     for model in models.values():
         opt = torch.optim.Adam(model.parameters(), lr=1e-2)

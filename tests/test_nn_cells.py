@@ -123,10 +123,10 @@ def _sig(v):
 
 def _hand_lstm(cell, x, h, c):
     """LSTM per sample and per gate, each gate from its own weight rows (i, f, g, o)."""
-    Wi = {g: cell.weight_ih[k * H:(k + 1) * H] for k, g in enumerate("ifgo")}
-    Wh = {g: cell.weight_hh[k * H:(k + 1) * H] for k, g in enumerate("ifgo")}
-    bi = {g: cell.bias_ih[k * H:(k + 1) * H] for k, g in enumerate("ifgo")}
-    bh = {g: cell.bias_hh[k * H:(k + 1) * H] for k, g in enumerate("ifgo")}
+    Wi = {g: cell.weight_ih[k * H : (k + 1) * H] for k, g in enumerate("ifgo")}
+    Wh = {g: cell.weight_hh[k * H : (k + 1) * H] for k, g in enumerate("ifgo")}
+    bi = {g: cell.bias_ih[k * H : (k + 1) * H] for k, g in enumerate("ifgo")}
+    bh = {g: cell.bias_hh[k * H : (k + 1) * H] for k, g in enumerate("ifgo")}
     hs, cs = [], []
     for b in range(x.shape[0]):
         pre = {g: Wi[g] @ x[b] + bi[g] + Wh[g] @ h[b] + bh[g] for g in "ifgo"}
@@ -141,17 +141,19 @@ def _hand_lstm(cell, x, h, c):
 
 def _hand_gru(cell, x, h):
     """GRU per sample, element by element, from per-gate weight rows (r, z, n)."""
-    W = {g: cell.weight_ih[k * H:(k + 1) * H] for k, g in enumerate("rzn")}
-    U = {g: cell.weight_hh[k * H:(k + 1) * H] for k, g in enumerate("rzn")}
-    bw = {g: cell.bias_ih[k * H:(k + 1) * H] for k, g in enumerate("rzn")}
-    bu = {g: cell.bias_hh[k * H:(k + 1) * H] for k, g in enumerate("rzn")}
+    W = {g: cell.weight_ih[k * H : (k + 1) * H] for k, g in enumerate("rzn")}
+    U = {g: cell.weight_hh[k * H : (k + 1) * H] for k, g in enumerate("rzn")}
+    bw = {g: cell.bias_ih[k * H : (k + 1) * H] for k, g in enumerate("rzn")}
+    bu = {g: cell.bias_hh[k * H : (k + 1) * H] for k, g in enumerate("rzn")}
     out = torch.zeros(x.shape[0], H, dtype=x.dtype)
     for b in range(x.shape[0]):
         for j in range(H):
+
             def lin(g):
                 wx = sum(W[g][j, d] * x[b, d] for d in range(D)) + bw[g][j]
                 uh = sum(U[g][j, k] * h[b, k] for k in range(H)) + bu[g][j]
                 return wx, uh
+
             r = _sig(sum(lin("r")))
             z = _sig(sum(lin("z")))
             wx, uh = lin("n")

@@ -20,9 +20,9 @@ def read_png(path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, chunks = 8, []
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        tag, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        tag, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
         assert crc == zlib.crc32(tag + body), f"bad CRC in {tag!r}"
         chunks.append((tag, body))
         pos += 12 + length
@@ -35,9 +35,9 @@ def read_png(path):
     stride = width * 3 + 1
     rows = []
     for y in range(height):
-        line = raw[y * stride:(y + 1) * stride]
+        line = raw[y * stride : (y + 1) * stride]
         assert line[0] == 0
-        rows.append([tuple(line[1 + 3 * x:4 + 3 * x]) for x in range(width)])
+        rows.append([tuple(line[1 + 3 * x : 4 + 3 * x]) for x in range(width)])
     return width, height, rows
 
 
@@ -132,26 +132,35 @@ def test_title_glyphs_put_dark_pixels_at_the_top(tmp_path):
 def test_font_covers_printable_ascii():
     assert len(plot._FONT) == 95 * plot._ROWS
     assert all(int(d, 32) < 32 for d in plot._FONT)
-    glyph = {chr(32 + i): plot._FONT[i * plot._ROWS:(i + 1) * plot._ROWS] for i in range(95)}
+    glyph = {chr(32 + i): plot._FONT[i * plot._ROWS : (i + 1) * plot._ROWS] for i in range(95)}
     assert glyph[" "] == "0" * plot._ROWS
     assert len({glyph[c] for c in "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"}) == 62
 
 
-@pytest.mark.parametrize("lo,hi", [(0, 1), (1.6, 4.5), (-3e-4, 7e-4), (0, 2000), (123.4, 123.9),
-                                   (-5, -4.99), (1e6, 3.7e7), (0.3, 0.31)])
+@pytest.mark.parametrize(
+    "lo,hi", [(0, 1), (1.6, 4.5), (-3e-4, 7e-4), (0, 2000), (123.4, 123.9), (-5, -4.99), (1e6, 3.7e7), (0.3, 0.31)]
+)
 def test_ticks_are_4_to_6_round_values_covering_the_data(lo, hi):
     a, b, ticks, p = plot._ticks(lo, hi)
     assert 4 <= len(ticks) <= 6
     assert a <= lo and b >= hi
     step = ticks[1] - ticks[0]
-    assert round(step / 10.0 ** p, 6) in (1, 2, 5)
+    assert round(step / 10.0**p, 6) in (1, 2, 5)
     assert all(math.isclose(t2 - t1, step, rel_tol=1e-6) for t1, t2 in zip(ticks, ticks[1:]))
 
 
 def test_xlog_skips_non_positive_x(tmp_path):
     out = tmp_path / "log.png"
-    line_chart_png(out, [("a", [0, 1, 10, 100, 1000], [4, 3, 2, 1.5, 1.2])], xlog=True,
-                   title="log", xlabel="step", ylabel="bpc", width=400, height=300)
+    line_chart_png(
+        out,
+        [("a", [0, 1, 10, 100, 1000], [4, 3, 2, 1.5, 1.2])],
+        xlog=True,
+        title="log",
+        xlabel="step",
+        ylabel="bpc",
+        width=400,
+        height=300,
+    )
     _, _, rows = read_png(out)
     assert where(rows, PALETTE[0])
 

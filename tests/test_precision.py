@@ -11,6 +11,7 @@ import os
 
 import pytest
 import torch
+from resume_check import assert_same_weights, straight_and_resumed
 
 from rnnlab import checkpoint
 from rnnlab.cli import main
@@ -18,7 +19,6 @@ from rnnlab.config import ModelConfig, TrainConfig, from_dict
 from rnnlab.data import corpus_from_text
 from rnnlab.errors import UserError
 from rnnlab.train import Trainer
-from resume_check import assert_same_weights, straight_and_resumed
 
 SMALL = "a quick brown fox jumps over the lazy dog.\n" * 60
 CELLS = ["lstm", "gru", "rnn"]
@@ -54,7 +54,9 @@ def train_bpc(run):
 
 def make_trainer(cell, precision, device="cpu", **kw):
     m = ModelConfig(cell=cell, layers=1, hidden=32, embed=16)
-    t = TrainConfig(batch_size=8, seq_len=32, max_steps=30, warmup_steps=5, sample_chars=0, device=device, precision=precision, **kw)
+    t = TrainConfig(
+        batch_size=8, seq_len=32, max_steps=30, warmup_steps=5, sample_chars=0, device=device, precision=precision, **kw
+    )
     return Trainer(corpus_from_text(SMALL), m, t)
 
 
@@ -64,7 +66,22 @@ def make_trainer(cell, precision, device="cpu", **kw):
 @pytest.mark.parametrize("cell", CELLS)
 def test_bf16_trains_every_cell_and_keeps_fp32_checkpoints(tmp_path, capsys, text_file, cell):
     run = tmp_path / "run"
-    rc = main(["train", str(text_file), "--out", str(run), "--tiny", "--cell", cell, "--device", "cpu", "--precision", "bf16", "--quiet"])
+    rc = main(
+        [
+            "train",
+            str(text_file),
+            "--out",
+            str(run),
+            "--tiny",
+            "--cell",
+            cell,
+            "--device",
+            "cpu",
+            "--precision",
+            "bf16",
+            "--quiet",
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     bpc = train_bpc(run)  # one row per 10 steps, each the mean of its window
     assert len(bpc) == 3 and all(math.isfinite(b) for b in bpc)
@@ -114,16 +131,45 @@ def test_bf16_autocast_is_active_and_close_to_fp32(cell):
 
 def test_bf16_resume_gives_the_same_final_weights(tmp_path):
     m = ModelConfig(cell="lstm", layers=1, hidden=32, embed=16, dropout=0.2)  # dropout: the RNG resumes too
-    t = TrainConfig(batch_size=8, seq_len=32, max_steps=24, eval_every=5, warmup_steps=5, sample_chars=0, device="cpu", precision="bf16")
+    t = TrainConfig(
+        batch_size=8,
+        seq_len=32,
+        max_steps=24,
+        eval_every=5,
+        warmup_steps=5,
+        sample_chars=0,
+        device="cpu",
+        precision="bf16",
+    )
     corpus = corpus_from_text(SMALL)
-    straight, second, first = straight_and_resumed(lambda d, **kw: Trainer(corpus, m, t, run_dir=d, **kw), tmp_path, stop_at=10)
+    straight, second, first = straight_and_resumed(
+        lambda d, **kw: Trainer(corpus, m, t, run_dir=d, **kw), tmp_path, stop_at=10
+    )
     assert first.progress.step == 10 and second.progress.step == 24
     assert_same_weights(straight, second)
 
 
 def test_resume_may_change_the_precision(tmp_path, capsys, text_file):
     run = tmp_path / "run"
-    assert main(["train", str(text_file), "--out", str(run), "--tiny", "--device", "cpu", "--precision", "bf16", "--max-steps", "10", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(text_file),
+                "--out",
+                str(run),
+                "--tiny",
+                "--device",
+                "cpu",
+                "--precision",
+                "bf16",
+                "--max-steps",
+                "10",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert main(["train", "--resume", str(run), "--max-steps", "20", "--quiet"]) == 0
     ckpt = torch.load(run / "last.pt", weights_only=True)
     assert ckpt["progress"]["step"] == 20 and ckpt["train_config"]["precision"] == "bf16"
@@ -136,8 +182,25 @@ def test_resume_may_change_the_precision(tmp_path, capsys, text_file):
 
 def test_tag_train_takes_precision(tmp_path, capsys, text_file):
     run = tmp_path / "tag"
-    rc = main(["tag", "train", "--derive", "truecase", str(text_file), "--out", str(run), "--tiny", "--device", "cpu",
-               "--precision", "bf16", "--max-steps", "10", "--quiet"])
+    rc = main(
+        [
+            "tag",
+            "train",
+            "--derive",
+            "truecase",
+            str(text_file),
+            "--out",
+            str(run),
+            "--tiny",
+            "--device",
+            "cpu",
+            "--precision",
+            "bf16",
+            "--max-steps",
+            "10",
+            "--quiet",
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     ckpt = torch.load(run / "last.pt", weights_only=True)
     assert ckpt["train_config"]["precision"] == "bf16"
@@ -175,14 +238,20 @@ def test_fp16_on_the_cpu_is_refused_naming_cuda(tmp_path, capsys, text_file, cmd
 
 def test_resume_on_the_cpu_of_an_fp16_run_asks_for_another_precision(tmp_path, capsys, text_file):
     run = tmp_path / "run"
-    assert main(["train", str(text_file), "--out", str(run), "--tiny", "--device", "cpu", "--max-steps", "10", "--quiet"]) == 0
+    assert (
+        main(["train", str(text_file), "--out", str(run), "--tiny", "--device", "cpu", "--max-steps", "10", "--quiet"])
+        == 0
+    )
     ckpt = torch.load(run / "last.pt", weights_only=True)
     ckpt["train_config"]["precision"] = "fp16"  # as if trained on a GPU
     torch.save(ckpt, run / "last.pt")
     capsys.readouterr()
     rc = main(["train", "--resume", str(run), "--device", "cpu", "--max-steps", "20", "--quiet"])
     one_line_error(capsys, rc, "--precision bf16 or fp32")
-    assert main(["train", "--resume", str(run), "--device", "cpu", "--precision", "bf16", "--max-steps", "20", "--quiet"]) == 0
+    assert (
+        main(["train", "--resume", str(run), "--device", "cpu", "--precision", "bf16", "--max-steps", "20", "--quiet"])
+        == 0
+    )
 
 
 # ------------------------------------------------------------------------------ the fp16 loss scaler
@@ -228,8 +297,25 @@ def test_scaler_path_and_its_checkpoint_state_on_the_cpu(tmp_path):
 @needs_cuda
 def test_fp16_on_cuda_survives_overflow_and_resumes_its_scaler(tmp_path, capsys, text_file):
     run = tmp_path / "run"
-    assert main(["train", str(text_file), "--out", str(run), "--tiny", "--device", "cuda", "--precision", "fp16",
-                 "--max-steps", "10", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(text_file),
+                "--out",
+                str(run),
+                "--tiny",
+                "--device",
+                "cuda",
+                "--precision",
+                "fp16",
+                "--max-steps",
+                "10",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     saved = torch.load(run / "last.pt", weights_only=True)
     assert saved["train_config"]["precision"] == "fp16"
     assert set(saved["scaler"]) >= {"scale", "_growth_tracker"}

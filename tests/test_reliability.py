@@ -1,7 +1,6 @@
 """Promises about failure: non-finite losses, locks, full disks and SIGKILL at random moments."""
 
 import errno
-import os
 import random
 import signal
 import subprocess
@@ -15,7 +14,8 @@ from rnnlab import checkpoint
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.data import corpus_from_text
 from rnnlab.errors import UserError
-from rnnlab.runlock import NAME as LOCK, RunLock
+from rnnlab.runlock import NAME as LOCK
+from rnnlab.runlock import RunLock
 from rnnlab.train import Trainer
 
 TEXT = "we hold these truths to be self-evident. " * 30
@@ -120,7 +120,18 @@ def test_sigkill_at_random_moments_never_corrupts_a_checkpoint(tmp_path, promise
     text = tmp_path / "t.txt"
     text.write_text(TEXT * 20)
     base = [sys.executable, "-m", "rnnlab", "train", "--quiet"]
-    first = [str(text), "--out", str(run), "--tiny", "--eval-every", "2", "--max-steps", "100000", "--sample-chars", "0"]
+    first = [
+        str(text),
+        "--out",
+        str(run),
+        "--tiny",
+        "--eval-every",
+        "2",
+        "--max-steps",
+        "100000",
+        "--sample-chars",
+        "0",
+    ]
     rng = random.Random(0)
     kills, steps = 0, []
     for i in range(20):
@@ -150,7 +161,9 @@ def test_sigkill_at_random_moments_never_corrupts_a_checkpoint(tmp_path, promise
     assert kills == 20
     promises["SIGKILLs survived"] = kills
     assert steps == sorted(steps) and steps[-1] > 0  # progress is never lost, only the steps since the last save
-    r = subprocess.run(base + ["--resume", str(run), "--max-steps", str(steps[-1] + 4)], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        base + ["--resume", str(run), "--max-steps", str(steps[-1] + 4)], capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0, r.stderr  # the stale lock of the killed process is taken over
     assert checkpoint.load(run / checkpoint.LAST)["progress"]["step"] == steps[-1] + 4
     assert [p.name for p in run.iterdir() if ".tmp-" in p.name] == []  # half-written files of killed runs are swept

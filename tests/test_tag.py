@@ -7,8 +7,8 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from resume_check import assert_same_weights, straight_and_resumed
 
-from rnnlab import checkpoint
 from rnnlab.cli import main
 from rnnlab.config import TrainConfig
 from rnnlab.errors import UserError
@@ -26,7 +26,6 @@ from rnnlab.tag import (
     window_spans,
     windows,
 )
-from resume_check import assert_same_weights, straight_and_resumed
 
 TEXT = (
     "The quick brown fox jumps over the lazy dog. It was NOT amused.\n"
@@ -132,7 +131,9 @@ def test_read_pairs_and_bad_lines(tmp_path):
 @pytest.mark.parametrize("impl", ["auto", "torch", "reference"])
 def test_padding_changes_neither_loss_nor_predictions(cell, bidirectional, impl):
     torch.manual_seed(0)
-    cfg = TagModelConfig(in_vocab=11, out_vocab=7, cell=cell, layers=2, hidden=12, embed=6, impl=impl, bidirectional=bidirectional)
+    cfg = TagModelConfig(
+        in_vocab=11, out_vocab=7, cell=cell, layers=2, hidden=12, embed=6, impl=impl, bidirectional=bidirectional
+    )
     model = TagModel(cfg).double().eval()
     short = torch.randint(1, 11, (4,))
     short_y = torch.randint(0, 7, (4,))
@@ -168,7 +169,9 @@ def test_score_counts_changed_positions_and_lines():
 
 def _tiny(**kw):
     m = TagModelConfig(layers=2, hidden=16, embed=8, dropout=0.2)  # dropout: the RNG must resume too
-    t = TrainConfig(**{"batch_size": 4, "max_steps": 24, "eval_every": 8, "sample_chars": 40, "warmup_steps": 3, "lr": 0.02, **kw})
+    t = TrainConfig(
+        **{"batch_size": 4, "max_steps": 24, "eval_every": 8, "sample_chars": 40, "warmup_steps": 3, "lr": 0.02, **kw}
+    )
     return m, t
 
 
@@ -177,7 +180,9 @@ def test_resume_gives_the_same_final_weights(tmp_path):
     # (new shuffles) and is cut mid-epoch.
     data = TagData([derive_truecase(line) for line in TEXT.splitlines()[:14]])
     m, t = _tiny()
-    straight, second, first = straight_and_resumed(lambda d, **kw: TagTrainer(data, m, t, run_dir=d, **kw), tmp_path, stop_at=10, kind="tag")
+    straight, second, first = straight_and_resumed(
+        lambda d, **kw: TagTrainer(data, m, t, run_dir=d, **kw), tmp_path, stop_at=10, kind="tag"
+    )
     assert first.progress.step == 10
     assert second.progress.step == 24 and second.progress.epoch == straight.progress.epoch
     assert_same_weights(straight, second)
@@ -221,7 +226,12 @@ def test_tiny_derive_train_predict_eval_for_every_cell(tmp_path, capsys, monkeyp
     text = tmp_path / "text.txt"
     text.write_text(TEXT)
     run = tmp_path / "run"
-    assert main(["tag", "train", "--derive", "truecase", str(text), "--out", str(run), "--tiny", "--cell", cell, "--quiet"]) == 0
+    assert (
+        main(
+            ["tag", "train", "--derive", "truecase", str(text), "--out", str(run), "--tiny", "--cell", cell, "--quiet"]
+        )
+        == 0
+    )
     ckpt = torch.load(run / "last.pt", weights_only=True)
     assert ckpt["kind"] == "tag" and ckpt["progress"]["step"] == 30 and ckpt["model_config"]["bidirectional"] is True
     capsys.readouterr()
@@ -263,7 +273,10 @@ def test_resume_from_the_command_line(tmp_path, capsys):
     [
         (["tag", "train", "{notab}", "--out", "{out}"], "line 2 has no tab"),
         (["tag", "train", "{unequal}", "--out", "{out}"], "line 1 has an input of 5 characters but a target of 4"),
-        (["tag", "train", "{unequal}", "--skip-bad", "--out", "{out}"], "no input<TAB>target pairs (1 bad lines skipped)"),
+        (
+            ["tag", "train", "{unequal}", "--skip-bad", "--out", "{out}"],
+            "no input<TAB>target pairs (1 bad lines skipped)",
+        ),
         (["tag", "train", "{missing}", "--out", "{out}"], "no such file"),
         (["tag", "train", "--out", "{out}"], "give PAIRS.tsv files"),
         (["tag", "train", "{good}", "--hidden", "0", "--out", "{out}"], "at least 1"),
@@ -296,7 +309,10 @@ def test_a_language_model_run_is_not_a_tagger(tmp_path, capsys):
 
 def test_derive_without_text_uses_an_embedded_corpus(tmp_path, capsys):
     run = tmp_path / "fr"
-    assert main(["tag", "train", "--derive", "diacritics", "--out", str(run), "--tiny", "--max-steps", "3", "--quiet"]) == 0
+    assert (
+        main(["tag", "train", "--derive", "diacritics", "--out", str(run), "--tiny", "--max-steps", "3", "--quiet"])
+        == 0
+    )
     spec = torch.load(run / "last.pt", weights_only=True)["data_spec"]
     assert spec["derive"] == "diacritics" and spec["paths"] == []
     assert "é" in load_tagger(run).out_vocab.chars

@@ -91,7 +91,9 @@ def load(path: Path, kind: str | None = None) -> dict[str, Any]:
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else "unsafe content"
-        raise UserError(f"{path} holds objects rnnlab will not load (refused, nothing was run): {first[:160]}") from None
+        raise UserError(
+            f"{path} holds objects rnnlab will not load (refused, nothing was run): {first[:160]}"
+        ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, IndexError) as e:
         raise UserError(f"{path} is not a readable checkpoint (truncated or corrupt: {type(e).__name__})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
@@ -100,9 +102,13 @@ def load(path: Path, kind: str | None = None) -> dict[str, Any]:
     if not isinstance(version, int):
         raise UserError(f"{path} has no checkpoint format version; it is not an rnnlab checkpoint")
     if version > VERSION:
-        raise UserError(f"{path} has checkpoint format version {version}; this rnnlab reads up to {VERSION}: upgrade rnnlab")
+        raise UserError(
+            f"{path} has checkpoint format version {version}; this rnnlab reads up to {VERSION}: upgrade rnnlab"
+        )
     if version < MIN_VERSION:
-        raise UserError(f"{path} has checkpoint format version {version}, older than any this rnnlab reads ({MIN_VERSION}-{VERSION})")
+        raise UserError(
+            f"{path} has checkpoint format version {version}, older than any this rnnlab reads ({MIN_VERSION}-{VERSION})"
+        )
     if kind is not None and ckpt.get("kind") != kind:
         raise UserError(f"{path} is a checkpoint of a {ckpt.get('kind')!r} model, not {kind!r}")
     for key in ("model_config", "vocab", "model"):

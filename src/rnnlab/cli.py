@@ -10,7 +10,7 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from rnnlab.errors import UserError
 
@@ -21,7 +21,7 @@ COMMANDS = ("lesson", "train", "sample", "eval", "tag", "report")
 class ArgumentParser(argparse.ArgumentParser):
     """An argparse parser whose errors are one line, not usage + message."""
 
-    def error(self, message: str):  # noqa: D401 - argparse's signature
+    def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 from dataclasses import dataclass
-from typing import Any, Optional, TypeVar, get_type_hints
+from typing import Any, TypeVar, get_type_hints
 
 from rnnlab.errors import UserError
 
@@ -32,9 +33,7 @@ def from_dict(cls: type[T], d: dict[str, Any]) -> T:
 
 
 def _check_type(owner: str, key: str, hint: Any, value: Any) -> Any:
-    allowed = getattr(hint, "__args__", None) if getattr(hint, "__origin__", None) is not None else (hint,)
-    if allowed is None:
-        allowed = (hint,)
+    allowed = typing.get_args(hint) or (hint,)
     if value is None and type(None) in allowed:
         return value
     for t in allowed:
@@ -103,12 +102,12 @@ class TrainConfig:
     weight_decay: float = 0.0
     grad_clip: float = 5.0
     epochs: int = 20
-    max_steps: Optional[int] = None
-    max_time: Optional[float] = None  # seconds of training
+    max_steps: int | None = None
+    max_time: float | None = None  # seconds of training
     eval_every: int = 1000
     eval_chars: int = 100_000  # validation cap, so evaluation stays quick on big corpora
     val_fraction: float = 0.05
-    patience: Optional[int] = None  # evaluations without improvement before stopping
+    patience: int | None = None  # evaluations without improvement before stopping
     seed: int = 1337
     device: str = "auto"
     precision: str = "fp32"  # fp32 | bf16 | fp16 (fp16 only on CUDA, checked where the device is known)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import codecs
 import os
 import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import torch
 
@@ -186,7 +186,7 @@ class Vocab:
         return {"chars": list(self.chars), "unk": self.unk}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Vocab":
+    def from_dict(cls, d: dict) -> Vocab:
         return cls(tuple(d["chars"]), d.get("unk"))
 
 

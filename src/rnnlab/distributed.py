@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
 import torch.distributed as dist
@@ -46,7 +45,7 @@ class DistContext:
         return bool(t.item() > 0)
 
 
-def from_env(device_name: str) -> Optional[DistContext]:
+def from_env(device_name: str) -> DistContext | None:
     """Join the process group when launched by torchrun with more than one process."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
@@ -61,11 +60,13 @@ def from_env(device_name: str) -> Optional[DistContext]:
         try:
             dist.init_process_group(backend=backend)
         except (RuntimeError, ValueError) as e:
-            raise UserError(f"could not join the torch.distributed group ({backend}): {str(e).splitlines()[0][:200]}") from None
+            raise UserError(
+                f"could not join the torch.distributed group ({backend}): {str(e).splitlines()[0][:200]}"
+            ) from None
     return DistContext(rank=rank, world_size=world, local_rank=local, backend=backend)
 
 
-def shutdown(ctx: Optional[DistContext]) -> None:
+def shutdown(ctx: DistContext | None) -> None:
     """Leave the group together: a rank that tears down early aborts one still saving."""
     if ctx is not None and dist.is_initialized():
         try:

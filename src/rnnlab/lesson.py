@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import types
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import torch
 
@@ -181,7 +181,7 @@ def layers_for(impl: str) -> types.SimpleNamespace:
         nn = torch.nn
     elif impl == "reference":
         try:
-            import rnnlab.nn as nn  # noqa: PLC0415 - lazy on purpose
+            import rnnlab.nn as nn
         except ImportError as e:
             raise UserError(f"--impl reference needs rnnlab.nn, which cannot be imported: {e}") from e
     else:
@@ -260,9 +260,7 @@ class RNNModel(torch.nn.Module):
         self.batch_size = batch_size
         self.input_size = input_size
         self.hidden_size = hidden_size
-        self.rnn = layers.RNN(
-            input_size=self.input_size, hidden_size=self.hidden_size, num_layers=num_layers
-        )
+        self.rnn = layers.RNN(input_size=self.input_size, hidden_size=self.hidden_size, num_layers=num_layers)
         self.trace = _no_trace
 
     def init_hidden(self):
@@ -477,26 +475,58 @@ def _train_sequence(
     return result
 
 
-def train_rnn(task=None, *, epochs=DEFAULT_EPOCHS, lr=None, seed=DEFAULT_SEED, impl="torch",
-              shapes=False, write: Write = lambda s: None) -> LessonResult:
+def train_rnn(
+    task=None,
+    *,
+    epochs=DEFAULT_EPOCHS,
+    lr=None,
+    seed=DEFAULT_SEED,
+    impl="torch",
+    shapes=False,
+    write: Write = lambda s: None,
+) -> LessonResult:
     """Program 2: ``nn.RNN`` on the one-hot sequence, one call."""
     return _train_sequence("rnn", task, epochs, lr, seed, impl, shapes, write)
 
 
-def train_embedding(task=None, *, epochs=DEFAULT_EPOCHS, lr=None, seed=DEFAULT_SEED, impl="torch",
-                    shapes=False, write: Write = lambda s: None) -> LessonResult:
+def train_embedding(
+    task=None,
+    *,
+    epochs=DEFAULT_EPOCHS,
+    lr=None,
+    seed=DEFAULT_SEED,
+    impl="torch",
+    shapes=False,
+    write: Write = lambda s: None,
+) -> LessonResult:
     """Program 3: ``Embedding -> RNN(2 layers, batch_first) -> Linear``."""
     return _train_sequence("embedding", task, epochs, lr, seed, impl, shapes, write)
 
 
-def train_lstm(task=None, *, epochs=DEFAULT_EPOCHS, lr=None, seed=DEFAULT_SEED, impl="torch",
-               shapes=False, write: Write = lambda s: None) -> LessonResult:
+def train_lstm(
+    task=None,
+    *,
+    epochs=DEFAULT_EPOCHS,
+    lr=None,
+    seed=DEFAULT_SEED,
+    impl="torch",
+    shapes=False,
+    write: Write = lambda s: None,
+) -> LessonResult:
     """Homework: program 3 with ``nn.LSTM``."""
     return _train_sequence("lstm", task, epochs, lr, seed, impl, shapes, write)
 
 
-def train_gru(task=None, *, epochs=DEFAULT_EPOCHS, lr=None, seed=DEFAULT_SEED, impl="torch",
-              shapes=False, write: Write = lambda s: None) -> LessonResult:
+def train_gru(
+    task=None,
+    *,
+    epochs=DEFAULT_EPOCHS,
+    lr=None,
+    seed=DEFAULT_SEED,
+    impl="torch",
+    shapes=False,
+    write: Write = lambda s: None,
+) -> LessonResult:
     """Homework: program 3 with ``nn.GRU``."""
     return _train_sequence("gru", task, epochs, lr, seed, impl, shapes, write)
 

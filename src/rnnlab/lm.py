@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
 
 import torch
 
@@ -31,7 +31,7 @@ class LanguageModel:
         self.device = torch.device(device)
 
     @classmethod
-    def load(cls, run_dir: str | os.PathLike, which: str = "best", device: str = "cpu") -> "LanguageModel":
+    def load(cls, run_dir: str | os.PathLike, which: str = "best", device: str = "cpu") -> LanguageModel:
         dev = resolve_device(device)
         model, vocab = model_from_checkpoint(load_run(Path(run_dir), which), dev)
         return cls(model, vocab, dev)
@@ -59,9 +59,9 @@ class LanguageModel:
         length: int,
         prime: str = "",
         temperature: float = 1.0,
-        top_k: Optional[int] = None,
-        top_p: Optional[float] = None,
-        seed: Optional[int] = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
         greedy: bool = False,
         num: int = 1,
     ) -> Iterator[list[str]]:
@@ -80,7 +80,9 @@ class LanguageModel:
         else:
             g.manual_seed(seed)
         prime_ids = self.prime_ids(prime, num, g)
-        steps = generate(self.model, prime_ids, length, temperature=temperature, top_k=top_k, top_p=top_p, greedy=greedy, generator=g)
+        steps = generate(
+            self.model, prime_ids, length, temperature=temperature, top_k=top_k, top_p=top_p, greedy=greedy, generator=g
+        )
         # On a GPU, reading ids back to the host every character would stall the queue of work
         # each time; collecting a block of steps first keeps it fed.
         block = 1 if self.device.type == "cpu" else 32
@@ -91,9 +93,9 @@ class LanguageModel:
         length: int,
         prime: str = "",
         temperature: float = 1.0,
-        top_k: Optional[int] = None,
-        top_p: Optional[float] = None,
-        seed: Optional[int] = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
         greedy: bool = False,
     ) -> str:
         """``prime`` followed by ``length`` generated characters."""
@@ -152,12 +154,12 @@ def load(run_dir: str | os.PathLike, which: str = "best", device: str = "cpu") -
 
 
 def train_lm(
-    text: Optional[str] = None,
-    paths: Optional[Sequence[str | os.PathLike]] = None,
-    out: Optional[str | os.PathLike] = None,
-    model: Optional[ModelConfig] = None,
-    config: Optional[TrainConfig] = None,
-    hooks: Optional[Hooks] = None,
+    text: str | None = None,
+    paths: Sequence[str | os.PathLike] | None = None,
+    out: str | os.PathLike | None = None,
+    model: ModelConfig | None = None,
+    config: TrainConfig | None = None,
+    hooks: Hooks | None = None,
 ) -> LanguageModel:
     """Train from a string or files without the CLI; checkpoints go to ``out`` when given."""
     if (text is None) == (paths is None):

@@ -9,7 +9,7 @@ sampling can feed one character at a time.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional, Union
+from typing import NamedTuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -33,7 +33,7 @@ _STEP_FUNCTIONS = {"lstm": (lstm_step, True), "gru": (gru_step, False), "rnn": (
 
 class Output(NamedTuple):
     logits: torch.Tensor  # (B, T, V)
-    loss: Optional[torch.Tensor]  # mean nats per character, or None without targets
+    loss: torch.Tensor | None  # mean nats per character, or None without targets
     state: State
 
 
@@ -43,7 +43,7 @@ class Output(NamedTuple):
 FUSED_MAX_BATCH = {"gru": 32, "rnn": 64}
 
 
-def resolve_impl(impl: str, cell: str, device: torch.device | str | None = None, batch_size: Optional[int] = None) -> str:
+def resolve_impl(impl: str, cell: str, device: torch.device | str | None = None, batch_size: int | None = None) -> str:
     """``auto`` -> the backend measured fastest for this cell, device and training batch.
 
     Returns ``torch`` (torch.nn: cuDNN on a GPU, oneDNN for LSTM on a CPU), ``reference``
@@ -61,7 +61,11 @@ def resolve_impl(impl: str, cell: str, device: torch.device | str | None = None,
 
 
 def recurrent_layer(
-    cfg: ModelConfig, input_size: int, bidirectional: bool = False, device: torch.device | str | None = None, batch_size: Optional[int] = None
+    cfg: ModelConfig,
+    input_size: int,
+    bidirectional: bool = False,
+    device: torch.device | str | None = None,
+    batch_size: int | None = None,
 ) -> nn.Module:
     """The torch.nn layer or its rnnlab.nn twin; all have the same parameters and signature."""
     impl = resolve_impl(cfg.impl, cfg.cell, device, batch_size)
@@ -99,7 +103,7 @@ class CharRNN(nn.Module):
     with ``impl="auto"`` they decide the backend.
     """
 
-    def __init__(self, cfg: ModelConfig, device: torch.device | str | None = None, batch_size: Optional[int] = None):
+    def __init__(self, cfg: ModelConfig, device: torch.device | str | None = None, batch_size: int | None = None):
         super().__init__()
         self.cfg = cfg
         self.embed = None if cfg.one_hot else nn.Embedding(cfg.vocab_size, cfg.embed)
@@ -119,7 +123,7 @@ class CharRNN(nn.Module):
             return F.one_hot(ids, self.cfg.vocab_size).to(self.head.weight.dtype)  # (B, T, V)
         return self.embed(ids)  # (B, T, E)
 
-    def forward(self, ids: torch.Tensor, targets: Optional[torch.Tensor] = None, state: Optional[State] = None) -> Output:
+    def forward(self, ids: torch.Tensor, targets: torch.Tensor | None = None, state: State | None = None) -> Output:
         """ids (B, T) -> logits (B, T, V); loss is mean cross-entropy in nats when targets are given."""
         if state is None:
             state = self.init_state(ids.shape[0], ids.device)
@@ -183,7 +187,11 @@ class Stepper:
                 b_ih = getattr(rnn, f"bias_ih_l{layer}")
                 b_hh = getattr(rnn, f"bias_hh_l{layer}")
                 if layer == 0:
-                    symbols = model.embed.weight if model.embed is not None else torch.eye(cfg.vocab_size, dtype=w_ih.dtype, device=w_ih.device)
+                    symbols = (
+                        model.embed.weight
+                        if model.embed is not None
+                        else torch.eye(cfg.vocab_size, dtype=w_ih.dtype, device=w_ih.device)
+                    )
                     w_in = project_input(symbols, w_ih, b_ih, b_hh if fold else None)  # (V, G*H) table
                     b_in = None
                 else:

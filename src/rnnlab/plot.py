@@ -14,7 +14,7 @@ import math
 import os
 import struct
 import zlib
-from typing import Sequence
+from collections.abc import Sequence
 
 # Printable ASCII 32..126, 9 rows per glyph (7 above the baseline, 2 for descenders), one base-32
 # digit per row whose 5 bits are the pixels left to right.
@@ -35,8 +35,7 @@ _FONT = (
 _ADVANCE, _ROWS = 6, 9
 
 # Okabe-Ito colours, minus yellow, which vanishes on white.
-PALETTE = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167),
-           (230, 159, 0), (86, 180, 233), (0, 0, 0)]
+PALETTE = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167), (230, 159, 0), (86, 180, 233), (0, 0, 0)]
 _WHITE, _INK, _FRAME, _GRID = (255, 255, 255), (20, 20, 20), (90, 90, 90), (228, 228, 228)
 
 Series = tuple[str, Sequence[float], Sequence[float]]
@@ -55,11 +54,15 @@ class _Canvas:
         run = bytes(rgb) * (x1 - x0)
         for y in range(y0, y1):
             i = (y * self.w + x0) * 3
-            self.px[i:i + len(run)] = run
+            self.px[i : i + len(run)] = run
 
     def outline(self, x0: int, y0: int, x1: int, y1: int, rgb) -> None:
-        for box in ((x0, y0, x1 + 1, y0 + 1), (x0, y1, x1 + 1, y1 + 1),
-                    (x0, y0, x0 + 1, y1 + 1), (x1, y0, x1 + 1, y1 + 1)):
+        for box in (
+            (x0, y0, x1 + 1, y0 + 1),
+            (x0, y1, x1 + 1, y1 + 1),
+            (x0, y0, x0 + 1, y1 + 1),
+            (x1, y0, x1 + 1, y1 + 1),
+        ):
             self.rect(*box, rgb)
 
     def line(self, x0: int, y0: int, x1: int, y1: int, rgb, clip) -> None:
@@ -83,7 +86,7 @@ class _Canvas:
         """Draw ``s`` with its top-left at (x, y); vertical text reads bottom to top from (x, y)."""
         for n, ch in enumerate(s):
             code = ord(ch) - 32 if 32 <= ord(ch) < 127 else 31  # unknown characters become '?'
-            rows = _FONT[code * _ROWS:(code + 1) * _ROWS]
+            rows = _FONT[code * _ROWS : (code + 1) * _ROWS]
             for r, digit in enumerate(rows):
                 bits = int(digit, 32)
                 for c in range(5):
@@ -109,7 +112,7 @@ def _ticks(lo: float, hi: float) -> tuple[float, float, list[float], int]:
     e = math.floor(math.log10(hi - lo))
     for p in range(e - 2, e + 2):
         for m in (1, 2, 5):
-            step = m * 10.0 ** p
+            step = m * 10.0**p
             for grow in (False, True):
                 if grow:
                     a, b = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
@@ -138,26 +141,25 @@ def _log_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
     ks = list(range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1))
     if len(ks) >= 2:
         stride = math.ceil(len(ks) / 6)
-        return [(k, _label(10.0 ** k, min(k, 0)) if -4 < k < 6 else f"1e{k}") for k in ks[::stride]]
+        return [(k, _label(10.0**k, min(k, 0)) if -4 < k < 6 else f"1e{k}") for k in ks[::stride]]
     out = []
     for k in range(math.floor(lo) - 1, math.ceil(hi) + 1):
         for m in (1, 2, 5):
             v = math.log10(m) + k
             if lo - 1e-9 <= v <= hi + 1e-9:
-                out.append((v, _label(m * 10.0 ** k, min(k, 0))))
+                out.append((v, _label(m * 10.0**k, min(k, 0))))
     return out
 
 
 def _png(width: int, height: int, rgb: bytes) -> bytes:
     stride = width * 3
-    raw = b"".join(b"\x00" + rgb[y * stride:(y + 1) * stride] for y in range(height))
+    raw = b"".join(b"\x00" + rgb[y * stride : (y + 1) * stride] for y in range(height))
 
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
 
 
 def _write_atomic(path, data: bytes) -> None:
@@ -176,9 +178,17 @@ def _write_atomic(path, data: bytes) -> None:
         raise
 
 
-def line_chart_png(path, series: Sequence[Series], *, title: str = "", xlabel: str = "",
-                   ylabel: str = "", width: int = 800, height: int = 450,
-                   xlog: bool = False) -> None:
+def line_chart_png(
+    path,
+    series: Sequence[Series],
+    *,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
+    width: int = 800,
+    height: int = 450,
+    xlog: bool = False,
+) -> None:
     """Render ``series`` -- a list of ``(name, xs, ys)`` -- as a line chart PNG at ``path``.
 
     Non-finite points (and, with ``xlog``, non-positive x) are skipped; a chart without any
@@ -188,8 +198,11 @@ def line_chart_png(path, series: Sequence[Series], *, title: str = "", xlabel: s
     for name, xs, ys in series:
         if len(xs) != len(ys):
             raise ValueError(f"series {name!r}: {len(xs)} x values but {len(ys)} y values")
-        pts = [(float(x), float(y)) for x, y in zip(xs, ys)
-               if math.isfinite(x) and math.isfinite(y) and (not xlog or x > 0)]
+        pts = [
+            (float(x), float(y))
+            for x, y in zip(xs, ys)
+            if math.isfinite(x) and math.isfinite(y) and (not xlog or x > 0)
+        ]
         data.append((str(name), [(math.log10(x) if xlog else x, y) for x, y in pts]))
     allpts = [p for _, pts in data for p in pts]
 
@@ -227,15 +240,13 @@ def line_chart_png(path, series: Sequence[Series], *, title: str = "", xlabel: s
     if title:
         cv.text((left + right - _text_width(title, s)) // 2, line_h // 2, title, s, _INK)
     if xlabel:
-        cv.text((left + right - _text_width(xlabel, s)) // 2, height - line_h - 3 * s, xlabel, s,
-                _INK)
+        cv.text((left + right - _text_width(xlabel, s)) // 2, height - line_h - 3 * s, xlabel, s, _INK)
     if ylabel:
         cv.text(3 * s, (top + bottom + _text_width(ylabel, s)) // 2, ylabel, s, _INK, vertical=True)
 
     if not allpts:
         msg = "no data"
-        cv.text((left + right - _text_width(msg, s)) // 2, (top + bottom - 7 * s) // 2, msg, s,
-                _FRAME)
+        cv.text((left + right - _text_width(msg, s)) // 2, (top + bottom - 7 * s) // 2, msg, s, _FRAME)
         cv.outline(left, top, right, bottom, _FRAME)
         _write_atomic(path, _png(width, height, bytes(cv.px)))
         return

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
@@ -71,7 +71,7 @@ class Trace:
     text: str  # one character per id (unknown characters already handled)
     ids: torch.Tensor  # (T,) long
     h: list[torch.Tensor]  # per layer (T, H): the state after reading each character
-    c: Optional[list[torch.Tensor]]  # LSTM only, per layer (T, H): raw cell state
+    c: list[torch.Tensor] | None  # LSTM only, per layer (T, H): raw cell state
     gates: list[dict[str, torch.Tensor]]  # per layer: gate name -> (T, H) in (0, 1)
     top_ids: torch.Tensor  # (T, K) most likely next characters after each position
     top_p: torch.Tensor  # (T, K) their probabilities
@@ -100,7 +100,7 @@ def _layer_weights(rnn: torch.nn.Module, layer: int):
 
 
 @torch.no_grad()
-def trace(model, ids: torch.Tensor, top_k: int = TOP_K, text: Optional[str] = None) -> Trace:
+def trace(model, ids: torch.Tensor, top_k: int = TOP_K, text: str | None = None) -> Trace:
     """Run ``model`` (a CharRNN) over ``ids`` (T,) one step at a time from a zero state."""
     from rnnlab.model import _STEP_FUNCTIONS
     from rnnlab.nn._base import project_input
@@ -198,7 +198,10 @@ def saturation(tr: Trace, low: float = LOW, high: float = HIGH) -> list[dict[str
     out = []
     for g in tr.gates:
         out.append(
-            {name: {"left": (v < low).double().mean(0).tolist(), "right": (v > high).double().mean(0).tolist()} for name, v in g.items()}
+            {
+                name: {"left": (v < low).double().mean(0).tolist(), "right": (v > high).double().mean(0).tolist()}
+                for name, v in g.items()
+            }
         )
     return out
 
@@ -310,7 +313,7 @@ def read_metrics(run_dir: Path) -> dict[str, list]:
     return cols
 
 
-def heldout_text(ckpt: dict[str, Any], chars: int) -> Optional[tuple[str, str]]:
+def heldout_text(ckpt: dict[str, Any], chars: int) -> tuple[str, str] | None:
     """``(text, what it is)``: the start of the validation tail of the training text (or, when
     that is shorter than ``chars``, the end of the text), when its files can still be read."""
     from rnnlab.data import default_corpus_path, iter_text
@@ -410,7 +413,11 @@ def page_data(
         for h in ckpt.get("history", [])
     ]
     corpus = ckpt.get("corpus_spec") or {}
-    corpus_name = "the embedded corpus (The Jargon File)" if corpus.get("embedded") else ", ".join(Path(p).name for p in corpus.get("paths", [])[:3])
+    corpus_name = (
+        "the embedded corpus (The Jargon File)"
+        if corpus.get("embedded")
+        else ", ".join(Path(p).name for p in corpus.get("paths", [])[:3])
+    )
     return {
         "version": 1,
         "meta": {
@@ -474,14 +481,14 @@ class Report:
 
 def build_report(
     run_dir,
-    text: Optional[str] = None,
-    prime: Optional[str] = None,
+    text: str | None = None,
+    prime: str | None = None,
     chars: int = DEFAULT_CHARS,
     length: int = 2000,
     temperature: float = 0.8,
     seed: int = 0,
     which: str = "best",
-    search: Optional[str] = None,
+    search: str | None = None,
 ) -> Report:
     """Everything for one report: the text, the trace, the page (``Report.html``).
 
@@ -514,7 +521,9 @@ def build_report(
         else:
             lm = LanguageModel(model, vocab, "cpu")
             text = lm.sample(min(length, chars), temperature=temperature, seed=seed)
-            source = f"a sample of the model (temperature {temperature:g}, seed {seed}); the training text could not be read"
+            source = (
+                f"a sample of the model (temperature {temperature:g}, seed {seed}); the training text could not be read"
+            )
     text, ids, dropped = prepare_text(text, vocab)
     if dropped:
         notes.append(f"{dropped:,} characters the model has never seen were left out")
@@ -545,7 +554,7 @@ class TagTrace:
 
     input: str
     output: str
-    target: Optional[str]  # None when no target was given
+    target: str | None  # None when no target was given
     conf: torch.Tensor  # (T,) probability of the chosen output character; NaN where nothing was predicted
     top_ids: torch.Tensor  # (T, K) output-vocabulary ids, -1 where nothing was predicted
     top_p: torch.Tensor  # (T, K)
@@ -557,7 +566,7 @@ class TagTrace:
 
 
 @torch.no_grad()
-def tag_trace(tagger, pairs: list[tuple[str, Optional[str]]], top_k: int = TOP_K, batch_size: int = 128) -> TagTrace:
+def tag_trace(tagger, pairs: list[tuple[str, str | None]], top_k: int = TOP_K, batch_size: int = 128) -> TagTrace:
     """Run a Tagger on each input line (windowed as in training) and keep its top-k choices.
 
     Newlines are not predicted (they separate lines); input characters the model never saw pass
@@ -607,7 +616,7 @@ def tag_trace(tagger, pairs: list[tuple[str, Optional[str]]], top_k: int = TOP_K
     return TagTrace(inputs, "".join(out), target, conf, top_ids, top_p)
 
 
-def _tag_pairs_from_text(text: str, spec: dict[str, Any]) -> tuple[list[tuple[str, Optional[str]]], str]:
+def _tag_pairs_from_text(text: str, spec: dict[str, Any]) -> tuple[list[tuple[str, str | None]], str]:
     """Pairs from a file's text: input<TAB>target lines; plain lines derived as the run was
     (--derive); otherwise inputs without targets."""
     from rnnlab.tag import DERIVE, parse_pairs
@@ -620,11 +629,13 @@ def _tag_pairs_from_text(text: str, spec: dict[str, Any]) -> tuple[list[tuple[st
             return list(pairs), "the given input<TAB>target lines"
     derive = spec.get("derive")
     if derive in DERIVE:
-        return [DERIVE[derive](line) for line in nonempty], f"the given text, with targets derived as in training ({derive})"
+        return [
+            DERIVE[derive](line) for line in nonempty
+        ], f"the given text, with targets derived as in training ({derive})"
     return [(line, None) for line in nonempty], "the given text (no targets)"
 
 
-def _tag_heldout(ckpt: dict[str, Any]) -> Optional[list[tuple[str, Optional[str]]]]:
+def _tag_heldout(ckpt: dict[str, Any]) -> list[tuple[str, str | None]] | None:
     """The run's own validation lines, when its data can still be read."""
     from rnnlab.tag import derive_pairs, read_pair_files, split_lines
 
@@ -648,7 +659,9 @@ def _tag_heldout(ckpt: dict[str, Any]) -> Optional[list[tuple[str, Optional[str]
     return list(val or pairs[-50:])
 
 
-def build_tag_report(run_dir: Path, ckpt: dict[str, Any], text=None, prime=None, chars=DEFAULT_CHARS, which="best") -> Report:
+def build_tag_report(
+    run_dir: Path, ckpt: dict[str, Any], text=None, prime=None, chars=DEFAULT_CHARS, which="best"
+) -> Report:
     from rnnlab.config import from_dict
     from rnnlab.tag import Tagger, TagModelConfig, score
 
@@ -656,7 +669,7 @@ def build_tag_report(run_dir: Path, ckpt: dict[str, Any], text=None, prime=None,
     spec = ckpt.get("data_spec") or {}
     notes: list[str] = []
     if prime is not None:
-        pairs: list[tuple[str, Optional[str]]] = [(line, None) for line in prime.split("\n") if line]
+        pairs: list[tuple[str, str | None]] = [(line, None) for line in prime.split("\n") if line]
         source = "the --prime text (no target)"
     elif text is not None:
         pairs, source = _tag_pairs_from_text(text, spec)
@@ -713,8 +726,13 @@ def build_tag_report(run_dir: Path, ckpt: dict[str, Any], text=None, prime=None,
         },
         "curves": read_metrics(run_dir),
         "history": [
-            {"step": h.get("step"), "elapsed_s": _finite(h.get("elapsed_s")), "lr": _finite(h.get("lr")),
-             "val_bpc": _finite(h.get("val_bpc")), "sample": h.get("sample", "")}
+            {
+                "step": h.get("step"),
+                "elapsed_s": _finite(h.get("elapsed_s")),
+                "lr": _finite(h.get("lr")),
+                "val_bpc": _finite(h.get("val_bpc")),
+                "sample": h.get("sample", ""),
+            }
             for h in ckpt.get("history", [])
         ],
         "input": tt.input,

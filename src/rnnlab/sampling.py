@@ -7,7 +7,7 @@ then top-p (nucleus), then a draw from a seeded ``torch.Generator``.
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 import torch
 
@@ -15,7 +15,7 @@ from rnnlab.errors import UserError
 from rnnlab.model import Stepper
 
 
-def check_sampling_args(temperature: float, top_k: Optional[int], top_p: Optional[float]) -> None:
+def check_sampling_args(temperature: float, top_k: int | None, top_p: float | None) -> None:
     if not temperature > 0:
         raise UserError(f"temperature must be positive, got {temperature}")
     if top_k is not None and top_k < 1:
@@ -24,7 +24,9 @@ def check_sampling_args(temperature: float, top_k: Optional[int], top_p: Optiona
         raise UserError(f"top-p must be in (0, 1], got {top_p}")
 
 
-def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: Optional[int] = None, top_p: Optional[float] = None) -> torch.Tensor:
+def filter_logits(
+    logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
+) -> torch.Tensor:
     """(B, V) logits -> (B, V) logits with excluded characters at -inf."""
     logits = logits.float()
     if temperature != 1.0:
@@ -42,7 +44,7 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: Optiona
     return logits
 
 
-def choose(logits: torch.Tensor, generator: Optional[torch.Generator], greedy: bool = False, **filters) -> torch.Tensor:
+def choose(logits: torch.Tensor, generator: torch.Generator | None, greedy: bool = False, **filters) -> torch.Tensor:
     """(B, V) logits -> (B,) next ids."""
     if greedy:
         return logits.argmax(dim=-1)
@@ -61,10 +63,10 @@ def generate(
     length: int,
     *,
     temperature: float = 1.0,
-    top_k: Optional[int] = None,
-    top_p: Optional[float] = None,
+    top_k: int | None = None,
+    top_p: float | None = None,
     greedy: bool = False,
-    generator: Optional[torch.Generator] = None,
+    generator: torch.Generator | None = None,
 ) -> Iterator[torch.Tensor]:
     """Yield ``length`` steps of (B,) ids, continuing ``prime_ids`` (B, P) with P >= 1."""
     check_sampling_args(temperature, top_k, top_p)

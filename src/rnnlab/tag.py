@@ -19,9 +19,10 @@ import logging
 import math
 import os
 import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -44,13 +45,13 @@ Pair = tuple[str, str]
 # Deriving pairs from plain text. Both keep input and target the same length in characters.
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _lower_char(c: str) -> str:
     low = c.lower()
     return low if len(low) == 1 else c  # "İ".lower() is two characters: keep it as it is
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def strip_accents_char(c: str) -> str:
     """``c`` without its combining marks (Unicode canonical decomposition), when that leaves
     exactly one character; otherwise ``c`` unchanged (a lone combining mark, a Hangul syllable)."""
@@ -119,7 +120,9 @@ def _read_text(path: Path, encoding: str) -> str:
         raise UserError(f"unknown encoding {encoding!r}") from None
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
-        raise UserError(f"{path}, line {line}: bytes at offset {e.start} are not valid {encoding} ({e.reason})") from None
+        raise UserError(
+            f"{path}, line {line}: bytes at offset {e.start} are not valid {encoding} ({e.reason})"
+        ) from None
     return text[1:] if text.startswith("\ufeff") else text
 
 
@@ -167,7 +170,9 @@ def read_pairs(path: str | os.PathLike, skip_bad: bool = False, encoding: str = 
     return pairs, bad
 
 
-def read_pair_files(paths: Sequence[str | os.PathLike], skip_bad: bool = False, encoding: str = "utf-8") -> tuple[list[Pair], int]:
+def read_pair_files(
+    paths: Sequence[str | os.PathLike], skip_bad: bool = False, encoding: str = "utf-8"
+) -> tuple[list[Pair], int]:
     pairs, bad = [], 0
     for p in paths:
         got, b = read_pairs(p, skip_bad, encoding)
@@ -285,8 +290,16 @@ class TagModelConfig:
 
     def __post_init__(self):
         # The shared checks of the language model's config (cell, impl, sizes, dropout).
-        ModelConfig(vocab_size=self.in_vocab, cell=self.cell, layers=self.layers, hidden=self.hidden,
-                    embed=self.embed, one_hot=self.one_hot, dropout=self.dropout, impl=self.impl)
+        ModelConfig(
+            vocab_size=self.in_vocab,
+            cell=self.cell,
+            layers=self.layers,
+            hidden=self.hidden,
+            embed=self.embed,
+            one_hot=self.one_hot,
+            dropout=self.dropout,
+            impl=self.impl,
+        )
         if self.out_vocab < 0:
             raise UserError(f"out_vocab must be >= 0, got {self.out_vocab}")
 
@@ -317,7 +330,7 @@ class TagModel(nn.Module):
     each layer reads both directions of the one below.
     """
 
-    def __init__(self, cfg: TagModelConfig, device: torch.device | str | None = None, batch_size: Optional[int] = None):
+    def __init__(self, cfg: TagModelConfig, device: torch.device | str | None = None, batch_size: int | None = None):
         super().__init__()
         self.cfg = cfg
         self.embed = None if cfg.one_hot else nn.Embedding(cfg.in_vocab, cfg.embed)
@@ -333,8 +346,8 @@ class TagModel(nn.Module):
         self.head = nn.Linear(cfg.hidden * (2 if cfg.bidirectional else 1), cfg.out_vocab)
 
     def forward(
-        self, ids: torch.Tensor, targets: Optional[torch.Tensor] = None, lengths: Optional[torch.Tensor] = None
-    ) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        self, ids: torch.Tensor, targets: torch.Tensor | None = None, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         ids = ids.long()
         b, t = ids.shape
         if self.embed is None:
@@ -369,8 +382,13 @@ class TagModel(nn.Module):
 
 @torch.no_grad()
 def transduce(
-    model: TagModel, in_vocab: Vocab, out_vocab: Vocab, texts: Sequence[str], max_len: int,
-    device: torch.device | str = "cpu", batch_size: int = 128,
+    model: TagModel,
+    in_vocab: Vocab,
+    out_vocab: Vocab,
+    texts: Sequence[str],
+    max_len: int,
+    device: torch.device | str = "cpu",
+    batch_size: int = 128,
 ) -> list[str]:
     """Transform every text: lines are windowed as in training, batched by length, and read by
     the model; characters it never saw in training pass through unchanged."""
@@ -399,9 +417,7 @@ def transduce(
         best = logits.argmax(-1).cpu().tolist()  # (B, T)
         unknown = unknown.tolist()
         for r, (ti, k, w) in enumerate(chunk):
-            results[(ti, k)] = "".join(
-                c if unk else out_chars[j] for c, j, unk in zip(w, best[r], unknown[r])
-            )
+            results[(ti, k)] = "".join(c if unk else out_chars[j] for c, j, unk in zip(w, best[r], unknown[r]))
     model.train(was_training)
     outputs = []
     for ti, text in enumerate(texts):
@@ -432,7 +448,7 @@ def score(pairs: Sequence[Pair], predictions: Sequence[str]) -> dict[str, Any]:
             elif not ok:
                 wrong_changes += 1
 
-    def ratio(a: int, b: int) -> Optional[float]:
+    def ratio(a: int, b: int) -> float | None:
         return a / b if b else None
 
     return {
@@ -456,8 +472,8 @@ class TagData:
 
     pairs: list[Pair]
     max_len: int = DEFAULT_MAX_LEN
-    in_vocab: Optional[Vocab] = None  # built from the pairs when None
-    out_vocab: Optional[Vocab] = None
+    in_vocab: Vocab | None = None  # built from the pairs when None
+    out_vocab: Vocab | None = None
     n_bad: int = 0  # lines skipped with --skip-bad
     source: dict[str, Any] = field(default_factory=dict)
 
@@ -497,7 +513,11 @@ class TagTrainer(BaseTrainer):
         train_pairs, self.val_pairs = split_lines(data.pairs, cfg.val_fraction)
         self.train_windows = windows(train_pairs, data.max_len)
         self.train = encode_pairs(self.train_windows, self.in_vocab, self.out_vocab)
-        self.val = encode_pairs(windows(self.val_pairs, data.max_len), self.in_vocab, self.out_vocab) if self.val_pairs else None
+        self.val = (
+            encode_pairs(windows(self.val_pairs, data.max_len), self.in_vocab, self.out_vocab)
+            if self.val_pairs
+            else None
+        )
         n = len(self.train)
         self.batch_size = min(cfg.batch_size, n)
         self.steps_per_epoch = math.ceil(n / self.batch_size)
@@ -506,7 +526,9 @@ class TagTrainer(BaseTrainer):
         self.order = torch.randperm(n, generator=self.shuffle)
 
     def build_model(self, model_cfg: TagModelConfig) -> TagModel:
-        self.model_cfg = TagModelConfig(**{**to_dict(model_cfg), "in_vocab": len(self.in_vocab), "out_vocab": len(self.out_vocab)})
+        self.model_cfg = TagModelConfig(
+            **{**to_dict(model_cfg), "in_vocab": len(self.in_vocab), "out_vocab": len(self.out_vocab)}
+        )
         return TagModel(self.model_cfg, self.device, self.train_cfg.batch_size)
 
     @property
@@ -550,7 +572,9 @@ class TagTrainer(BaseTrainer):
         picks = torch.randperm(len(pool), generator=g)[:2].tolist()
         width = max(8, self.train_cfg.sample_chars // 2)
         shown = [(pool[i][0][:width], pool[i][1][:width]) for i in picks]
-        outs = transduce(self.model, self.in_vocab, self.out_vocab, [i for i, _ in shown], self.data.max_len, self.device)
+        outs = transduce(
+            self.model, self.in_vocab, self.out_vocab, [i for i, _ in shown], self.data.max_len, self.device
+        )
         lines = []
         for (inp, tgt), out in zip(shown, outs):
             lines += [f"in:     {inp}", f"out:    {out}", f"target: {tgt}"]
@@ -577,15 +601,21 @@ class TagTrainer(BaseTrainer):
 class Tagger:
     """A trained transducer: ``predict(text)``, ``predict_many(texts)``, ``evaluate(pairs)``."""
 
-    def __init__(self, model: TagModel, in_vocab: Vocab, out_vocab: Vocab, max_len: int = DEFAULT_MAX_LEN,
-                 device: torch.device | str = "cpu"):
+    def __init__(
+        self,
+        model: TagModel,
+        in_vocab: Vocab,
+        out_vocab: Vocab,
+        max_len: int = DEFAULT_MAX_LEN,
+        device: torch.device | str = "cpu",
+    ):
         self.model = model.eval()
         self.in_vocab, self.out_vocab = in_vocab, out_vocab
         self.max_len = max_len
         self.device = torch.device(device)
 
     @classmethod
-    def load(cls, run_dir: str | os.PathLike, which: str = "best", device: str = "cpu") -> "Tagger":
+    def load(cls, run_dir: str | os.PathLike, which: str = "best", device: str = "cpu") -> Tagger:
         dev = resolve_device(device)
         ckpt = checkpoint.load(checkpoint.find(Path(run_dir), which), kind=KIND)
         cfg = from_dict(TagModelConfig, ckpt["model_config"])
@@ -596,7 +626,9 @@ class Tagger:
         try:
             model.load_state_dict(ckpt["model"])
         except RuntimeError as e:
-            raise UserError(f"the checkpoint's weights do not fit its model config: {str(e).splitlines()[0][:200]}") from None
+            raise UserError(
+                f"the checkpoint's weights do not fit its model config: {str(e).splitlines()[0][:200]}"
+            ) from None
         return cls(model.to(dev), in_vocab, out_vocab, int(ckpt["tag"]["max_len"]), dev)
 
     def predict(self, text: str) -> str:
@@ -618,16 +650,18 @@ def load_tagger(run_dir: str | os.PathLike, which: str = "best", device: str = "
 
 def train_tagger(
     pairs: Sequence[Pair],
-    out: Optional[str | os.PathLike] = None,
-    model: Optional[TagModelConfig] = None,
-    config: Optional[TrainConfig] = None,
+    out: str | os.PathLike | None = None,
+    model: TagModelConfig | None = None,
+    config: TrainConfig | None = None,
     max_len: int = DEFAULT_MAX_LEN,
-    hooks: Optional[Hooks] = None,
+    hooks: Hooks | None = None,
 ) -> Tagger:
     """Train from pairs in memory; checkpoints go to ``out`` when given."""
     data = TagData(list(pairs), max_len=max_len)
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
-    trainer = TagTrainer(data, model or TagModelConfig(), config or TrainConfig(batch_size=32), run_dir=out, hooks=hooks)
+    trainer = TagTrainer(
+        data, model or TagModelConfig(), config or TrainConfig(batch_size=32), run_dir=out, hooks=hooks
+    )
     trainer.run()
     return Tagger(trainer.model, data.in_vocab, data.out_vocab, max_len, trainer.device)

@@ -18,12 +18,11 @@ import contextlib
 import csv
 import logging
 import math
-import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import torch
 import torch.distributed as dist_ops
@@ -61,7 +60,7 @@ def resolve_device(name: str) -> torch.device:
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def autocast_dtype(precision: str, device: torch.device) -> Optional[torch.dtype]:
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The dtype the forward pass is autocast to (None: plain fp32), or a UserError when
     ``device`` cannot train in that precision."""
     if precision == "fp32":
@@ -69,14 +68,20 @@ def autocast_dtype(precision: str, device: torch.device) -> Optional[torch.dtype
     if precision == "fp16" and device.type != "cuda":
         # On a CPU (torch 2.13) autocast's fp16 LSTM has no oneDNN kernel and fails at the first
         # batch, and GRU is not autocast at all: bf16 is the CPU's half-width format.
-        raise UserError(f"--precision fp16 needs a CUDA device (this run is on {device.type}); use --precision bf16 or fp32")
+        raise UserError(
+            f"--precision fp16 needs a CUDA device (this run is on {device.type}); use --precision bf16 or fp32"
+        )
     if precision == "bf16" and device.type == "cuda" and not _cuda_bf16():
-        raise UserError(f"--precision bf16 needs a GPU with bfloat16 support ({torch.cuda.get_device_name(device)} has none); use fp16 or fp32")
+        raise UserError(
+            f"--precision bf16 needs a GPU with bfloat16 support ({torch.cuda.get_device_name(device)} has none); use fp16 or fp32"
+        )
     dtype = AUTOCAST_DTYPES[precision]
     try:
         torch.autocast(device_type=device.type, dtype=dtype)
     except RuntimeError as e:
-        raise UserError(f"--precision {precision} is not available on {device.type}: {str(e).splitlines()[0][:160]}") from None
+        raise UserError(
+            f"--precision {precision} is not available on {device.type}: {str(e).splitlines()[0][:160]}"
+        ) from None
     return dtype
 
 
@@ -134,10 +139,10 @@ MAX_RECOVERIES = 5
 class Hooks:
     """What the trainer tells its caller; the CLI draws a progress bar from these."""
 
-    def on_start(self, trainer: "Trainer") -> None: ...
-    def on_step(self, trainer: "Trainer", info: dict[str, Any]) -> None: ...
-    def on_eval(self, trainer: "Trainer", info: dict[str, Any]) -> None: ...
-    def on_end(self, trainer: "Trainer", info: dict[str, Any]) -> None: ...
+    def on_start(self, trainer: Trainer) -> None: ...
+    def on_step(self, trainer: Trainer, info: dict[str, Any]) -> None: ...
+    def on_eval(self, trainer: Trainer, info: dict[str, Any]) -> None: ...
+    def on_end(self, trainer: Trainer, info: dict[str, Any]) -> None: ...
 
 
 @dataclass
@@ -183,7 +188,12 @@ def stream_batches(ids: torch.Tensor, batch_size: int, seq_len: int) -> tuple[to
 
 @torch.no_grad()
 def evaluate_ids(
-    model: CharRNN, ids: torch.Tensor, batch_size: int, seq_len: int, device: torch.device, dist: Optional[DistContext] = None
+    model: CharRNN,
+    ids: torch.Tensor,
+    batch_size: int,
+    seq_len: int,
+    device: torch.device,
+    dist: DistContext | None = None,
 ) -> float:
     """Mean nats per character of ``ids`` under ``model``, state carried across chunks.
 
@@ -230,12 +240,12 @@ class BaseTrainer:
         data: Any,
         model_cfg: ModelConfig,
         train_cfg: TrainConfig,
-        run_dir: Optional[Path] = None,
-        hooks: Optional[Hooks] = None,
-        stop: Optional[threading.Event] = None,
-        resume_from: Optional[dict[str, Any]] = None,
-        meta: Optional[dict[str, Any]] = None,
-        dist: Optional[DistContext] = None,
+        run_dir: Path | None = None,
+        hooks: Hooks | None = None,
+        stop: threading.Event | None = None,
+        resume_from: dict[str, Any] | None = None,
+        meta: dict[str, Any] | None = None,
+        dist: DistContext | None = None,
     ):
         self.train_cfg = train_cfg
         self.dist = dist
@@ -413,7 +423,9 @@ class BaseTrainer:
             return
         path = self.run_dir / METRICS
         with open(path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if r.get("step", "").isdigit() and int(r["step"]) <= self.progress.step]
+            rows = [
+                r for r in csv.DictReader(f) if r.get("step", "").isdigit() and int(r["step"]) <= self.progress.step
+            ]
 
         def write(fh):
             text = _csv_text(rows)
@@ -486,7 +498,9 @@ class BaseTrainer:
         if cfg.precision == "fp16":
             hint += ", or --precision bf16 (fp16 overflows past 65504)"
         if not cfg.recover or last is None or not last.exists():
-            raise UserError(f"{e}; training stopped (the last checkpoint is kept). Try a {hint}, or pass --recover") from None
+            raise UserError(
+                f"{e}; training stopped (the last checkpoint is kept). Try a {hint}, or pass --recover"
+            ) from None
         if p.recoveries >= MAX_RECOVERIES:
             raise UserError(f"{e} again after {p.recoveries} recoveries; training stopped. Try a {hint}") from None
         recoveries, scale = p.recoveries + 1, p.lr_scale * 0.5
@@ -530,11 +544,18 @@ class BaseTrainer:
             lr = opt.param_groups[0]["lr"]
             p.elapsed = elapsed0 + (time.perf_counter() - session_start)
 
-            if cfg.max_time is not None and not p.horizon_fixed and p.step - step0 >= 10 and p.elapsed >= min(30.0, 0.05 * cfg.max_time):
+            if (
+                cfg.max_time is not None
+                and not p.horizon_fixed
+                and p.step - step0 >= 10
+                and p.elapsed >= min(30.0, 0.05 * cfg.max_time)
+            ):
                 # Turn the time budget into a step count once, so the schedule can decay in time
                 # (past it, training goes on at the floor rate until the time is up).
                 rate = (time.perf_counter() - session_start) / (p.step - step0)
-                horizon = torch.tensor([max(p.step, min(p.total_steps, p.step + int((cfg.max_time - p.elapsed) / rate)))])
+                horizon = torch.tensor(
+                    [max(p.step, min(p.total_steps, p.step + int((cfg.max_time - p.elapsed) / rate)))]
+                )
                 if self.dist is not None:
                     dist_ops.broadcast(horizon, src=0)  # one schedule for all ranks: rank 0's
                 p.total_steps = int(horizon)
@@ -577,15 +598,26 @@ class BaseTrainer:
         if reason != "interrupted" and (not self.history or self.history[-1]["step"] != p.step):
             # Every finished run ends with an evaluation, so best.pt reflects its last weights too.
             self._evaluate_and_save(
-                {"step": p.step, "epoch": p.epoch, "elapsed_s": round(p.elapsed, 3), "lr": lr_at(p.step, cfg, p.total_steps)}
+                {
+                    "step": p.step,
+                    "epoch": p.epoch,
+                    "elapsed_s": round(p.elapsed, 3),
+                    "lr": lr_at(p.step, cfg, p.total_steps),
+                }
             )
         self.save(checkpoint.LAST)
         self.write_plot()
-        result = {"reason": reason, "step": p.step, "best_val_bpc": p.best_val, "best_step": p.best_step, "elapsed_s": p.elapsed}
+        result = {
+            "reason": reason,
+            "step": p.step,
+            "best_val_bpc": p.best_val,
+            "best_step": p.best_step,
+            "elapsed_s": p.elapsed,
+        }
         self.hooks.on_end(self, result)
         return result
 
-    def _evaluate_and_save(self, info: dict[str, Any]) -> Optional[str]:
+    def _evaluate_and_save(self, info: dict[str, Any]) -> str | None:
         p, cfg = self.progress, self.train_cfg
         with self.autocast():
             val_bpc = self.evaluate() if self.has_validation() else float("nan")
@@ -635,7 +667,7 @@ class Trainer(BaseTrainer):
             # a strided column slice, whose host->device copy would be synchronous even from
             # pinned memory). On a CPU the slices are views: there is nothing to copy.
             self.x, self.y = self.x.to(self.device), self.y.to(self.device)
-        self.state: Optional[State] = None
+        self.state: State | None = None
 
     def build_model(self, model_cfg: ModelConfig) -> CharRNN:
         self.model_cfg = ModelConfig(**{**to_dict(model_cfg), "vocab_size": len(self.vocab)})

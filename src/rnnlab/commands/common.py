@@ -9,7 +9,8 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 
 def _whole_number_at_least(least: int, words: str):

@@ -54,9 +54,14 @@ def run(args) -> int:
         sys.stdout.write("\n")
         return 0
     for r in per_file:
-        print(f"{r['file']}: {r['bpc']:.4f} bits/char over {r['chars']:,} characters" + (f" ({r['unknown']:,} unknown)" if r["unknown"] else ""))
+        print(
+            f"{r['file']}: {r['bpc']:.4f} bits/char over {r['chars']:,} characters"
+            + (f" ({r['unknown']:,} unknown)" if r["unknown"] else "")
+        )
     if len(per_file) > 1:
         print(f"total: {result['bpc']:.4f} bits/char over {total_chars:,} characters")
-    print(f"bits/char {result['bpc']:.4f}  nats/char {nats:.4f}  perplexity {result['perplexity']:.3f}  "
-          f"characters {total_chars:,}  unknown {total_unknown:,}")
+    print(
+        f"bits/char {result['bpc']:.4f}  nats/char {nats:.4f}  perplexity {result['perplexity']:.3f}  "
+        f"characters {total_chars:,}  unknown {total_unknown:,}"
+    )
     return 0

@@ -41,8 +41,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--seed",
         type=int,
         default=DEFAULT_SEED,
-        help=f"random seed for the initial weights (default: {DEFAULT_SEED}; every program "
-        "reaches 'ohlol' with it)",
+        help=f"random seed for the initial weights (default: {DEFAULT_SEED}; every program reaches 'ohlol' with it)",
     )
     p.add_argument(
         "--lr",

@@ -26,12 +26,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     src.add_argument("--text", metavar="FILE", help="analyse this text file")
     src.add_argument("--prime", metavar="TEXT", help="analyse a sample that the model writes after TEXT")
     p.add_argument("--out", metavar="FILE", help="the HTML file to write (default RUN_DIR/report.html)")
-    p.add_argument("--chars", type=positive_int, default=5000, help="analyse at most this many characters (default 5000)")
+    p.add_argument(
+        "--chars", type=positive_int, default=5000, help="analyse at most this many characters (default 5000)"
+    )
     p.add_argument("--length", type=positive_int, default=2000, help="characters to sample with --prime (default 2000)")
-    p.add_argument("--temperature", type=positive_float, default=0.8, help="sampling temperature with --prime (default 0.8)")
+    p.add_argument(
+        "--temperature", type=positive_float, default=0.8, help="sampling temperature with --prime (default 0.8)"
+    )
     p.add_argument("--seed", type=int, default=0, help="sampling seed with --prime (default 0)")
-    p.add_argument("--search", metavar="REGEX", help="the unit search the page opens with (default: whichever of text in parentheses, braces, "
-        "brackets or quotes has the best-correlated unit)")
+    p.add_argument(
+        "--search",
+        metavar="REGEX",
+        help="the unit search the page opens with (default: whichever of text in parentheses, braces, "
+        "brackets or quotes has the best-correlated unit)",
+    )
     p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint (default best)")
     p.add_argument("--encoding", default="utf-8", help="encoding of --text (default utf-8)")
     p.add_argument("--lstmvis", metavar="DIR", help="also write the states in LSTMVis's layout into DIR (needs h5py)")
@@ -84,4 +92,3 @@ def run(args) -> int:
         files = write_lstmvis(report.trace, report.vocab, args.lstmvis, name=Path(args.run_dir).name or "rnnlab")
         print(f"wrote LSTMVis files to {args.lstmvis}: {', '.join(f.name for f in files)}", file=sys.stderr)
     return 0
-

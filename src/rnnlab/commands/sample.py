@@ -16,7 +16,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by rnnlab train")
     p.add_argument("--length", type=nonneg_int, default=500, help="characters to generate (default 500)")
-    p.add_argument("--temperature", type=positive_float, default=1.0, help="below 1: safer, above 1: wilder (default 1)")
+    p.add_argument(
+        "--temperature", type=positive_float, default=1.0, help="below 1: safer, above 1: wilder (default 1)"
+    )
     p.add_argument("--top-k", type=positive_int, help="draw only from the k likeliest characters")
     p.add_argument("--top-p", type=positive_float, help="draw only from the smallest set holding this probability mass")
     p.add_argument("--greedy", action="store_true", help="always take the likeliest character")
@@ -37,8 +39,14 @@ def run(args) -> int:
     lm = load(args.run_dir, which=args.checkpoint, device=args.device)
     out = sys.stdout
     steps = lm.iter_sample(
-        args.length, prime=args.prime, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-        seed=args.seed, greedy=args.greedy, num=args.num,
+        args.length,
+        prime=args.prime,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        seed=args.seed,
+        greedy=args.greedy,
+        num=args.num,
     )
     if args.num == 1:
         out.write(args.prime)

@@ -65,12 +65,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     t.add_argument("--tiny", action="store_true", help="a tiny model and 30 steps: checks that everything works")
     t.add_argument("--quiet", action="store_true", help="no progress bar or previews")
     add_model_args(t, TAG_MODEL_DEFAULTS).add_argument(
-        "--bidirectional", action=argparse.BooleanOptionalAction, default=None,
+        "--bidirectional",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="read each line in both directions (default: on, the whole input is known)",
     )
     d = t.add_argument_group("data")
     d.add_argument("--skip-bad", action="store_true", help="skip and count bad lines instead of stopping at the first")
-    d.add_argument("--max-len", type=positive_int, default=None, help="cut longer lines into windows at spaces (default 200)")
+    d.add_argument(
+        "--max-len", type=positive_int, default=None, help="cut longer lines into windows at spaces (default 200)"
+    )
     d.add_argument("--encoding", default="utf-8", help="text encoding of the files (default utf-8)")
     d.add_argument("--val-fraction", type=positive_float, help="last lines held out for validation (default 0.05)")
     add_training_args(
@@ -109,7 +113,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     _add_load_args(ev)
 
     for q in (t, pr, ev):
-        q.add_argument("--debug", action="store_true", dest="debug_cmd", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        q.add_argument(
+            "--debug", action="store_true", dest="debug_cmd", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
     return p
 
 
@@ -205,7 +211,9 @@ def _train(args) -> int:
         train_cfg = from_dict(TrainConfig, {**resume_ckpt["train_config"], **_given(args, RESUME_FLAGS)})
     else:
         if not args.paths and not args.derive:
-            raise UserError("give PAIRS.tsv files, or --derive truecase|diacritics with text files (or none: an embedded corpus)")
+            raise UserError(
+                "give PAIRS.tsv files, or --derive truecase|diacritics with text files (or none: an embedded corpus)"
+            )
         spec = {
             "paths": [str(Path(p).resolve()) for p in args.paths],
             "derive": args.derive,
@@ -222,7 +230,14 @@ def _train(args) -> int:
     hooks = TagHooks(args.quiet)
     with stop_on_signals() as stop:
         trainer = TagTrainer(
-            data, model_cfg, train_cfg, run_dir=out, hooks=hooks, stop=stop, resume_from=resume_ckpt, meta={"data_spec": spec}
+            data,
+            model_cfg,
+            train_cfg,
+            run_dir=out,
+            hooks=hooks,
+            stop=stop,
+            resume_from=resume_ckpt,
+            meta={"data_spec": spec},
         )
         result = trainer.run()
     p = trainer.progress
@@ -230,8 +245,17 @@ def _train(args) -> int:
         print(f"stopped at step {p.step}; saved. Continue with: rnnlab tag train --resume {out}", file=sys.stderr)
         signum = getattr(stop, "received", {}).get("signal")
         return 143 if signum == 15 else 130
-    why = {"epochs": "all epochs done", "max_steps": "max steps reached", "max_time": "time budget used", "early_stop": "no improvement (patience)"}
-    best = f"best validation {p.best_val:.3f} bits/char at step {p.best_step}" if trainer.has_validation() else "no lines held out"
+    why = {
+        "epochs": "all epochs done",
+        "max_steps": "max steps reached",
+        "max_time": "time budget used",
+        "early_stop": "no improvement (patience)",
+    }
+    best = (
+        f"best validation {p.best_val:.3f} bits/char at step {p.best_step}"
+        if trainer.has_validation()
+        else "no lines held out"
+    )
     print(
         f"done ({why.get(result['reason'], result['reason'])}): {p.step} steps in {fmt_duration(p.elapsed)}, "
         f"{best}. Run folder: {out}\nuse it: rnnlab tag predict {out} TEXT",
@@ -279,10 +303,16 @@ def _eval(args) -> int:
         sys.stdout.write("\n")
         return 0
     base = result["baseline"]
-    print(f"{result['lines']:,} line{'s' if result['lines'] != 1 else ''}, {result['chars']:,} characters, {result['changed_chars']:,} to change"
-          + (f" ({bad:,} bad lines skipped)" if bad else ""))
+    print(
+        f"{result['lines']:,} line{'s' if result['lines'] != 1 else ''}, {result['chars']:,} characters, {result['changed_chars']:,} to change"
+        + (f" ({bad:,} bad lines skipped)" if bad else "")
+    )
     print(f"{'':22}{'model':>10}{'copy input':>12}")
-    for key, label in (("char_accuracy", "character accuracy"), ("changed_accuracy", "changed positions"), ("line_accuracy", "exact lines")):
+    for key, label in (
+        ("char_accuracy", "character accuracy"),
+        ("changed_accuracy", "changed positions"),
+        ("line_accuracy", "exact lines"),
+    ):
         print(f"{label:22}{_pct(result[key]):>10}{_pct(base[key]):>12}")
     print(f"{'wrong changes':22}{result['wrong_changes']:>10,}{base['wrong_changes']:>12,}")
     return 0

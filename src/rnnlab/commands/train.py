@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
 import time
@@ -13,7 +12,6 @@ from typing import Any
 from rnnlab.commands.common import (
     ProgressBar,
     fmt_duration,
-    fmt_rate,
     fraction,
     nonneg_int,
     positive_float,
@@ -24,17 +22,59 @@ from rnnlab.errors import UserError
 
 # Small enough to finish in seconds on a CPU: the smoke test of every cell type.
 TINY_MODEL = {"layers": 1, "hidden": 32, "embed": 16}
-TINY_TRAIN = {"batch_size": 8, "seq_len": 32, "max_steps": 30, "eval_every": 10, "sample_chars": 40, "eval_chars": 2000, "warmup_steps": 5}
+TINY_TRAIN = {
+    "batch_size": 8,
+    "seq_len": 32,
+    "max_steps": 30,
+    "eval_every": 10,
+    "sample_chars": 40,
+    "eval_chars": 2000,
+    "warmup_steps": 5,
+}
 
-MODEL_FLAGS = {"cell": "cell", "layers": "layers", "hidden": "hidden", "embed": "embed", "one_hot": "one_hot", "dropout": "dropout", "impl": "impl"}
+MODEL_FLAGS = {
+    "cell": "cell",
+    "layers": "layers",
+    "hidden": "hidden",
+    "embed": "embed",
+    "one_hot": "one_hot",
+    "dropout": "dropout",
+    "impl": "impl",
+}
 TRAIN_FLAGS = (
-    "batch_size", "seq_len", "lr", "grad_clip", "schedule", "warmup_steps", "weight_decay", "epochs", "max_steps",
-    "max_time", "eval_every", "eval_chars", "val_fraction", "patience", "seed", "device", "precision", "sample_chars",
+    "batch_size",
+    "seq_len",
+    "lr",
+    "grad_clip",
+    "schedule",
+    "warmup_steps",
+    "weight_decay",
+    "epochs",
+    "max_steps",
+    "max_time",
+    "eval_every",
+    "eval_chars",
+    "val_fraction",
+    "patience",
+    "seed",
+    "device",
+    "precision",
+    "sample_chars",
     "recover",
 )
 # What may change when a run is resumed: how long to go on and on what hardware, not what is
 # being trained (the precision goes with the device: fp16 runs only on CUDA).
-RESUME_FLAGS = ("epochs", "max_steps", "max_time", "patience", "eval_every", "device", "precision", "sample_chars", "recover")
+RESUME_FLAGS = (
+    "epochs",
+    "max_steps",
+    "max_time",
+    "patience",
+    "eval_every",
+    "device",
+    "precision",
+    "sample_chars",
+    "recover",
+)
 
 
 def add_model_args(p: argparse.ArgumentParser, defaults: dict[str, Any] | None = None):
@@ -46,12 +86,17 @@ def add_model_args(p: argparse.ArgumentParser, defaults: dict[str, Any] | None =
     g.add_argument("--layers", type=positive_int, help=f"stacked recurrent layers (default {d['layers']})")
     g.add_argument("--hidden", type=positive_int, help=f"units per layer (default {d['hidden']})")
     g.add_argument("--embed", type=positive_int, help=f"character embedding size (default {d['embed']})")
-    g.add_argument("--one-hot", action="store_true", default=None, help="one-hot input instead of an embedding, as in the lecture")
+    g.add_argument(
+        "--one-hot", action="store_true", default=None, help="one-hot input instead of an embedding, as in the lecture"
+    )
     g.add_argument("--dropout", type=fraction, help="dropout between layers and before the output (default 0)")
-    g.add_argument("--impl", choices=["auto", "torch", "reference", "fused"],
-                   help="auto (default): the faster backend for the cell and device; torch: torch.nn layers; "
-                   "reference: rnnlab.nn's cells from tensor ops; fused: rnnlab.nn's GRU or RNN with a "
-                   "hand-written backward. Checkpoints load into any")
+    g.add_argument(
+        "--impl",
+        choices=["auto", "torch", "reference", "fused"],
+        help="auto (default): the faster backend for the cell and device; torch: torch.nn layers; "
+        "reference: rnnlab.nn's cells from tensor ops; fused: rnnlab.nn's GRU or RNN with a "
+        "hand-written backward. Checkpoints load into any",
+    )
     return g
 
 
@@ -70,8 +115,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_model_args(p)
     d = p.add_argument_group("data")
     d.add_argument("--encoding", default="utf-8", help="text encoding of the files (default utf-8)")
-    d.add_argument("--min-count", type=positive_int, default=1, help="characters seen fewer times map to an unknown symbol")
-    d.add_argument("--val-fraction", type=positive_float, help="tail of the text held out for validation (default 0.05)")
+    d.add_argument(
+        "--min-count", type=positive_int, default=1, help="characters seen fewer times map to an unknown symbol"
+    )
+    d.add_argument(
+        "--val-fraction", type=positive_float, help="tail of the text held out for validation (default 0.05)"
+    )
     add_training_args(p)
     return p
 
@@ -101,11 +150,17 @@ def add_training_args(p: argparse.ArgumentParser, omit: tuple[str, ...] = (), he
     add("--eval-chars", type=positive_int, help="validate on at most this many characters (default 100000)")
     add("--patience", type=positive_int, help="stop after N evaluations without improvement")
     add("--sample-chars", type=nonneg_int, help="characters sampled at each evaluation (default 200)")
-    add("--recover", action="store_true", default=None, help="on a NaN/inf loss, reload the last checkpoint and halve the learning rate")
+    add(
+        "--recover",
+        action="store_true",
+        default=None,
+        help="on a NaN/inf loss, reload the last checkpoint and halve the learning rate",
+    )
     add("--seed", type=int, help="random seed (default 1337)")
     add("--device", choices=["auto", "cpu", "cuda", "mps"], help="where to train (default auto)")
     add(
-        "--precision", choices=["fp32", "bf16", "fp16"],
+        "--precision",
+        choices=["fp32", "bf16", "fp16"],
         help="forward-pass arithmetic: fp32, or autocast to bf16 or fp16 (CUDA only; loss scaling); weights stay fp32 (default fp32)",
     )
     return t
@@ -272,7 +327,14 @@ def _train(args, ctx) -> int:
     hooks = CLIHooks(args.quiet or not main_rank)
     with stop_on_signals() as stop:
         trainer = Trainer(
-            corpus, model_cfg, train_cfg, run_dir=out, hooks=hooks, stop=stop, resume_from=resume_ckpt, meta={"corpus_spec": spec},
+            corpus,
+            model_cfg,
+            train_cfg,
+            run_dir=out,
+            hooks=hooks,
+            stop=stop,
+            resume_from=resume_ckpt,
+            meta={"corpus_spec": spec},
             dist=ctx,
         )
         result = trainer.run()
@@ -283,7 +345,12 @@ def _train(args, ctx) -> int:
         print(f"stopped at step {p.step}; saved. Continue with: rnnlab train --resume {out}", file=sys.stderr)
         signum = getattr(stop, "received", {}).get("signal")
         return 143 if signum == 15 else 130
-    why = {"epochs": "all epochs done", "max_steps": "max steps reached", "max_time": "time budget used", "early_stop": "no improvement (patience)"}
+    why = {
+        "epochs": "all epochs done",
+        "max_steps": "max steps reached",
+        "max_time": "time budget used",
+        "early_stop": "no improvement (patience)",
+    }
     print(
         f"done ({why.get(result['reason'], result['reason'])}): {p.step} steps in {fmt_duration(p.elapsed)}, "
         f"best validation {p.best_val:.3f} bits/char at step {p.best_step}. Run folder: {out}\n"

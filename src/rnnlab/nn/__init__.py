@@ -10,4 +10,4 @@ from rnnlab.nn.gru import GRU, GRUCell
 from rnnlab.nn.lstm import LSTM, LSTMCell
 from rnnlab.nn.rnn import RNN, RNNCell
 
-__all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU"]
+__all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -170,9 +170,7 @@ class CellBase(nn.Module):
         if hx is not None:
             for idx, value in enumerate(hx):
                 if value.dim() not in (1, 2):
-                    raise ValueError(
-                        f"{name}: Expected hidden[{idx}] to be 1D or 2D, got {value.dim()}D instead"
-                    )
+                    raise ValueError(f"{name}: Expected hidden[{idx}] to be 1D or 2D, got {value.dim()}D instead")
         is_batched = input.dim() == 2
         x = input if is_batched else input.unsqueeze(0)  # (B, D)
         if hx is None:
@@ -217,8 +215,7 @@ class RecurrentBase(nn.Module):
         super().__init__()
         if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
             raise ValueError(
-                "dropout should be a number in range [0, 1] representing the probability of an "
-                "element being zeroed"
+                "dropout should be a number in range [0, 1] representing the probability of an element being zeroed"
             )
         if dropout > 0 and num_layers == 1:
             warnings.warn(
@@ -371,7 +368,13 @@ class RecurrentBase(nn.Module):
                 xw = project_input(layer_input, w_ih, b_ih, b_hh if fold else None)  # (N, G*H)
                 if batch_sizes is None and self.fused and self.has_sequence:
                     out, final = self._run_fused(
-                        xw, seq_len, max_batch, tuple(s[index] for s in hx), w_hh, None if fold else b_hh, direction == 1
+                        xw,
+                        seq_len,
+                        max_batch,
+                        tuple(s[index] for s in hx),
+                        w_hh,
+                        None if fold else b_hh,
+                        direction == 1,
                     )
                 else:
                     if batch_sizes is None:

@@ -64,9 +64,7 @@ class LSTM(RecurrentBase):
         if proj_size != 0:
             raise NotImplementedError("rnnlab.nn.LSTM has no projections: proj_size must be 0")
         self.proj_size = 0
-        super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype
-        )
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype)
 
     def _step(self, xw: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None) -> State:
         return lstm_step(xw, state, w_hh, b_hh)

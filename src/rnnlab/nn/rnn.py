@@ -140,9 +140,7 @@ class RNN(RecurrentBase):
     ) -> None:
         _step_for(nonlinearity)
         self.nonlinearity = nonlinearity
-        super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype
-        )
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype)
         self.fused = fused
 
     has_sequence = True
