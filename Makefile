@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 LOCK := requirements/lock.txt
 
-.PHONY: demo test test-all bench bench-gpu lesson rates clean
+.PHONY: demo test test-all lint format bench bench-gpu lesson rates clean
 
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,15 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
+
+# ruff, configured in pyproject.toml: the lint rules and the formatting, checked (CI runs this).
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix src tests benchmarks scripts
+	$(VENV)/bin/ruff format src tests benchmarks scripts
 
 test-all: $(VENV)/.installed
 	RNNLAB_SLOW=1 $(PY) -m pytest -q

@@ -30,7 +30,9 @@ from peers import build
 
 from rnnlab.data import default_corpus_path, load_corpus
 from rnnlab.model import LN2
-from rnnlab.train import evaluate_ids, model_from_checkpoint, split_train_val
+from rnnlab.runs import load_model
+from rnnlab.scoring import score_ids
+from rnnlab.training.lm_task import split_train_val
 
 
 def source_code_text(limit: int = 1_300_000) -> Path:
@@ -73,16 +75,15 @@ def one_budget(minutes, name, path, corpus, val, variant, peers, here, src) -> d
             check=True,
         )
         wall = time.perf_counter() - t0
-        ckpt = torch.load(run / "best.pt", weights_only=True)
-        model, _ = model_from_checkpoint(ckpt)
-        ours = evaluate_ids(model, val, 64, 128, torch.device("cpu")) / LN2
+        ckpt, model, _ = load_model(run)
+        ours = bpc(model, val)
         row = {
             "minutes": minutes,
             "text": name,
             "variant": variant,
             "chars": len(corpus),
             "wall_s": round(wall, 1),
-            "rnnlab_steps": ckpt["progress"]["step"],
+            "rnnlab_steps": ckpt.progress.step,
             "rnnlab_bpc": round(ours, 4),
         }
         for peer in peers:
@@ -94,7 +95,7 @@ def one_budget(minutes, name, path, corpus, val, variant, peers, here, src) -> d
             saved = torch.load(out, weights_only=True)
             net = build(peer, len(corpus.vocab))
             net.load_state_dict(saved["model"])
-            theirs = evaluate_ids(net, val, 64, 128, torch.device("cpu")) / LN2
+            theirs = bpc(net, val)
             row.update(
                 {
                     f"{peer}_wall_s": round(time.perf_counter() - t1, 1),
@@ -103,6 +104,12 @@ def one_budget(minutes, name, path, corpus, val, variant, peers, here, src) -> d
                 }
             )
     return row
+
+
+def bpc(model, val: torch.Tensor) -> float:
+    """Held-out bits per character, scored the same way for every contender."""
+    nats, n = score_ids(model, val, 64, 128)
+    return nats / n / LN2
 
 
 def main(argv=None) -> dict:

@@ -34,7 +34,7 @@ from _common import RESULTS, alternate, median, table, timed, write_json
 
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.data import corpus_from_text, default_corpus_path
-from rnnlab.train import Trainer
+from rnnlab.training import LMTask, Trainer
 
 SIZES = "1x128,2x256,3x512,1x512"
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -86,9 +86,7 @@ def matmul_seconds(matmuls, device: torch.device) -> float:
 
 
 def trainer_backend(trainer: Trainer) -> str:
-    from rnnlab.model import resolve_impl
-
-    return resolve_impl(trainer.model_cfg.impl, trainer.model_cfg.cell, trainer.device, trainer.train_cfg.batch_size)
+    return trainer.backend
 
 
 def square_rate(device: torch.device, n: int = 1024) -> float:
@@ -183,21 +181,23 @@ def main(argv=None) -> dict:
     rows = []
     for cell, layers, hidden in configs:
         trainer = Trainer(
-            corpus,
-            ModelConfig(cell=cell, layers=layers, hidden=hidden, embed=args.embed, impl=args.impl),
-            TrainConfig(batch_size=batch, seq_len=seq, seed=0, sample_chars=0, device=args.device),
+            LMTask(
+                corpus,
+                ModelConfig(cell=cell, layers=layers, hidden=hidden, embed=args.embed, impl=args.impl),
+                TrainConfig(batch_size=batch, seq_len=seq, seed=0, sample_chars=0, device=args.device),
+            )
         )
         contenders = {"rnnlab": trainer.step}
         contenders["seq"] = peer_runner(
-            "seq", cell, layers, hidden, args.embed, batch, seq, trainer.train_ids, vocab, device
+            "seq", cell, layers, hidden, args.embed, batch, seq, trainer.task.train_ids, vocab, device
         )
         if not args.no_char:
             contenders["char"] = peer_runner(
-                "char", cell, layers, hidden, args.embed, batch, seq, trainer.train_ids, vocab, device
+                "char", cell, layers, hidden, args.embed, batch, seq, trainer.task.train_ids, vocab, device
             )
         chars = batch * seq * args.steps
 
-        def rate_of(step):
+        def rate_of(step, chars=chars):
             def run():
                 def go():
                     with torch.backends.mkldnn.flags(enabled=False) if args.no_onednn else contextlib.nullcontext():

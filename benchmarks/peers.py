@@ -96,7 +96,7 @@ def train_charrnn(model: CharRNNPeer, train: torch.Tensor, budget: float) -> int
 
 
 def train_wlm(model: WLMPeer, train: torch.Tensor, val: torch.Tensor, budget: float) -> int:
-    from rnnlab.train import evaluate_ids
+    from rnnlab.scoring import score_ids
 
     batch, bptt, lr, clip = 20, 35, 20.0, 0.25
     x, y = streams(train, batch)
@@ -105,7 +105,8 @@ def train_wlm(model: WLMPeer, train: torch.Tensor, val: torch.Tensor, budget: fl
     while time.perf_counter() - START < budget:
         if p + bptt > x.shape[1]:
             # End of an epoch: the example anneals the learning rate on the validation loss.
-            v = evaluate_ids(model, val, 10, bptt, torch.device("cpu"))
+            nats, n = score_ids(model, val, 10, bptt)
+            v = nats / n
             model.train()
             if v < best:
                 best = v
@@ -128,7 +129,7 @@ def main(argv: list[str]) -> None:
     name, path, budget, out, src = argv[0], argv[1], float(argv[2]), argv[3], argv[4]
     sys.path.insert(0, src)
     from rnnlab.data import load_corpus
-    from rnnlab.train import split_train_val
+    from rnnlab.training.lm_task import split_train_val
 
     torch.manual_seed(0)
     corpus = load_corpus([path])

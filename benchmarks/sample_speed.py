@@ -87,7 +87,7 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     device = torch.device(args.device)
     torch.manual_seed(0)
-    vocab = Vocab(tuple(chr(32 + i) for i in range(95)) + ("\n",))
+    vocab = Vocab((*(chr(32 + i) for i in range(95)), "\n"))
     model = (
         CharRNN(ModelConfig(vocab_size=len(vocab), cell=args.cell, layers=args.layers, hidden=args.hidden))
         .to(device)
@@ -101,12 +101,12 @@ def main(argv=None) -> dict:
     rows = []
     for batch in (1, 64):
 
-        def run_rnnlab():
+        def run_rnnlab(batch=batch):
             n = args.chars * batch
             sec = timed(lambda: (list(lm.iter_sample(args.chars, prime="a", seed=0, num=batch)), sync(device)))
             return n / sec
 
-        def run_naive():
+        def run_naive(batch=batch):
             return args.chars * batch / timed(lambda: (naive(args.chars, batch), sync(device)))
 
         res = alternate({"rnnlab": run_rnnlab, "naive": run_naive}, rounds=args.rounds)

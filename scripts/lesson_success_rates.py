@@ -28,7 +28,9 @@ from rnnlab.errors import UserError
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=50, help="use seeds 0..SEEDS-1 (default: 50)")
-    p.add_argument("--epochs", type=int, default=lesson.DEFAULT_EPOCHS, help="epochs (default: 15)")
+    p.add_argument(
+        "--epochs", type=int, default=lesson.DEFAULT_EPOCHS, help=f"epochs (default: {lesson.DEFAULT_EPOCHS})"
+    )
     p.add_argument("--impl", choices=lesson.IMPLS, default="torch", help="torch (default) or reference")
     p.add_argument(
         "--program",
@@ -36,8 +38,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         choices=lesson.PROGRAMS,
         help="only this program (repeatable; default: all five)",
     )
-    p.add_argument("--input", default=lesson.DEFAULT_INPUT, help="input word (default: hello)")
-    p.add_argument("--target", default=lesson.DEFAULT_TARGET, help="target word (default: ohlol)")
+    p.add_argument("--input", default=lesson.DEFAULT_INPUT, help=f"input word (default: {lesson.DEFAULT_INPUT})")
+    p.add_argument("--target", default=lesson.DEFAULT_TARGET, help=f"target word (default: {lesson.DEFAULT_TARGET})")
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
     return p.parse_args(argv)
 

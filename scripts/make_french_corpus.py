@@ -64,7 +64,8 @@ def keep(p: str) -> bool:
 
 def main(argv=None) -> int:
     src = Path((argv or sys.argv[1:])[0])
-    text = gzip.open(src, "rt", encoding="utf-8").read()
+    with gzip.open(src, "rt", encoding="utf-8") as f:
+        text = f.read()
     seen, out = set(), []
     for p in paragraphs(text):
         if keep(p) and p not in seen:

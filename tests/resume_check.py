@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from rnnlab import checkpoint
-from rnnlab.train import Hooks
+from rnnlab.training import Hooks
 
 
 class StopAt(Hooks):
@@ -34,7 +34,7 @@ def straight_and_resumed(make: Callable[..., object], tmp_path: Path, stop_at: i
     first = make(tmp_path / "b", hooks=StopAt(stop_at, stop), stop=stop)
     assert first.run()["reason"] == "interrupted"
     ckpt = checkpoint.load(tmp_path / "b" / checkpoint.LAST, **({"kind": kind} if kind else {}))
-    resumed = make(tmp_path / "b", resume_from=ckpt)
+    resumed = make(tmp_path / "b", resume=ckpt)
     resumed.run()
     return straight, resumed, first
 

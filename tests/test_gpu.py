@@ -17,7 +17,8 @@ import rnnlab
 from rnnlab.cli import main
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.data import corpus_from_text
-from rnnlab.train import Trainer, evaluate_ids
+from rnnlab.scoring import score_ids
+from rnnlab.training import LMTask, Trainer
 
 NO_CUDA = not torch.cuda.is_available() and not os.environ.get("RNNLAB_REQUIRE_GPU")
 pytestmark = [
@@ -112,14 +113,14 @@ def test_greedy_text_is_the_same_on_cuda_and_on_the_cpu(tmp_path, capsys, text_f
 def test_batches_are_sliced_on_the_card_and_evaluation_agrees_with_the_cpu():
     m = ModelConfig(cell="lstm", layers=1, hidden=32, embed=16)
     t = TrainConfig(batch_size=8, seq_len=32, max_steps=5, sample_chars=0, device="cuda")
-    trainer = Trainer(corpus_from_text(SMALL), m, t)
-    assert trainer.x.device.type == "cuda" and trainer.y.device.type == "cuda"  # no copy per step
+    trainer = Trainer(LMTask(corpus_from_text(SMALL), m, t))
+    assert trainer.task.x.device.type == "cuda" and trainer.task.y.device.type == "cuda"  # no copy per step
     for _ in range(5):
         trainer.step()
-    val = trainer.val_ids
+    val = trainer.task.val_ids
     assert val.device.type == "cpu"
-    on_gpu = evaluate_ids(trainer.model, val, 8, 32, trainer.device)
-    on_cpu = evaluate_ids(trainer.model.to("cpu"), val, 8, 32, torch.device("cpu"))
+    on_gpu = score_ids(trainer.model, val, 8, 32, trainer.device)[0]
+    on_cpu = score_ids(trainer.model.to("cpu"), val, 8, 32, torch.device("cpu"))[0]
     # cuDNN may run the products in TF32 (10-bit mantissa): agreement to 1e-3, not bit for bit.
     assert on_gpu == pytest.approx(on_cpu, rel=1e-3)
 

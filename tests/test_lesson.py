@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
+import subprocess
+import sys
 
 import pytest
 import torch
 
-from rnnlab import lesson
+from rnnlab import lesson, settings
 from rnnlab.cli import main
+from rnnlab.config import LESSON_LR, LESSON_PROGRAMS, LessonConfig
+from rnnlab.errors import UserError
 
 PROGRAMS = lesson.PROGRAMS
 
@@ -140,33 +145,77 @@ def test_shapes(capsys):
     assert rc == 0
     shape_lines = [line.strip() for line in out.splitlines() if "shape of" in line]
     expected = [
+        # Built by the programs themselves.
         "inputs (seqLen, batchSize, inputSize): (5, 1, 4)",  # one-hot, programs 1 and 2
         "labels (seqLen, 1): (5, 1)",
         "hidden = net.init_hidden() (batchSize, hiddenSize): (1, 4)",
+        "labels (seqLen*batchSize,): (5,)",
+        "inputs (batchSize, seqLen): (1, 5)",
+        # Seen by hooks: program 1's net(input, hidden) and criterion(hidden, label) at each step.
         "input at step 1 (batchSize, inputSize): (1, 4)",
         "input at step 5 (batchSize, inputSize): (1, 4)",
         "hidden = logits at step 3 (batchSize, hiddenSize): (1, 4)",
+        "label at step 5 (batchSize,): (1,)",
+        # Program 2: net.rnn(input, h_0) -> out, h_n; net(...) -> outputs.
         "hidden h_0 (numLayers, batchSize, hiddenSize): (1, 1, 4)",
         "out (seqLen, batchSize, hiddenSize): (5, 1, 4)",
+        "h_n (numLayers, batchSize, hiddenSize): (1, 1, 4)",
         "outputs = out.view(-1, hiddenSize) (seqLen*batchSize, hiddenSize): (5, 4)",
-        "labels (seqLen*batchSize,): (5,)",
-        "inputs (batchSize, seqLen): (1, 5)",
+        # Programs 3-5: net.emb, net.rnn, net.fc, net.
+        "emb(x) (batchSize, seqLen, embeddingSize): (1, 5, 10)",
         "hidden h_0 (numLayers, batchSize, hiddenSize): (2, 1, 8)",
         "cell c_0 (numLayers, batchSize, hiddenSize): (2, 1, 8)",
-        "emb(x) (batchSize, seqLen, embeddingSize): (1, 5, 10)",
         "rnn out (batchSize, seqLen, hiddenSize): (1, 5, 8)",
+        "h_n (numLayers, batchSize, hiddenSize): (2, 1, 8)",
+        "c_n (numLayers, batchSize, hiddenSize): (2, 1, 8)",
         "fc(x) (batchSize, seqLen, numClass): (1, 5, 4)",
         "outputs = x.view(-1, numClass) (batchSize*seqLen, numClass): (5, 4)",
     ]
     for text in expected:
         assert any(line.endswith(text) for line in shape_lines), text
-    # Once per program (first epoch only): one 'inputs' line per program.
+    # Once per program (first epoch only): the hooks are gone in the second epoch.
     assert sum("shape of inputs" in line for line in shape_lines) == 5
+    assert sum("input at step 1 " in line for line in shape_lines) == 1
+    assert sum("emb(x)" in line for line in shape_lines) == 3
+    assert sum("cell c_0" in line for line in shape_lines) == 1  # the LSTM's alone
     assert "(5, 1, 4)" in out
     # The epoch lines keep the lecture's format, shapes or not.
     assert len(epoch_lines(out)) == 5 * 2
     _, plain, _ = run_cli(capsys, "--epochs", "2")
     assert [m.group(0) for _, m in epoch_lines(out)] == [m.group(0) for _, m in epoch_lines(plain)]
+    assert "shape of" not in plain
+
+
+def test_shapes_come_from_hooks_outside_the_models(monkeypatch):
+    # The models are the lecture's: no tracing, no printing, nothing of --shapes in them.
+    for cls in (lesson.RNNCellModel, lesson.RNNModel, lesson.EmbeddingModel):
+        source = inspect.getsource(cls)
+        for word in ("trace", "hook", "write", "print", "shape"):
+            assert word not in source, f"{cls.__name__} mentions {word!r}"
+    # Record every hook registered on any module while the programs run.
+    hooked: list[torch.nn.Module] = []
+    for method in ("register_forward_hook", "register_forward_pre_hook"):
+        original = getattr(torch.nn.Module, method)
+
+        def recording(module, *args, _original=original, **kwargs):
+            hooked.append(module)
+            return _original(module, *args, **kwargs)
+
+        monkeypatch.setattr(torch.nn.Module, method, recording)
+    for program in lesson.PROGRAMS:
+        lesson.train(program, epochs=2)
+    assert hooked == [], "without --shapes no hook is registered"
+    written: list[str] = []
+    for program in lesson.PROGRAMS:
+        lesson.train(program, epochs=2, shapes=True, write=written.append)
+    assert "shape of hidden = logits at step 1" in "".join(written)
+    kinds = {type(m) for m in hooked}
+    assert {lesson.RNNCellModel, lesson.RNNModel, lesson.EmbeddingModel, torch.nn.Embedding, torch.nn.Linear} <= kinds
+    assert {torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU} <= kinds
+    # After the run (they go after the first epoch) no hook is left on any module, submodules included.
+    for module in hooked:
+        for m in module.modules():
+            assert not m._forward_hooks and not m._forward_pre_hooks, type(m).__name__
 
 
 def test_other_word_pair(capsys):
@@ -259,12 +308,40 @@ def test_model_parameters_match_the_lecture():
     assert net.emb.weight.shape == (4, 10) and net.fc.weight.shape == (4, 8)
 
 
-def test_cli_module_constants_match_library():
-    from rnnlab.commands import lesson as command
+def test_library_constants_are_configs(capsys):
+    # Declared once, in rnnlab.config; the library names them, the CLI's flags are LessonConfig's.
+    defaults = LessonConfig()
+    assert lesson.PROGRAMS is LESSON_PROGRAMS
+    assert lesson.DEFAULT_LR is LESSON_LR
+    assert defaults.seed == lesson.DEFAULT_SEED
+    assert defaults.epochs == lesson.DEFAULT_EPOCHS
+    assert (defaults.input, defaults.target) == (lesson.DEFAULT_INPUT, lesson.DEFAULT_TARGET)
+    impl = next(f for f in settings.fields(LessonConfig) if f.name == "impl")
+    assert settings.spec(impl).choices == lesson.IMPLS
+    # --help shows the real defaults.
+    assert main(["lesson", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {defaults.epochs})" in help_text and f"(default: {defaults.seed})" in help_text
+    assert "(default: all)" in help_text and "(default: hello)" in help_text and "(default: ohlol)" in help_text
+    assert ", ".join(f"{k} {v:g}" for k, v in LESSON_LR.items()) in help_text
+    assert "--shapes, --no-shapes" in help_text
+    for name in ("program", "epochs", "seed", "lr", "impl", "shapes", "input", "target"):
+        assert f"--{name}" in help_text
 
-    assert command.PROGRAMS == lesson.PROGRAMS
-    assert command.DEFAULT_SEED == lesson.DEFAULT_SEED
-    assert command.DEFAULT_EPOCHS == lesson.DEFAULT_EPOCHS
+
+def test_help_does_not_import_torch():
+    code = "import sys; from rnnlab.cli import main; main(['lesson', '--help']); print('torch' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == "False"
+
+
+def test_library_checks_its_arguments_as_the_config_does():
+    for kwargs, field in [({"epochs": 0}, "epochs"), ({"lr": -0.1}, "lr"), ({"impl": "numpy"}, "impl")]:
+        with pytest.raises(UserError, match=field):
+            lesson.train("rnn", **kwargs)
+    with pytest.raises(UserError, match="unknown program"):
+        lesson.train("all")
 
 
 def test_numbers_do_not_depend_on_the_callers_thread_count():

@@ -11,7 +11,7 @@ import rnnlab
 from rnnlab import checkpoint
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.data import Vocab, corpus_from_text
-from rnnlab.train import Trainer
+from rnnlab.training import LMTask, Trainer
 
 TEXT = "the cat sat on the mat. " * 40
 
@@ -25,7 +25,7 @@ def tiny(cell="lstm", impl="torch", **kw):
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_overfits_a_short_text(cell):
     m, t = tiny(cell, max_steps=250, schedule="constant")
-    trainer = Trainer(corpus_from_text(TEXT), m, t)
+    trainer = Trainer(LMTask(corpus_from_text(TEXT), m, t))
     trainer.run()
     assert trainer.evaluate() < 0.3  # bits per character, from log2(14) ~ 3.8 at the start
 
@@ -36,7 +36,7 @@ def test_resume_gives_the_same_final_weights(tmp_path, impl):
     m, t = tiny("lstm", impl=impl, max_steps=24, dropout=0.2)  # dropout: the RNG must resume too
 
     straight, second, first = straight_and_resumed(
-        lambda d, **kw: Trainer(corpus, m, t, run_dir=d, **kw), tmp_path, stop_at=11
+        lambda d, **kw: Trainer(LMTask(corpus, m, t), run_dir=d, **kw), tmp_path, stop_at=11
     )
     assert first.progress.step < 24 and second.progress.step == 24
     assert_same_weights(straight, second)
@@ -45,7 +45,7 @@ def test_resume_gives_the_same_final_weights(tmp_path, impl):
 def test_same_seed_same_sample(tmp_path):
     m, t = tiny(max_steps=10)
     (tmp_path / "r").mkdir()
-    Trainer(corpus_from_text(TEXT), m, t, run_dir=tmp_path / "r").run()
+    Trainer(LMTask(corpus_from_text(TEXT), m, t), run_dir=tmp_path / "r").run()
     lm = rnnlab.load(tmp_path / "r")
     a = lm.sample(40, prime="the", seed=7)
     assert a == lm.sample(40, prime="the", seed=7)
@@ -58,7 +58,7 @@ def test_same_seed_same_sample(tmp_path):
 def test_eval_equals_hand_computed_cross_entropy(tmp_path):
     m, t = tiny("gru", max_steps=10)
     (tmp_path / "r").mkdir()
-    Trainer(corpus_from_text(TEXT), m, t, run_dir=tmp_path / "r").run()
+    Trainer(LMTask(corpus_from_text(TEXT), m, t), run_dir=tmp_path / "r").run()
     lm = rnnlab.load(tmp_path / "r")
     lm.model.double()  # float64, so chunked and whole-text passes agree to rounding
     text = "the mat sat on the cat. the mat"
@@ -79,7 +79,7 @@ def test_chinese_corpus_round_trip(tmp_path):
     text = "床前明月光，疑是地上霜。举头望明月，低头思故乡。\n" * 30
     m, t = tiny(max_steps=150, schedule="constant")
     (tmp_path / "r").mkdir()
-    Trainer(corpus_from_text(text), m, t, run_dir=tmp_path / "r").run()
+    Trainer(LMTask(corpus_from_text(text), m, t), run_dir=tmp_path / "r").run()
     lm = rnnlab.load(tmp_path / "r")
     out = lm.sample(24, prime="床前", greedy=True)
     assert out.startswith("床前明月光")
@@ -112,11 +112,14 @@ def test_train_from_code_api(tmp_path):
 def test_checkpoint_is_plain_data_and_loads_weights_only(tmp_path):
     m, t = tiny(max_steps=5)
     (tmp_path / "r").mkdir()
-    Trainer(corpus_from_text(TEXT), m, t, run_dir=tmp_path / "r").run()
+    Trainer(LMTask(corpus_from_text(TEXT), m, t), run_dir=tmp_path / "r").run()
     ckpt = torch.load(tmp_path / "r" / "last.pt", weights_only=True)
     assert ckpt["format"] == "rnnlab-checkpoint" and ckpt["version"] == checkpoint.VERSION
-    for key in ("model_config", "train_config", "vocab", "model", "optimizer", "progress", "rng", "history"):
+    for key in ("kind", "model_config", "train_config", "data_config", "data", "model", "backend", "task"):
         assert key in ckpt
+    for key in ("optimizer", "progress", "rng", "history"):
+        assert key in ckpt
+    assert ckpt["task"]["vocab"]["chars"] and ckpt["data"]["sha256"] and ckpt["data"]["source"] == "text"
     assert ckpt["progress"]["step"] == 5
 
 
@@ -164,7 +167,8 @@ def test_fast_sampler_writes_what_the_slow_loop_writes(cell, one_hot):
 
 
 def test_stepper_state_and_logits_equal_forward_for_uint8_ids():
-    from rnnlab.model import CharRNN, Stepper
+    from rnnlab.model import CharRNN
+    from rnnlab.stepper import Stepper
 
     torch.manual_seed(0)
     model = CharRNN(ModelConfig(vocab_size=9, cell="lstm", layers=2, hidden=5, embed=4)).double().eval()
@@ -206,27 +210,24 @@ def test_decoding_in_blocks_changes_nothing():
 
 def test_auto_picks_the_backend_per_cell_and_device_and_checkpoints_cross_over(tmp_path):
     from rnnlab import nn as ref
-    from rnnlab.model import CharRNN, resolve_impl
+    from rnnlab.cells import resolve_impl
+    from rnnlab.model import CharRNN
 
     assert resolve_impl("auto", "gru", "cpu") == "fused" and resolve_impl("auto", "gru", "cuda") == "torch"
-    assert (
-        resolve_impl("auto", "gru", "cpu", batch_size=32) == "fused"
-        and resolve_impl("auto", "gru", "cpu", batch_size=64) == "torch"
-    )
+    assert resolve_impl("auto", "gru", "cpu", batch_size=32) == "fused"
+    assert resolve_impl("auto", "gru", "cpu", batch_size=64) == "torch"
     assert resolve_impl("auto", "lstm", "cpu") == "torch" and resolve_impl("reference", "gru", "cuda") == "reference"
-    assert (
-        resolve_impl("auto", "rnn", "cpu", batch_size=64) == "fused"
-        and resolve_impl("auto", "rnn", "cpu", batch_size=128) == "torch"
-    )
+    assert resolve_impl("auto", "rnn", "cpu", batch_size=64) == "fused"
+    assert resolve_impl("auto", "rnn", "cpu", batch_size=128) == "torch"
     assert isinstance(CharRNN(ModelConfig(vocab_size=5, cell="gru")).rnn, ref.GRU)
     assert CharRNN(ModelConfig(vocab_size=5, cell="gru")).rnn.fused
     assert isinstance(CharRNN(ModelConfig(vocab_size=5, cell="lstm")).rnn, torch.nn.LSTM)
 
     m, t = tiny("gru", impl="auto", max_steps=6)
     (tmp_path / "r").mkdir()
-    Trainer(corpus_from_text(TEXT), m, t, run_dir=tmp_path / "r").run()
+    Trainer(LMTask(corpus_from_text(TEXT), m, t), run_dir=tmp_path / "r").run()
     ckpt = torch.load(tmp_path / "r" / "last.pt", weights_only=True)
-    assert ckpt["model_config"]["impl"] == "auto"
+    assert ckpt["model_config"]["impl"] == "auto" and ckpt["backend"] == "fused"  # what was asked, what ran
     ids = torch.randint(ckpt["model_config"]["vocab_size"], (2, 9))
     logits = {}
     for impl in ("auto", "torch", "reference"):

@@ -149,7 +149,7 @@ def _hand_gru(cell, x, h):
     for b in range(x.shape[0]):
         for j in range(H):
 
-            def lin(g):
+            def lin(g, b=b, j=j):
                 wx = sum(W[g][j, d] * x[b, d] for d in range(D)) + bw[g][j]
                 uh = sum(U[g][j, k] * h[b, k] for k in range(H)) + bu[g][j]
                 return wx, uh

@@ -15,10 +15,11 @@ from resume_check import assert_same_weights, straight_and_resumed
 
 from rnnlab import checkpoint
 from rnnlab.cli import main
-from rnnlab.config import ModelConfig, TrainConfig, from_dict
+from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.data import corpus_from_text
 from rnnlab.errors import UserError
-from rnnlab.train import Trainer
+from rnnlab.settings import from_dict
+from rnnlab.training import LMTask, Trainer
 
 SMALL = "a quick brown fox jumps over the lazy dog.\n" * 60
 CELLS = ["lstm", "gru", "rnn"]
@@ -57,7 +58,7 @@ def make_trainer(cell, precision, device="cpu", **kw):
     t = TrainConfig(
         batch_size=8, seq_len=32, max_steps=30, warmup_steps=5, sample_chars=0, device=device, precision=precision, **kw
     )
-    return Trainer(corpus_from_text(SMALL), m, t)
+    return Trainer(LMTask(corpus_from_text(SMALL), m, t))
 
 
 # ------------------------------------------------------------------------------ bf16 on the CPU
@@ -89,8 +90,8 @@ def test_bf16_trains_every_cell_and_keeps_fp32_checkpoints(tmp_path, capsys, tex
     ckpt = torch.load(run / "last.pt", weights_only=True)
     assert ckpt["train_config"]["precision"] == "bf16"
     assert all(v.dtype == torch.float32 for v in ckpt["model"].values())
-    assert all(s.dtype == torch.float32 for s in ckpt["carried_state"])
-    assert "scaler" not in ckpt  # only fp16 scales the loss
+    assert all(s.dtype == torch.float32 for s in ckpt["task"]["carried_state"])
+    assert ckpt["scaler"] is None  # only fp16 scales the loss
     capsys.readouterr()
     assert main(["sample", str(run), "--length", "30", "--seed", "1", "--prime", "a quick"]) == 0
     out = capsys.readouterr().out
@@ -113,7 +114,7 @@ def test_bf16_autocast_is_active_and_close_to_fp32(cell):
         trainer = make_trainer(cell, precision)
         seen = {}
 
-        def keep(mod, inp, out):
+        def keep(mod, inp, out, seen=seen):
             seen.setdefault("logits", out.detach())  # returns None: the output is left as it is
 
         trainer.model.head.register_forward_hook(keep)
@@ -143,7 +144,7 @@ def test_bf16_resume_gives_the_same_final_weights(tmp_path):
     )
     corpus = corpus_from_text(SMALL)
     straight, second, first = straight_and_resumed(
-        lambda d, **kw: Trainer(corpus, m, t, run_dir=d, **kw), tmp_path, stop_at=10
+        lambda d, **kw: Trainer(LMTask(corpus, m, t), run_dir=d, **kw), tmp_path, stop_at=10
     )
     assert first.progress.step == 10 and second.progress.step == 24
     assert_same_weights(straight, second)
@@ -264,8 +265,8 @@ def test_scaler_path_and_its_checkpoint_state_on_the_cpu(tmp_path):
     run.mkdir()
     m = ModelConfig(cell="gru", layers=1, hidden=16, embed=8)
     t = TrainConfig(batch_size=4, seq_len=16, max_steps=12, eval_every=6, sample_chars=0, device="cpu")
-    trainer = Trainer(corpus_from_text(SMALL), m, t, run_dir=run)
-    trainer.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**16, growth_interval=3)
+    trainer = Trainer(LMTask(corpus_from_text(SMALL), m, t), run_dir=run)
+    trainer.precision.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**16, growth_interval=3)
     # The first backward overflows, as an fp16 gradient at too high a scale does: the step is
     # skipped and the scale halved, and that is no reason to stop (the loss itself is finite).
     overflowed = []
@@ -280,17 +281,17 @@ def test_scaler_path_and_its_checkpoint_state_on_the_cpu(tmp_path):
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     assert math.isfinite(float(trainer.step()))
     assert all(torch.equal(before[k], v) for k, v in trainer.model.state_dict().items())  # skipped
-    assert trainer.scaler.get_scale() == 2.0**15 and trainer.progress.step == 1
+    assert trainer.precision.scaler.get_scale() == 2.0**15 and trainer.progress.step == 1
     result = trainer.run()
     assert result["step"] == 12 and math.isfinite(result["best_val_bpc"])
     assert any(not torch.equal(before[k], v) for k, v in trainer.model.state_dict().items())
     saved = checkpoint.load(run / checkpoint.LAST)  # weights_only: the scaler's state is numbers
-    assert saved["scaler"] == trainer.scaler.state_dict()
-    assert all(isinstance(v, (int, float)) for v in saved["scaler"].values())
-    again = Trainer(corpus_from_text(SMALL), m, t, run_dir=run)
-    again.scaler = torch.amp.GradScaler("cpu")
-    again.load_state(saved)
-    assert again.scaler.state_dict() == saved["scaler"]
+    assert saved.scaler == trainer.precision.scaler.state_dict()
+    assert all(isinstance(v, (int, float)) for v in saved.scaler.values())
+    again = Trainer(LMTask(corpus_from_text(SMALL), m, t), run_dir=run)
+    again.precision.scaler = torch.amp.GradScaler("cpu")
+    again.restore(saved)
+    assert again.precision.scaler.state_dict() == saved.scaler
 
 
 @pytest.mark.gpu
@@ -326,8 +327,8 @@ def test_fp16_on_cuda_survives_overflow_and_resumes_its_scaler(tmp_path, capsys,
     trainer = make_trainer("lstm", "fp16", device="cuda")
     # 2^40 makes fp16 gradients overflow: those steps are skipped and the scale lowered,
     # while the (fp32) loss stays finite, so training goes on.
-    trainer.scaler = torch.amp.GradScaler("cuda", init_scale=2.0**40)
+    trainer.precision.scaler = torch.amp.GradScaler("cuda", init_scale=2.0**40)
     losses = [float(trainer.step()) for _ in range(30)]
     assert all(math.isfinite(x) for x in losses)
-    assert trainer.scaler.get_scale() < 2.0**40
+    assert trainer.precision.scaler.get_scale() < 2.0**40
     assert all(bool(torch.isfinite(p).all()) and p.dtype == torch.float32 for p in trainer.model.parameters())

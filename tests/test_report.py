@@ -1,27 +1,21 @@
 """``rnnlab report``: the numbers against direct computations, the command, and the page in a real browser.
 
-The browser tests drive headless Chromium over its DevTools protocol (a small WebSocket client
-below, standard library only): they load the page, watch for console errors, hover a character
-with real mouse events, change the unit through the page's controls, read the page's own numbers
-back and compare them with torch, and save a screenshot to test-artifacts/report/. They are
-skipped when no Chromium is installed (``.ci/run`` installs Debian's ``chromium``).
+The browser tests drive headless Chromium (the system's own, launched once per module) through
+Playwright's sync API: they load the page, watch for console errors and uncaught exceptions, hover
+a character with real mouse events, change the unit through the page's controls, read the page's
+own numbers back and compare them with torch, and save a screenshot to test-artifacts/report/.
+They are skipped when no Chromium is installed (``.ci/run`` installs Debian's ``chromium``) or
+when the ``playwright`` package cannot be imported.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import os
 import re
 import shutil
-import socket
-import struct
-import subprocess
-import tempfile
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -32,6 +26,7 @@ from rnnlab.cli import main
 from rnnlab.config import ModelConfig
 from rnnlab.model import CharRNN
 from rnnlab.report import build_report, correlations, regex_mask, saturation, trace, unit_search
+from rnnlab.runs import build_model, load_run
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("RNNLAB_TEST_ARTIFACTS", REPO / "test-artifacts")) / "report"
@@ -77,7 +72,7 @@ def reference_states(model: CharRNN, ids: torch.Tensor):
             xt = x[t : t + 1]
             if cfg.cell == "lstm":
                 pre = xt @ w_ih.T + b_ih + h @ w_hh.T + b_hh
-                i, f, g, o = pre.chunk(4, 1)
+                i, f, _g, o = pre.chunk(4, 1)
                 for name, v in (("input", sig(i)), ("forget", sig(f)), ("output", sig(o))):
                     gates.setdefault(name, []).append(v)
                 with torch.no_grad():
@@ -260,10 +255,10 @@ def test_report_errors_are_one_line(lstm_run, tmp_path, capsys):
     # A checkpoint of another kind.
     other = tmp_path / "other"
     other.mkdir()
-    ckpt = checkpoint.load(lstm_run / "best.pt")
-    ckpt["kind"] = "speech"
-    checkpoint.save(other / "best.pt", {k: v for k, v in ckpt.items() if k not in ("format", "version")})
-    one_line_error(capsys, main(["report", str(other)]), "report reads language-model and tag runs")
+    raw = checkpoint.load(lstm_run / "best.pt").to_dict()
+    raw["kind"] = "speech"
+    torch.save(raw, other / "best.pt")
+    one_line_error(capsys, main(["report", str(other)]), "a checkpoint of a 'speech' model")
     one_line_error(capsys, main(["report", str(lstm_run), "--text", "a", "--prime", "b"]), "not allowed with")
 
 
@@ -331,203 +326,79 @@ CHROMIUM = find_chromium()
 needs_browser = pytest.mark.skipif(
     CHROMIUM is None, reason="no chromium found (apt-get install chromium; .ci/run installs it)"
 )
+# For closed networks (CI): without the background-networking switches Chromium tries to connect out.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
-class DevTools:
-    """Just enough of a WebSocket client for Chromium's DevTools protocol (RFC 6455, text frames)."""
+class Tab:
+    """A Playwright page, and the console errors and uncaught exceptions seen on it."""
 
-    def __init__(self, ws_url: str):
-        u = urllib.parse.urlparse(ws_url)
-        self.sock = socket.create_connection((u.hostname, u.port), timeout=60)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(
-            (
-                f"GET {u.path} HTTP/1.1\r\nHost: {u.hostname}:{u.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        self.buf = bytearray()
-        while b"\r\n\r\n" not in self.buf:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise ConnectionError("DevTools closed the connection during the handshake")
-            self.buf += chunk
-        end = self.buf.index(b"\r\n\r\n")
-        status = bytes(self.buf[:end]).split(b"\r\n")[0]
-        assert b" 101" in status, status
-        del self.buf[: end + 4]
-        self.next_id = 0
-        self.events: list[dict] = []
+    def __init__(self, page):
+        self.page = page
+        self.problems: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e.stack or e}"[:300]))
 
-    def _send(self, payload: bytes, opcode: int = 0x1) -> None:
-        header = bytearray([0x80 | opcode])
-        n = len(payload)
-        if n < 126:
-            header.append(0x80 | n)
-        elif n < 1 << 16:
-            header += bytes([0x80 | 126]) + struct.pack(">H", n)
-        else:
-            header += bytes([0x80 | 127]) + struct.pack(">Q", n)
-        mask = os.urandom(4)
-        body = bytes(b ^ mask[i & 3] for i, b in enumerate(payload))
-        self.sock.sendall(bytes(header) + mask + body)
-
-    def _exact(self, n: int) -> bytes:
-        while len(self.buf) < n:
-            chunk = self.sock.recv(1 << 20)
-            if not chunk:
-                raise ConnectionError("DevTools closed the connection")
-            self.buf += chunk
-        out = bytes(self.buf[:n])
-        del self.buf[:n]
-        return out
-
-    def _message(self) -> dict:
-        parts = []
-        while True:
-            b0, b1 = self._exact(2)
-            opcode, n = b0 & 0x0F, b1 & 0x7F
-            if n == 126:
-                n = struct.unpack(">H", self._exact(2))[0]
-            elif n == 127:
-                n = struct.unpack(">Q", self._exact(8))[0]
-            mask = self._exact(4) if b1 & 0x80 else None
-            data = self._exact(n)
-            if mask:
-                data = bytes(b ^ mask[i & 3] for i, b in enumerate(data))
-            if opcode == 0x8:
-                raise ConnectionError("DevTools closed the connection")
-            if opcode == 0x9:
-                self._send(data, 0xA)
-                continue
-            if opcode in (0x0, 0x1, 0x2):
-                parts.append(data)
-                if b0 & 0x80:
-                    return json.loads(b"".join(parts))
-
-    def call(self, method: str, **params):
-        self.next_id += 1
-        my = self.next_id
-        self._send(json.dumps({"id": my, "method": method, "params": params}).encode())
-        while True:
-            msg = self._message()
-            if msg.get("id") == my:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            self.events.append(msg)
-
-    def wait_event(self, method: str, timeout: float = 30.0) -> dict:
-        deadline = time.monotonic() + timeout
-        for i, e in enumerate(self.events):
-            if e.get("method") == method:
-                return self.events.pop(i)
-        while time.monotonic() < deadline:
-            msg = self._message()
-            if msg.get("method") == method:
-                return msg
-            self.events.append(msg)
-        raise TimeoutError(method)
+    def _console(self, msg) -> None:
+        # Chromium's log entries (network, security, ...) come through as console messages too.
+        if msg.type in ("error", "assert") and "favicon" not in msg.location.get("url", ""):
+            self.problems.append(f"console.{msg.type}: {msg.text}"[:300])
 
     def js(self, expression: str):
-        r = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in r:
-            raise AssertionError(f"page error in {expression[:80]!r}: {r['exceptionDetails']}")
-        return r["result"].get("value")
+        return self.page.evaluate(expression)
 
     def errors(self) -> list[str]:
         """Console errors and uncaught exceptions seen so far."""
-        out = []
-        for e in self.events:
-            m, p = e.get("method"), e.get("params", {})
-            if m == "Runtime.exceptionThrown":
-                out.append(json.dumps(p.get("exceptionDetails", {}))[:300])
-            elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
-                out.append(json.dumps(p.get("args", []))[:300])
-            elif m == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
-                entry = p["entry"]
-                if "favicon" not in entry.get("url", ""):
-                    out.append(f"{entry.get('source')}: {entry.get('text')}"[:300])
-        return out
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        return list(self.problems)
 
 
 @pytest.fixture(scope="module")
-def browser():
-    profile = tempfile.mkdtemp(prefix="rnnlab-chromium-")
-    proc = subprocess.Popen(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--hide-scrollbars",
-            f"--user-data-dir={profile}",
-            "--remote-debugging-port=0",
-            "--window-size=1400,1800",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        port_file = Path(profile) / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("chromium did not start its DevTools endpoint")
-            time.sleep(0.05)
-        port = int(port_file.read_text().split()[0])
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
-            pages = [t for t in json.load(r) if t.get("type") == "page"]
-        dt = DevTools(pages[0]["webSocketDebuggerUrl"])
-        for domain in ("Page", "Runtime", "Log"):
-            dt.call(f"{domain}.enable")
-        dt.call("Emulation.setDeviceMetricsOverride", width=1400, height=1800, deviceScaleFactor=1, mobile=False)
-        yield dt
-        dt.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.rmtree(profile, ignore_errors=True)
+def chromium():
+    """One headless Chromium for the module's browser tests, driven by Playwright."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install playwright)")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=60_000)
+        yield browser
+        browser.close()
 
 
-def open_page(dt: DevTools, path: Path) -> float:
-    dt.events.clear()
+@pytest.fixture
+def tab(chromium):
+    """A fresh page (in its own context) at 1400 x 1800 CSS pixels, one device pixel each."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1800}, device_scale_factor=1)
+    context.set_default_timeout(60_000)
+    yield Tab(context.new_page())
+    context.close()
+
+
+def open_page(tab: Tab, path: Path) -> float:
     start = time.monotonic()
-    dt.call("Page.navigate", url=path.resolve().as_uri())
-    dt.wait_event("Page.loadEventFired", timeout=60)
-    assert dt.js("document.body.dataset.ready") == "1", dt.errors()
+    tab.page.goto(path.resolve().as_uri(), wait_until="load")
+    assert tab.js("document.body.dataset.ready") == "1", tab.errors()
     return time.monotonic() - start
 
 
-def hover_char(dt: DevTools, t: int) -> None:
+def hover_char(tab: Tab, t: int, container: str = "#text") -> None:
     """Move the real mouse onto character t (on the current page of text)."""
-    box = dt.js(
-        f"(() => {{ const s = document.querySelector('#text span[data-i=\"{t}\"]'); s.scrollIntoView({{block: 'center'}});"
+    box = tab.js(
+        f"(() => {{ const s = document.querySelector('{container} span[data-i=\"{t}\"]'); s.scrollIntoView({{block: 'center'}});"
         " const r = s.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()"
     )
-    dt.call("Input.dispatchMouseEvent", type="mouseMoved", x=box[0], y=box[1])
+    tab.page.mouse.move(box[0], box[1])
 
 
-def screenshot(dt: DevTools, name: str) -> Path:
+def screenshot(tab: Tab, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    dt.js("window.scrollTo(0, 0)")
-    png = base64.b64decode(dt.call("Page.captureScreenshot", format="png")["data"])
+    tab.js("window.scrollTo(0, 0)")
+    png = tab.page.screenshot(type="png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     path = ARTIFACTS / name
     path.write_bytes(png)
@@ -535,8 +406,8 @@ def screenshot(dt: DevTools, name: str) -> Path:
 
 
 @needs_browser
-def test_page_in_chromium_lstm(browser, lstm_run, tmp_path):
-    dt = browser
+def test_page_in_chromium_lstm(tab, lstm_run, tmp_path):
+    dt = tab
     rep = build_report(lstm_run, text=TEXT, chars=1500, search=PARENS)
     page = tmp_path / "lstm.html"
     page.write_text(rep.html)
@@ -648,14 +519,12 @@ def test_page_in_chromium_lstm(browser, lstm_run, tmp_path):
 
 
 def build_model_of(run):
-    from rnnlab.train import load_run, model_from_checkpoint
-
-    return model_from_checkpoint(load_run(run))[0]
+    return build_model(load_run(run))
 
 
 @needs_browser
-def test_page_in_chromium_gru_and_large_text(browser, gru_run, tmp_path):
-    dt = browser
+def test_page_in_chromium_gru_and_large_text(tab, gru_run, tmp_path):
+    dt = tab
     text = (TEXT * 10)[:25_000]
     rep = build_report(gru_run, text=text, chars=25_000)
     page = tmp_path / "gru.html"
@@ -749,8 +618,8 @@ def test_tag_report_numbers_match_the_tagger(tag_run, tmp_path, capsys):
 
 
 @needs_browser
-def test_page_in_chromium_tag(browser, tag_run, tmp_path):
-    dt = browser
+def test_page_in_chromium_tag(tab, tag_run, tmp_path):
+    dt = tab
     text = "\n".join(TEXT.split("\n")[:6])
     rep = build_report(tag_run, text=text)  # plain text: targets derived as in training (truecase)
     assert rep.trace.target == text
@@ -774,11 +643,7 @@ def test_page_in_chromium_tag(browser, tag_run, tmp_path):
     want = [float(c) for c, ch in zip(tt.conf, tt.input) if ch != "\n"]
     assert got == pytest.approx(want, abs=1e-6)
     t = 5
-    box = dt.js(
-        f"(() => {{ const s = document.querySelector('#tagtext span[data-i=\"{t}\"]'); s.scrollIntoView({{block: 'center'}});"
-        " const r = s.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()"
-    )
-    dt.call("Input.dispatchMouseEvent", type="mouseMoved", x=box[0], y=box[1])
+    hover_char(dt, t, "#tagtext")
     probs = dt.js("Array.from(document.querySelectorAll('#top5 tr')).map(r => +r.dataset.p)")
     assert len(probs) == tt.top_p.shape[1] and sum(probs) <= 1 + 1e-6
     assert probs == pytest.approx(tt.top_p[t].tolist(), abs=1e-6)

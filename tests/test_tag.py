@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 from resume_check import assert_same_weights, straight_and_resumed
 
 from rnnlab.cli import main
-from rnnlab.config import TrainConfig
+from rnnlab.config import TagTrainConfig
 from rnnlab.errors import UserError
 from rnnlab.tag import (
     TagData,
     TagModel,
     TagModelConfig,
-    TagTrainer,
+    TagTask,
     derive_diacritics,
     derive_truecase,
     load_tagger,
@@ -26,6 +26,7 @@ from rnnlab.tag import (
     window_spans,
     windows,
 )
+from rnnlab.training import Trainer
 
 TEXT = (
     "The quick brown fox jumps over the lazy dog. It was NOT amused.\n"
@@ -132,7 +133,7 @@ def test_read_pairs_and_bad_lines(tmp_path):
 def test_padding_changes_neither_loss_nor_predictions(cell, bidirectional, impl):
     torch.manual_seed(0)
     cfg = TagModelConfig(
-        in_vocab=11, out_vocab=7, cell=cell, layers=2, hidden=12, embed=6, impl=impl, bidirectional=bidirectional
+        vocab_size=11, out_vocab=7, cell=cell, layers=2, hidden=12, embed=6, impl=impl, bidirectional=bidirectional
     )
     model = TagModel(cfg).double().eval()
     short = torch.randint(1, 11, (4,))
@@ -169,7 +170,7 @@ def test_score_counts_changed_positions_and_lines():
 
 def _tiny(**kw):
     m = TagModelConfig(layers=2, hidden=16, embed=8, dropout=0.2)  # dropout: the RNG must resume too
-    t = TrainConfig(
+    t = TagTrainConfig(
         **{"batch_size": 4, "max_steps": 24, "eval_every": 8, "sample_chars": 40, "warmup_steps": 3, "lr": 0.02, **kw}
     )
     return m, t
@@ -181,7 +182,7 @@ def test_resume_gives_the_same_final_weights(tmp_path):
     data = TagData([derive_truecase(line) for line in TEXT.splitlines()[:14]])
     m, t = _tiny()
     straight, second, first = straight_and_resumed(
-        lambda d, **kw: TagTrainer(data, m, t, run_dir=d, **kw), tmp_path, stop_at=10, kind="tag"
+        lambda d, **kw: Trainer(TagTask(data, m, t), run_dir=d, **kw), tmp_path, stop_at=10, kind="tag"
     )
     assert first.progress.step == 10
     assert second.progress.step == 24 and second.progress.epoch == straight.progress.epoch
@@ -192,7 +193,7 @@ def test_predict_passes_unseen_characters_through(tmp_path):
     pairs = [derive_truecase(line) for line in TEXT.splitlines()]
     m, t = _tiny(max_steps=5)
     (tmp_path / "r").mkdir()
-    TagTrainer(TagData(pairs), m, t, run_dir=tmp_path / "r").run()
+    Trainer(TagTask(TagData(pairs), m, t), run_dir=tmp_path / "r").run()
     tagger = load_tagger(tmp_path / "r")
     text = "the fox ✓ 中文 ЖЖ ~"
     out = tagger.predict(text)
@@ -265,7 +266,11 @@ def test_resume_from_the_command_line(tmp_path, capsys):
     assert steps == sorted(set(steps))
     pairs.write_text("changed\tChanged\n")
     capsys.readouterr()
-    one_line_error(capsys, main(["tag", "train", "--resume", str(run), "--max-steps", "30"]), "changed since")
+    one_line_error(
+        capsys,
+        main(["tag", "train", "--resume", str(run), "--max-steps", "30"]),
+        "differs from the one this run was trained on",
+    )
 
 
 @pytest.mark.parametrize(
@@ -279,7 +284,7 @@ def test_resume_from_the_command_line(tmp_path, capsys):
         ),
         (["tag", "train", "{missing}", "--out", "{out}"], "no such file"),
         (["tag", "train", "--out", "{out}"], "give PAIRS.tsv files"),
-        (["tag", "train", "{good}", "--hidden", "0", "--out", "{out}"], "at least 1"),
+        (["tag", "train", "{good}", "--hidden", "0", "--out", "{out}"], "--hidden: must be between 1"),
         (["tag", "train", "{good}", "--seq-len", "5", "--out", "{out}"], "unrecognized arguments"),
         (["tag", "predict", "{tmp}", "x"], "not an rnnlab run"),
         (["tag", "eval", "{missing}", "{good}"], "no such run folder"),
@@ -304,7 +309,7 @@ def test_a_language_model_run_is_not_a_tagger(tmp_path, capsys):
     text.write_text(TEXT)
     assert main(["train", str(text), "--out", str(tmp_path / "lm"), "--tiny", "--max-steps", "2", "--quiet"]) == 0
     capsys.readouterr()
-    one_line_error(capsys, main(["tag", "predict", str(tmp_path / "lm"), "x"]), "not 'tag'")
+    one_line_error(capsys, main(["tag", "predict", str(tmp_path / "lm"), "x"]), "not a tagging run ('tag')")
 
 
 def test_derive_without_text_uses_an_embedded_corpus(tmp_path, capsys):
@@ -313,8 +318,9 @@ def test_derive_without_text_uses_an_embedded_corpus(tmp_path, capsys):
         main(["tag", "train", "--derive", "diacritics", "--out", str(run), "--tiny", "--max-steps", "3", "--quiet"])
         == 0
     )
-    spec = torch.load(run / "last.pt", weights_only=True)["data_spec"]
-    assert spec["derive"] == "diacritics" and spec["paths"] == []
+    ckpt = torch.load(run / "last.pt", weights_only=True)
+    assert ckpt["data_config"]["derive"] == "diacritics" and ckpt["data"]["source"] == "embedded"
+    assert ckpt["data"]["paths"] == ["french"]
     assert "é" in load_tagger(run).out_vocab.chars
 
 

@@ -5,7 +5,12 @@
 - ``rnnlab.load(run_dir)`` / ``rnnlab.train_lm(...)``: character language models from Python.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("rnnlab")  # declared once, in pyproject.toml
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 # Imported on first use, so that `rnnlab --help` does not wait for torch.
 _LAZY = {
@@ -14,7 +19,12 @@ _LAZY = {
     "LanguageModel": "rnnlab.lm",
     "ModelConfig": "rnnlab.config",
     "TrainConfig": "rnnlab.config",
-    "Trainer": "rnnlab.train",
+    "DataConfig": "rnnlab.config",
+    "SampleConfig": "rnnlab.config",
+    "Trainer": "rnnlab.training",
+    "LMTask": "rnnlab.training",
+    "train_tagger": "rnnlab.tag",
+    "load_tagger": "rnnlab.tag",
 }
 
 __all__ = sorted(_LAZY)

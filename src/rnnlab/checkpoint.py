@@ -1,71 +1,182 @@
-"""Self-describing checkpoints, written atomically and read without unpickling code.
+"""Self-describing checkpoints: a typed :class:`Checkpoint`, written atomically, read without
+unpickling code.
 
-A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts: config, vocabulary,
-weights, optimizer and schedule state, step, RNG state and recent metrics. ``torch.load`` reads
-it with ``weights_only=True``, so a file crafted to run code when unpickled is refused. Writes go
-to a temporary file in the same folder, are flushed to disk, then renamed over the old file: a
-kill at any moment leaves either the old checkpoint or the new one, never half of one.
+On disk a checkpoint is a plain dict of tensors, numbers, strings, lists and dicts, read with
+``torch.load(weights_only=True)``: a file crafted to run code when unpickled is refused. In
+memory it is a :class:`Checkpoint`: the kind of run, its three configurations, where its text
+came from (with a hash), the weights and the backend they were trained on, a section of the
+task's own state, and where training is. Files of earlier format versions are read by
+migrating their layout (:func:`_migrate`).
 """
 
 from __future__ import annotations
 
-import errno
-import os
 import pickle
 import warnings
 import zipfile
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from rnnlab import settings
+from rnnlab.cells import resolve_impl
+from rnnlab.config import DataConfig, ModelConfig, TagDataConfig, TagModelConfig, TagTrainConfig, TrainConfig
+from rnnlab.data import DataSpec, Vocab
 from rnnlab.errors import UserError
+from rnnlab.fileio import atomic_write
 
 FORMAT = "rnnlab-checkpoint"
-# Raise when the layout changes; teach ``load`` to read what older versions wrote.
-# 2: model_config.impl may be "auto" or "fused", train_config has "precision", fp16 runs add
-#    "scaler". Version 1 files read unchanged: the missing keys take their old defaults' values.
-VERSION = 2
+# Raise when the layout changes, and teach _migrate to read what older versions wrote.
+# 1: the first. 2: impl may be "auto" or "fused"; "precision"; fp16 runs add "scaler".
+# 3: the typed layout below: data_config, data (with the text's hash), backend, task section.
+VERSION = 3
 MIN_VERSION = 1
 LAST = "last.pt"
 BEST = "best.pt"
 
 
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(file)`` on a temporary file, then rename it to ``path`` (same folder)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
+@dataclass
+class Progress:
+    """Where training is."""
+
+    step: int = 0
+    epoch: int = 0
+    chunk: int = 0  # index of the next batch within the epoch
+    elapsed: float = 0.0  # seconds of training, summed over resumed sessions
+    total_steps: int = 0  # the schedule's horizon
+    best_val: float = float("inf")
+    best_step: int = -1
+    evals_since_best: int = 0
+    chars_seen: int = 0
+    horizon_fixed: bool = False  # set once --max-time has been turned into a step count
+    lr_scale: float = 1.0  # halved by each recovery from a non-finite loss (--recover)
+    recoveries: int = 0
+
+
+@dataclass
+class LMState:
+    """The language-model task's section: its vocabulary and the state carried into the next chunk."""
+
+    vocab: Vocab
+    carried_state: list[torch.Tensor] | None = None  # per state tensor (h, or h and c): (L, B, H)
+
+    def sizes(self) -> dict[str, int]:
+        """The model settings the vocabulary decides."""
+        return {"vocab_size": len(self.vocab)}
+
+    def to_dict(self) -> dict:
+        return {"vocab": self.vocab.to_dict(), "carried_state": self.carried_state}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LMState:
+        return cls(Vocab.from_dict(d["vocab"]), d.get("carried_state"))
+
+
+@dataclass
+class TagState:
+    """The tagging task's section: both vocabularies and where the shuffled order of lines is."""
+
+    in_vocab: Vocab
+    out_vocab: Vocab
+    shuffle: torch.Tensor | None = None  # the shuffling generator's state
+    order: torch.Tensor | None = None  # this epoch's order of the training windows
+
+    def sizes(self) -> dict[str, int]:
+        return {"vocab_size": len(self.in_vocab), "out_vocab": len(self.out_vocab)}
+
+    def to_dict(self) -> dict:
+        return {
+            "in_vocab": self.in_vocab.to_dict(),
+            "out_vocab": self.out_vocab.to_dict(),
+            "shuffle": self.shuffle,
+            "order": self.order,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TagState:
+        return cls(Vocab.from_dict(d["in_vocab"]), Vocab.from_dict(d["out_vocab"]), d.get("shuffle"), d.get("order"))
+
+
+@dataclass(frozen=True)
+class Kind:
+    model: type
+    train: type
+    data: type
+    state: type
+
+
+KIND_NAMES = {"lm": "language-model", "tag": "tagging"}
+KINDS = {
+    "lm": Kind(ModelConfig, TrainConfig, DataConfig, LMState),
+    "tag": Kind(TagModelConfig, TagTrainConfig, TagDataConfig, TagState),
+}
+
+
+@dataclass
+class Checkpoint:
+    kind: str  # a key of KINDS
+    model_config: Any
+    train_config: Any
+    data_config: Any
+    data: DataSpec
+    weights: dict[str, torch.Tensor]
+    backend: str  # what model_config.impl resolved to when the weights were trained
+    task: Any  # LMState or TagState
+    progress: Progress = field(default_factory=Progress)
+    optimizer: dict | None = None
+    rng: dict | None = None
+    scaler: dict | None = None  # fp16's loss scaler
+    history: list[dict] = field(default_factory=list)  # one record per evaluation
+    source: str = "the checkpoint"  # the file it was read from, for messages; not saved
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "kind": self.kind,
+            "model_config": settings.to_dict(self.model_config),
+            "train_config": settings.to_dict(self.train_config),
+            "data_config": settings.to_dict(self.data_config),
+            "data": self.data.to_dict(),
+            "model": self.weights,
+            "backend": self.backend,
+            "task": self.task.to_dict(),
+            "progress": asdict(self.progress),
+            "optimizer": self.optimizer,
+            "rng": self.rng,
+            "scaler": self.scaler,
+            "history": self.history,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "the checkpoint") -> Checkpoint:
+        kind = KINDS[d["kind"]]
         try:
-            tmp.unlink()
-        except OSError:
-            pass
-        if isinstance(e, OSError):
-            why = "the disk is full" if e.errno == errno.ENOSPC else (e.strerror or str(e))
-            raise UserError(f"could not write {path}: {why}; the previous file is kept") from None
-        raise
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+            return cls(
+                kind=d["kind"],
+                model_config=settings.from_dict(kind.model, d["model_config"], "model_config"),
+                train_config=settings.from_dict(kind.train, d["train_config"], "train_config"),
+                data_config=settings.from_dict(kind.data, d["data_config"], "data_config"),
+                data=DataSpec.from_dict(d["data"]),
+                weights=d["model"],
+                backend=d["backend"],
+                task=kind.state.from_dict(d["task"]),
+                progress=Progress(**d.get("progress", {})),
+                optimizer=d.get("optimizer"),
+                rng=d.get("rng"),
+                scaler=d.get("scaler"),
+                history=list(d.get("history", [])),
+                source=source,
+            )
+        except (KeyError, TypeError, ValueError, UserError) as e:
+            raise UserError(f"{source} has a broken description ({type(e).__name__}: {e})") from None
 
 
-def save(path: Path, payload: dict[str, Any]) -> None:
-    """Write a checkpoint dict (tensors moved to the CPU so it loads anywhere)."""
-    payload = {"format": FORMAT, "version": VERSION, **payload}
-    payload = _to_cpu(payload)
+def save(path: Path, ckpt: Checkpoint) -> None:
+    """Write a checkpoint (tensors moved to the CPU, so that it loads anywhere)."""
+    payload = _to_cpu(ckpt.to_dict())
     atomic_write(Path(path), lambda f: torch.save(payload, f))
 
 
@@ -79,7 +190,7 @@ def _to_cpu(obj):
     return obj
 
 
-def load(path: Path, kind: str | None = None) -> dict[str, Any]:
+def load(path: Path, kind: str | None = None) -> Checkpoint:
     """Read and check a checkpoint; any foreign, corrupt or unsafe file is a UserError."""
     path = Path(path)
     if not path.is_file():
@@ -88,7 +199,7 @@ def load(path: Path, kind: str | None = None) -> dict[str, Any]:
         with warnings.catch_warnings():
             # A foreign pickle protocol only earns a warning before it is refused below.
             warnings.simplefilter("ignore", UserWarning)
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+            raw = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else "unsafe content"
         raise UserError(
@@ -96,9 +207,9 @@ def load(path: Path, kind: str | None = None) -> dict[str, Any]:
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, IndexError) as e:
         raise UserError(f"{path} is not a readable checkpoint (truncated or corrupt: {type(e).__name__})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise UserError(f"{path} is not an rnnlab checkpoint")
-    version = ckpt.get("version")
+    version = raw.get("version")
     if not isinstance(version, int):
         raise UserError(f"{path} has no checkpoint format version; it is not an rnnlab checkpoint")
     if version > VERSION:
@@ -109,13 +220,28 @@ def load(path: Path, kind: str | None = None) -> dict[str, Any]:
         raise UserError(
             f"{path} has checkpoint format version {version}, older than any this rnnlab reads ({MIN_VERSION}-{VERSION})"
         )
-    if kind is not None and ckpt.get("kind") != kind:
-        raise UserError(f"{path} is a checkpoint of a {ckpt.get('kind')!r} model, not {kind!r}")
-    for key in ("model_config", "vocab", "model"):
-        if key not in ckpt:
+    found = raw.get("kind")
+    if found not in KINDS:
+        raise UserError(f"{path} is a checkpoint of a {found!r} model, which this rnnlab does not know")
+    if kind is not None and found != kind:
+        raise UserError(f"{path} is a {KIND_NAMES[found]} run ({found!r}), not a {KIND_NAMES[kind]} run ({kind!r})")
+    for key in ("model_config", "model"):
+        if key not in raw:
             raise UserError(f"{path} is missing {key!r}; it is not a complete rnnlab checkpoint")
-    ckpt["_source"] = str(path)  # for messages about what is inside; not saved again
-    return ckpt
+    if version < 3:
+        try:
+            raw = _migrate(raw)
+        except (KeyError, TypeError, ValueError) as e:
+            raise UserError(
+                f"{path} (format version {version}) has a broken description ({type(e).__name__}: {e})"
+            ) from None
+    return Checkpoint.from_dict(raw, str(path))
+
+
+def weights_problem(e: Exception) -> str:
+    """The informative line of a ``load_state_dict`` error (its first names only the module)."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    return (lines[1] if len(lines) > 1 else lines[0] if lines else type(e).__name__)[:200]
 
 
 def find(run_dir: Path, which: str = "best") -> Path:
@@ -130,3 +256,57 @@ def find(run_dir: Path, which: str = "best") -> Path:
         if (run_dir / name).is_file():
             return run_dir / name
     raise UserError(f"{run_dir} is not an rnnlab run (no {LAST} or {BEST} in it)")
+
+
+def _migrate(d: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 or -2 layout (flat) in version 3's. Missing settings take the values those
+    versions used: impl "torch" was the only backend of version 1, and precision fp32."""
+    model = dict(d["model_config"])
+    train = dict(d.get("train_config", {}))
+    progress = dict(d.get("progress", {}))
+    if d["kind"] == "lm":
+        spec = d.get("corpus_spec") or {}
+        chars = (d.get("corpus") or {}).get("chars", 0)
+        if not spec:
+            data = DataSpec("text", (), chars)  # trained from Python on a text in memory
+        elif spec.get("embedded"):
+            data = DataSpec("embedded", ("jargon",), chars)
+        else:
+            data = DataSpec("files", tuple(spec.get("paths", ())), chars)
+        data_config = {k: spec[k] for k in ("encoding", "min_count") if k in spec}
+        task = {"vocab": d["vocab"], "carried_state": d.get("carried_state")}
+    else:
+        model["vocab_size"] = model.pop("in_vocab")
+        train.pop("seq_len", None)  # a tag batch is whole lines
+        spec = d.get("data_spec") or {}
+        embedded = bool(spec.get("derive")) and not spec.get("paths")
+        names = (
+            ("french" if spec.get("derive") == "diacritics" else "jargon",)
+            if embedded
+            else tuple(spec.get("paths", ()))
+        )
+        data = DataSpec("embedded" if embedded else "files", names, (d.get("data") or {}).get("chars", 0))
+        data_config = {k: spec[k] for k in ("encoding", "derive", "skip_bad", "max_len") if k in spec}
+        shuffle = d.get("shuffle") or {}
+        task = {
+            "in_vocab": d["vocab"],
+            "out_vocab": d["out_vocab"],
+            "shuffle": shuffle.get("generator"),
+            "order": shuffle.get("order"),
+        }
+    batch = d.get("batch_size", train.get("batch_size"))
+    return {
+        "kind": d["kind"],
+        "model_config": model,
+        "train_config": train,
+        "data_config": data_config,
+        "data": data.to_dict(),
+        "model": d["model"],
+        "backend": resolve_impl(model.get("impl", "torch"), model.get("cell", "lstm"), "cpu", batch),
+        "task": task,
+        "progress": progress,
+        "optimizer": d.get("optimizer"),
+        "rng": d.get("rng"),
+        "scaler": d.get("scaler"),
+        "history": d.get("history", []),
+    }

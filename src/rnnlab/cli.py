@@ -7,11 +7,13 @@ torch inside ``run`` so that ``rnnlab --help`` answers at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
 from collections.abc import Sequence
 
+from rnnlab import __version__
 from rnnlab.errors import UserError
 
 # Order is the order ``rnnlab --help`` lists them in.
@@ -32,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         "language models and transduction.",
     )
     parser.add_argument("--debug", action="store_true", help="show a full traceback on errors")
+    parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     for name in COMMANDS:
         module = importlib.import_module(f"rnnlab.commands.{name}")
@@ -65,8 +68,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # `rnnlab sample ... | head` closes the pipe early; that is not an error.
-        try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (open for the rest of the process)
         return 0

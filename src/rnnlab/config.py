@@ -1,143 +1,289 @@
-"""Configuration dataclasses for models and training; unknown or mistyped keys fail loudly."""
+"""Every setting of rnnlab, each declared once (see :mod:`rnnlab.settings`).
+
+- :class:`DataConfig` / :class:`TagDataConfig`: how the text is read.
+- :class:`ModelConfig` / :class:`TagModelConfig`: the network.
+- :class:`TrainConfig` / :class:`TagTrainConfig`: how to train (both extend :class:`LoopConfig`,
+  the settings of the training loop that every task shares).
+
+The command-line flags of ``rnnlab train`` and ``rnnlab tag train``, the keys of ``--config``
+files and the configuration saved in checkpoints are these fields. Nothing here imports torch.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import typing
+import re
 from dataclasses import dataclass
-from typing import Any, TypeVar, get_type_hints
 
+from rnnlab.cells import CELLS, IMPLS, REGISTRY
 from rnnlab.errors import UserError
+from rnnlab.settings import (
+    at_least,
+    between,
+    in_interval,
+    known_encoding,
+    non_negative,
+    override,
+    positive,
+    setting,
+    validate,
+)
 
-T = TypeVar("T")
-
-CELLS = ("lstm", "gru", "rnn")
-IMPLS = ("auto", "torch", "reference", "fused")
 # Arithmetic of the training forward pass: fp32 throughout, or autocast to bfloat16 / float16
 # (weights, optimizer state and checkpoints stay fp32 either way).
 PRECISIONS = ("fp32", "bf16", "fp16")
+SCHEDULES = ("cosine", "constant")
+DERIVES = ("truecase", "diacritics")
+MAX_SIZE = 1 << 20
 
 
-def from_dict(cls: type[T], d: dict[str, Any]) -> T:
-    """Build a config dataclass from a dict, refusing unknown keys and wrong types."""
-    hints = get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise UserError(f"{cls.__name__}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
-    kwargs = {}
-    for k, v in d.items():
-        kwargs[k] = _check_type(cls.__name__, k, hints[k], v)
-    return cls(**kwargs)
+def _device(v: str) -> str | None:
+    if v in ("auto", "cpu", "cuda", "mps") or re.fullmatch(r"cuda:\d+", v):
+        return None
+    return f"must be auto, cpu, cuda, cuda:N or mps, got {v!r}"
 
 
-def _check_type(owner: str, key: str, hint: Any, value: Any) -> Any:
-    allowed = typing.get_args(hint) or (hint,)
-    if value is None and type(None) in allowed:
-        return value
-    for t in allowed:
-        if t is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if t is int and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if t in (str, bool) and isinstance(value, t):
-            return value
-    names = "/".join(getattr(t, "__name__", str(t)) for t in allowed)
-    raise UserError(f"{owner}.{key} must be {names}, got {value!r}")
+# ------------------------------------------------------------------------------------ data
 
 
-def to_dict(cfg) -> dict[str, Any]:
-    return dataclasses.asdict(cfg)
-
-
-@dataclass
-class ModelConfig:
-    """Embedding (or one-hot) -> stacked recurrent cells -> Linear over the vocabulary."""
-
-    vocab_size: int = 0  # 0: taken from the training text's vocabulary
-    cell: str = "lstm"
-    layers: int = 2
-    hidden: int = 256
-    embed: int = 64  # ignored with one_hot
-    one_hot: bool = False
-    dropout: float = 0.0
-    impl: str = "auto"  # auto: the faster backend for the cell and device (model.resolve_impl)
+@dataclass(frozen=True)
+class TextConfig:
+    encoding: str = setting("utf-8", "text encoding of the files", check=known_encoding)
 
     def __post_init__(self):
-        if self.cell not in CELLS:
-            raise UserError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
-        if self.impl not in IMPLS:
-            raise UserError(f"impl must be one of {', '.join(IMPLS)}, got {self.impl!r}")
-        if self.impl == "fused" and self.cell == "lstm":
-            raise UserError("impl fused exists for the GRU and the RNN, not the LSTM (torch.nn.LSTM is fused already)")
-        for name in ("layers", "hidden"):
-            if getattr(self, name) < 1:
-                raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.vocab_size < 0:
-            raise UserError(f"vocab_size must be >= 0, got {self.vocab_size}")
-        if not self.one_hot and self.embed < 1:
-            raise UserError(f"embed must be at least 1, got {self.embed}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise UserError(f"dropout must be in [0, 1), got {self.dropout}")
-        if self.hidden > 65536 or self.layers > 64 or self.embed > 65536:
-            raise UserError("model size is absurd (hidden/embed at most 65536, layers at most 64)")
+        validate(self)
+
+
+@dataclass(frozen=True)
+class DataConfig(TextConfig):
+    """How ``rnnlab train`` reads its text."""
+
+    min_count: int = setting(1, "characters seen fewer times map to an unknown symbol", check=at_least(1))
+
+
+@dataclass(frozen=True)
+class TagDataConfig(TextConfig):
+    """How ``rnnlab tag train`` reads its pairs."""
+
+    derive: str | None = setting(
+        None,
+        "build the pairs from plain text: truecase (input lower-cased) or diacritics (accents stripped)",
+        choices=DERIVES,
+        unset="off: read input<TAB>target lines",
+    )
+    skip_bad: bool = setting(False, "skip and count bad lines instead of stopping at the first")
+    max_len: int = setting(200, "cut longer lines into windows at spaces", check=between(1, MAX_SIZE))
+
+
+# ------------------------------------------------------------------------------------ using runs
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    """Which checkpoint of a run to use, and where (``rnnlab sample``, ``eval``, ``tag predict`` ...)."""
+
+    checkpoint: str = setting(
+        "best", "which checkpoint: best (lowest validation loss) or last", choices=("best", "last")
+    )
+    device: str = setting("cpu", "where to run: cpu, auto, cuda, cuda:N or mps", check=_device)
+
+    def __post_init__(self):
+        validate(self)
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """How to draw text from a language model."""
+
+    length: int = setting(500, "characters to generate", check=between(0, MAX_SIZE * 64))
+    temperature: float = setting(1.0, "below 1: safer, above 1: wilder", check=positive)
+    top_k: int | None = setting(None, "draw only from the k likeliest characters", check=at_least(1), unset="all")
+    top_p: float | None = setting(
+        None,
+        "draw only from the smallest set holding this probability mass",
+        check=in_interval(0, 1, closed_lo=False, closed_hi=True),
+        unset="1",
+    )
+    greedy: bool = setting(False, "always take the likeliest character")
+    seed: int | None = setting(None, "random seed: the same seed gives the same text", unset="a fresh one each time")
+
+    def __post_init__(self):
+        validate(self)
+
+
+# ------------------------------------------------------------------------------------ models
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Embedding (or one-hot) -> stacked recurrent layers -> Linear over the vocabulary."""
+
+    vocab_size: int = setting(0, "symbols in the input vocabulary", internal=True, check=at_least(0))
+    cell: str = setting("lstm", "recurrent cell", choices=CELLS)
+    layers: int = setting(2, "stacked recurrent layers", check=between(1, 64))
+    hidden: int = setting(256, "units per layer", check=between(1, 65536))
+    embed: int = setting(64, "character embedding size (unused with --one-hot)", check=between(1, 65536))
+    one_hot: bool = setting(False, "one-hot input instead of an embedding, as in the lecture")
+    dropout: float = setting(0.0, "dropout between layers and before the output", check=in_interval(0, 1))
+    impl: str = setting(
+        "auto",
+        "backend: auto (the fastest measured for the cell, device and batch), torch (torch.nn's layers), "
+        "reference (rnnlab.nn's cells from tensor ops) or fused (rnnlab.nn's GRU or RNN with a hand-written "
+        "backward); weights load into any",
+        choices=IMPLS,
+    )
+
+    def __post_init__(self):
+        validate(self)
+        if self.impl == "fused" and not REGISTRY[self.cell].has_fused:
+            fused = ", ".join(c.name.upper() for c in REGISTRY.values() if c.has_fused)
+            raise UserError(f"impl fused exists for the {fused}, not the {self.cell.upper()}")
 
     @property
     def input_size(self) -> int:
         return self.vocab_size if self.one_hot else self.embed
 
 
-@dataclass
-class TrainConfig:
-    """How to train: data layout, optimiser, schedule, stopping, evaluation."""
+@dataclass(frozen=True)
+class TagModelConfig(ModelConfig):
+    """Embedding (or one-hot) -> recurrent layers (bidirectional by default) -> Linear per position."""
 
-    # Many small steps: measured best on a CPU at 1, 2 and 5 minutes (docs/benchmarks.md).
-    batch_size: int = 16
-    seq_len: int = 32
-    lr: float = 5e-3
-    min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
-    warmup_steps: int = 100
-    schedule: str = "cosine"  # cosine | constant
-    weight_decay: float = 0.0
-    grad_clip: float = 5.0
-    epochs: int = 20
-    max_steps: int | None = None
-    max_time: float | None = None  # seconds of training
-    eval_every: int = 1000
-    eval_chars: int = 100_000  # validation cap, so evaluation stays quick on big corpora
-    val_fraction: float = 0.05
-    patience: int | None = None  # evaluations without improvement before stopping
-    seed: int = 1337
-    device: str = "auto"
-    precision: str = "fp32"  # fp32 | bf16 | fp16 (fp16 only on CUDA, checked where the device is known)
-    sample_chars: int = 200  # sample printed at each evaluation
-    recover: bool = False  # on a non-finite loss: reload the last checkpoint at half the rate
+    hidden: int = override(ModelConfig, "hidden", 128, help="units per layer and direction")
+    out_vocab: int = setting(0, "symbols in the output vocabulary", internal=True, check=at_least(0))
+    bidirectional: bool = setting(True, "read each line in both directions (the whole input is known)")
+
+
+# ------------------------------------------------------------------------------------ training
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """The training loop's settings, shared by every task: optimiser, schedule, stopping, evaluation."""
+
+    batch_size: int = setting(16, "parallel streams per step", check=between(1, MAX_SIZE))
+    lr: float = setting(5e-3, "Adam learning rate", check=positive)
+    min_lr_ratio: float = setting(
+        0.1, "the cosine schedule ends at lr times this", check=in_interval(0, 1, closed_hi=True)
+    )
+    warmup_steps: int = setting(100, "linear warm-up steps", check=at_least(0))
+    schedule: str = setting("cosine", "learning-rate schedule after warm-up", choices=SCHEDULES)
+    weight_decay: float = setting(0.0, "Adam weight decay", check=non_negative)
+    grad_clip: float = setting(5.0, "clip the gradient norm to this (0: off)", check=non_negative)
+    epochs: int = setting(20, "passes over the text", check=at_least(1), resume=True)
+    max_steps: int | None = setting(
+        None, "stop after this many steps", check=at_least(1), unset="no limit", resume=True
+    )
+    max_time: float | None = setting(
+        None,
+        "stop after this many seconds of training",
+        check=positive,
+        unset="no limit",
+        metavar="SECONDS",
+        resume=True,
+    )
+    eval_every: int = setting(1000, "validate every N steps", check=at_least(1), resume=True)
+    eval_chars: int = setting(100_000, "validate on at most this many characters", check=at_least(1))
+    val_fraction: float = setting(
+        0.05,
+        "the fraction held out for validation: the end of the text, or the last lines",
+        check=in_interval(0, 0.5, closed_lo=False),
+    )
+    patience: int | None = setting(
+        None, "stop after N evaluations without improvement", check=at_least(1), unset="off", resume=True
+    )
+    seed: int = setting(1337, "random seed: the same seed gives the same numbers")
+    device: str = setting(
+        "auto", "where to train: auto (a GPU when there is one), cpu, cuda, cuda:N or mps", check=_device, resume=True
+    )
+    precision: str = setting(
+        "fp32",
+        "forward-pass arithmetic: fp32, or autocast to bf16 or fp16 (CUDA only, with loss scaling); weights stay fp32",
+        choices=PRECISIONS,
+        resume=True,
+    )
+    sample_chars: int = setting(200, "characters sampled at each evaluation", check=at_least(0), resume=True)
+    recover: bool = setting(
+        False, "on a NaN/inf loss, reload the last checkpoint and halve the learning rate", resume=True
+    )
 
     def __post_init__(self):
-        if self.batch_size < 1 or self.batch_size > 1 << 20:
-            raise UserError(f"batch size must be between 1 and {1 << 20}, got {self.batch_size}")
-        if self.seq_len < 1 or self.seq_len > 1 << 20:
-            raise UserError(f"sequence length must be between 1 and {1 << 20}, got {self.seq_len}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise UserError(f"learning rate must be positive, got {self.lr}")
-        if self.schedule not in ("cosine", "constant"):
-            raise UserError(f"schedule must be cosine or constant, got {self.schedule!r}")
-        if not 0.0 < self.val_fraction < 0.5:
-            raise UserError(f"val fraction must be in (0, 0.5), got {self.val_fraction}")
-        if self.epochs < 1:
-            raise UserError(f"epochs must be at least 1, got {self.epochs}")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise UserError(f"max steps must be at least 1, got {self.max_steps}")
-        if self.max_time is not None and self.max_time <= 0:
-            raise UserError(f"max time must be positive, got {self.max_time}")
-        if self.eval_every < 1:
-            raise UserError(f"eval every must be at least 1, got {self.eval_every}")
-        if self.grad_clip < 0:
-            raise UserError(f"grad clip must be >= 0 (0 turns it off), got {self.grad_clip}")
-        if self.patience is not None and self.patience < 1:
-            raise UserError(f"patience must be at least 1, got {self.patience}")
-        if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
-            raise UserError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
-        if self.precision not in PRECISIONS:
-            raise UserError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        validate(self)
+
+
+@dataclass(frozen=True)
+class TrainConfig(LoopConfig):
+    """How ``rnnlab train`` trains a language model: truncated backprop over contiguous streams."""
+
+    # Many small steps: measured best on a CPU at 1, 2 and 5 minutes (docs/benchmarks.md).
+    seq_len: int = setting(32, "characters per truncated-backprop chunk", check=between(1, MAX_SIZE))
+
+
+MIN_TAG_STEPS = 300  # without --epochs, a small file of pairs still gets this many steps
+
+
+@dataclass(frozen=True)
+class TagTrainConfig(LoopConfig):
+    """How ``rnnlab tag train`` trains: shuffled batches of whole lines."""
+
+    batch_size: int = override(LoopConfig, "batch_size", 32, help="lines (windows) per batch")
+    epochs: int | None = override(
+        LoopConfig, "epochs", None, unset=f"20, raised to reach {MIN_TAG_STEPS} steps on a small file"
+    )
+
+
+# ------------------------------------------------------------------------------------ report
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """What ``rnnlab report`` analyses and shows."""
+
+    chars: int = setting(5000, "analyse at most this many characters", check=between(1, MAX_SIZE))
+    length: int = setting(2000, "characters to sample with --prime", check=between(1, MAX_SIZE))
+    temperature: float = setting(0.8, "sampling temperature with --prime", check=positive)
+    seed: int = setting(0, "sampling seed with --prime")
+    search: str | None = setting(
+        None,
+        "the unit search the page opens with, a regular expression",
+        unset="whichever of text in parentheses, braces, brackets or quotes has the best-correlated unit",
+        metavar="REGEX",
+    )
+
+    def __post_init__(self):
+        validate(self)
+
+
+# ------------------------------------------------------------------------------------ lesson
+
+LESSON_PROGRAMS = ("rnncell", "rnn", "embedding", "lstm", "gru")
+# The lecture's learning rates: 0.1 for RNNCell, 0.05 for RNN and Embedding. For the LSTM/GRU
+# homework the lecture allows 0.05 to 0.1; 0.1 reaches "ohlol" within 15 epochs on 44/50 and
+# 47/50 seeds (the LSTM only on 30/50 at 0.05: its gates learn slower).
+LESSON_LR = {"rnncell": 0.1, "rnn": 0.05, "embedding": 0.05, "lstm": 0.1, "gru": 0.1}
+
+
+@dataclass(frozen=True)
+class LessonConfig:
+    """``rnnlab lesson``: which of the lecture's programs to run, and how."""
+
+    program: str = setting(
+        "all", "which program (all: the five, in the lecture's order)", choices=(*LESSON_PROGRAMS, "all")
+    )
+    epochs: int = setting(15, "training epochs per program", check=between(1, 100_000))
+    # Chosen so that all five programs print "ohlol" within 15 epochs with both impls
+    # (scripts/lesson_success_rates.py counts how often that happens over seeds 0..49).
+    seed: int = setting(2, "random seed for the initial weights (every program reaches 'ohlol' with the default)")
+    lr: float | None = setting(
+        None,
+        "Adam learning rate for every program run",
+        check=positive,
+        unset="the lecture's, per program: " + ", ".join(f"{k} {v:g}" for k, v in LESSON_LR.items()),
+    )
+    impl: str = setting(
+        "torch", "recurrent layers from torch.nn or rnnlab.nn (the same numbers)", choices=("torch", "reference")
+    )
+    shapes: bool = setting(False, "print the shape of every tensor on its way through, in the first epoch")
+    input: str = setting("hello", "input word", metavar="WORD")
+    target: str = setting("ohlol", "target word, as long as the input", metavar="WORD")
+
+    def __post_init__(self):
+        validate(self)

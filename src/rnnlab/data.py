@@ -4,15 +4,21 @@ A corpus is one or more text files (folders are read recursively, in sorted orde
 decoded in chunks, twice: once to count characters (the vocabulary), once to write ids into a
 preallocated tensor of the smallest integer type that holds them. The corpus is never held as a
 Python list of characters, so a 100 MB file costs about 100-200 MB of ids plus one chunk.
+
+:func:`iter_text` is rnnlab's one text reader: the corpus, pair files, ``rnnlab eval`` and the
+report all read through it. The encoding pass also hashes the text (:class:`DataSpec`), so that a
+run can check, when it is resumed, that it is given the very text it started with.
 """
 
 from __future__ import annotations
 
 import codecs
+import functools
+import hashlib
 import os
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -78,14 +84,16 @@ def list_text_files(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], int
 
 
 def iter_text(path: Path, encoding: str = "utf-8", chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:
-    """Yield the decoded text of one file in chunks; undecodable bytes name the byte offset."""
+    """Yield the decoded text of one file in chunks, without a leading byte-order mark;
+    undecodable bytes are an error naming the file, the line and the byte offset."""
     try:
         decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     except LookupError:
         raise UserError(f"unknown encoding {encoding!r}") from None
-    offset = 0
+    offset = lines = 0
+    first = True
     try:
-        f = open(path, "rb")
+        f = open(path, "rb")  # noqa: SIM115 (the with below closes it; a failed open is a UserError)
     except OSError as e:
         raise UserError(f"cannot read {path}: {e.strerror}") from None
     with f:
@@ -98,15 +106,31 @@ def iter_text(path: Path, encoding: str = "utf-8", chunk_bytes: int = CHUNK_BYTE
                 # e.start is relative to the bytes the decoder held (buffered tail + raw).
                 held = len(e.object) - len(raw)
                 where = offset - held + e.start
+                line = lines - e.object[:held].count(b"\n") + e.object[: e.start].count(b"\n") + 1
                 raise UserError(
-                    f"{path}: bytes at offset {where} are not valid {encoding} "
+                    f"{path}, line {line}: bytes at offset {where} are not valid {encoding} "
                     f"({e.reason}); convert the file or pass --encoding"
                 ) from None
+            if first and text:
+                text, first = text.removeprefix("\ufeff"), False
             if text:
                 yield text
             if final:
                 return
             offset += len(raw)
+            lines += raw.count(b"\n")
+
+
+def read_text(path: Path, encoding: str = "utf-8") -> str:
+    """The whole text of one file (see :func:`iter_text`)."""
+    return "".join(iter_text(path, encoding))
+
+
+def read_texts(paths: Sequence[str | os.PathLike], encoding: str = "utf-8") -> Iterator[tuple[Path, str]]:
+    """``(file, its text)`` for every text file under ``paths`` (see :func:`list_text_files`)."""
+    files, _ = list_text_files(paths)
+    for f in files:
+        yield f, read_text(f, encoding)
 
 
 def _codepoints(text: str) -> torch.Tensor:
@@ -136,7 +160,7 @@ class Vocab:
     def __len__(self) -> int:
         return len(self.chars)
 
-    @property
+    @functools.cached_property
     def stoi(self) -> dict[str, int]:
         return {c: i for i, c in enumerate(self.chars) if i != self.unk}
 
@@ -209,8 +233,95 @@ def build_vocab(counts: torch.Tensor, min_count: int = 1, unk: bool = False) -> 
     keep = torch.nonzero(counts >= max(1, min_count)).flatten()
     chars = tuple(chr(int(c)) for c in keep)
     if unk or len(keep) < len(present):
-        return Vocab((UNK_DISPLAY,) + chars, unk=0)
+        return Vocab((UNK_DISPLAY, *chars), unk=0)
     return Vocab(chars)
+
+
+# --------------------------------------------------------------------------------------------
+# Where a text came from
+
+
+EMBEDDED = {"jargon": "jargon.txt", "french": "debian-reference-fr.txt"}  # see corpora/SOURCE*.md
+
+
+def embedded_path(name: str = "jargon") -> Path:
+    """A text shipped inside the package: ``jargon`` (The Jargon File 4.4.7, public domain, the
+    default corpus) or ``french`` (French prose for diacritic restoration)."""
+    return Path(__file__).resolve().parent / "corpora" / EMBEDDED[name]
+
+
+def default_corpus_path() -> Path:
+    return embedded_path("jargon")
+
+
+class TextDigest:
+    """SHA-256 of a text as UTF-8, fed chunk by chunk (chunking does not change it)."""
+
+    def __init__(self):
+        self._h = hashlib.sha256()
+
+    def update(self, text: str) -> None:
+        self._h.update(text.encode("utf-8", "surrogatepass"))
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
+def digest(text: str) -> str:
+    d = TextDigest()
+    d.update(text)
+    return d.hexdigest()
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where a run's text came from, and its hash, so the run can be resumed from the command
+    line with the very same text: ``files`` (read again from ``paths``), ``embedded`` (a text
+    inside the package, ``paths`` names it) or ``text`` (given in memory: give it again)."""
+
+    source: str
+    paths: tuple[str, ...] = ()
+    chars: int = 0
+    sha256: str | None = None  # None in checkpoints written before rnnlab kept it
+
+    def describe(self) -> str:
+        if self.source == "embedded":
+            return f"the embedded corpus ({', '.join(self.paths)})"
+        if self.source == "text":
+            return "a text given in memory"
+        names = ", ".join(Path(p).name for p in self.paths[:3])
+        return names + ("..." if len(self.paths) > 3 else "")
+
+    def locate(self, paths: Sequence[str | os.PathLike] = ()) -> list[Path]:
+        """The files to read the text from again: ``paths`` when given, else the recorded ones."""
+        if paths:
+            return [Path(p) for p in paths]
+        if self.source == "embedded":
+            return [embedded_path(name) for name in self.paths]
+        if self.source == "files":
+            return [Path(p) for p in self.paths]
+        raise UserError("this run was trained on a text given in memory; give the same text again as PATH")
+
+    def check_same(self, other: DataSpec) -> None:
+        """Refuse to go on with a text other than this one."""
+        same = other.sha256 == self.sha256 if self.sha256 else other.chars == self.chars
+        if not same:
+            raise UserError("the text differs from the one this run was trained on, so it cannot be resumed exactly")
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "paths": list(self.paths), "chars": self.chars, "sha256": self.sha256}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DataSpec:
+        return cls(d["source"], tuple(d.get("paths", ())), int(d.get("chars", 0)), d.get("sha256"))
+
+
+def files_spec(paths: Sequence[str | os.PathLike], chars: int, sha256: str) -> DataSpec:
+    resolved = [Path(p).resolve() for p in paths]
+    names = [n for n, _ in EMBEDDED.items() if embedded_path(n) in resolved]
+    if names and len(names) == len(resolved):
+        return DataSpec("embedded", tuple(names), chars, sha256)
+    return DataSpec("files", tuple(str(p) for p in resolved), chars, sha256)
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,29 +334,38 @@ class Corpus:
 
     ids: torch.Tensor  # (N,) in vocab.dtype
     vocab: Vocab
-    files: list[str]
+    spec: DataSpec
+    files: list[str] = field(default_factory=list)
     n_unknown: int = 0  # characters mapped to unk
     skipped_files: int = 0
 
     def __len__(self) -> int:
         return self.ids.numel()
 
+    def describe(self) -> str:
+        return (
+            f"corpus: {len(self):,} characters, {len(self.vocab)} symbols"
+            + (f", {self.n_unknown:,} mapped to unknown" if self.n_unknown else "")
+            + (f", {self.skipped_files} binary files skipped" if self.skipped_files else "")
+        )
 
-def encode_files(files: Sequence[Path], vocab: Vocab, encoding: str = "utf-8") -> tuple[torch.Tensor, int]:
-    """Second pass: ids of all files, concatenated, in a preallocated compact tensor."""
-    total = 0
-    for f in files:
-        for text in iter_text(f, encoding):
-            total += len(text)
+
+def encode_files(files: Sequence[Path], vocab: Vocab, encoding: str = "utf-8", total: int | None = None):
+    """Second pass: ids of all files, concatenated, in a preallocated compact tensor; returns
+    ``(ids, characters outside the vocabulary, SHA-256 of the text)``."""
+    if total is None:
+        total = sum(len(text) for f in files for text in iter_text(f, encoding))
     ids = torch.empty(total, dtype=vocab.dtype)
     lut = vocab.lookup_table(MAX_CODEPOINT)
     if vocab.unk is not None:
         lut[lut < 0] = vocab.unk
     pos = 0
     n_unknown = 0
+    text_digest = TextDigest()
     for f in files:
         # Smaller chunks than the counting pass: here every transient sits beside the ids.
         for text in iter_text(f, encoding, chunk_bytes=ENCODE_CHUNK_BYTES):
+            text_digest.update(text)
             chunk = lut.index_select(0, _codepoints(text))  # (n,) int32 ids, int32 code points as index
             if vocab.unk is not None:
                 n_unknown += int((chunk == vocab.unk).sum())
@@ -255,28 +375,32 @@ def encode_files(files: Sequence[Path], vocab: Vocab, encoding: str = "utf-8") -
                 chunk = chunk[known]
             ids[pos : pos + chunk.numel()] = chunk.to(vocab.dtype)
             pos += chunk.numel()
-    return ids[:pos], n_unknown
+    return ids[:pos], n_unknown, text_digest.hexdigest()
 
 
 def load_corpus(
-    paths: Sequence[str | os.PathLike],
+    paths: Sequence[str | os.PathLike] | None = None,
     encoding: str = "utf-8",
     min_count: int = 1,
     unk: bool = False,
     vocab: Vocab | None = None,
 ) -> Corpus:
-    """Read files or folders into ids. With ``vocab`` given, encode with it (unknowns -> unk)."""
-    files, skipped = list_text_files(paths)
+    """Read files or folders (by default the embedded corpus) into ids. With ``vocab`` given,
+    encode with it (unknowns -> unk)."""
+    files, skipped = list_text_files(paths or [default_corpus_path()])
+    total = None
     if vocab is None:
         counts = count_chars(t for f in files for t in iter_text(f, encoding))
-        if int(counts.sum()) == 0:
+        total = int(counts.sum())
+        if total == 0:
             names = ", ".join(str(f) for f in files[:3])
             raise UserError(f"the corpus is empty ({names}{'...' if len(files) > 3 else ''})")
         vocab = build_vocab(counts, min_count=min_count, unk=unk)
-    ids, n_unknown = encode_files(files, vocab, encoding)
+    ids, n_unknown, sha = encode_files(files, vocab, encoding, total)
     if ids.numel() == 0:
         raise UserError("the corpus is empty")
-    return Corpus(ids=ids, vocab=vocab, files=[str(f) for f in files], n_unknown=n_unknown, skipped_files=skipped)
+    spec = files_spec(paths or [default_corpus_path()], ids.numel() + (n_unknown if vocab.unk is None else 0), sha)
+    return Corpus(ids, vocab, spec, [str(f) for f in files], n_unknown, skipped)
 
 
 def corpus_from_text(text: str, min_count: int = 1, unk: bool = False, vocab: Vocab | None = None) -> Corpus:
@@ -288,13 +412,4 @@ def corpus_from_text(text: str, min_count: int = 1, unk: bool = False, vocab: Vo
     ids, n_unknown = vocab.encode(text)
     if ids.numel() == 0:
         raise UserError("no character of the text is in the vocabulary")
-    return Corpus(ids=ids.to(vocab.dtype), vocab=vocab, files=[], n_unknown=n_unknown)
-
-
-# --------------------------------------------------------------------------------------------
-# The embedded default corpus
-
-
-def default_corpus_path() -> Path:
-    """The Jargon File, version 4.4.7 (public domain), cleaned; see ``corpora/SOURCE.md``."""
-    return Path(__file__).resolve().parent / "corpora" / "jargon.txt"
+    return Corpus(ids.to(vocab.dtype), vocab, DataSpec("text", (), len(text), digest(text)), n_unknown=n_unknown)

@@ -8,6 +8,7 @@ steps as one process with B streams. Rank 0 alone writes checkpoints, metrics an
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -69,8 +70,6 @@ def from_env(device_name: str) -> DistContext | None:
 def shutdown(ctx: DistContext | None) -> None:
     """Leave the group together: a rank that tears down early aborts one still saving."""
     if ctx is not None and dist.is_initialized():
-        try:
+        with contextlib.suppress(RuntimeError):  # a peer already failed; torchrun reports it
             dist.barrier()
-        except RuntimeError:
-            pass  # a peer already failed; torchrun reports it
         dist.destroy_process_group()

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import torch
 
-from rnnlab.config import ModelConfig, TrainConfig
-from rnnlab.data import Corpus, Vocab, corpus_from_text, load_corpus
+from rnnlab.config import DataConfig, ModelConfig, TrainConfig
+from rnnlab.data import Vocab, corpus_from_text, load_corpus
 from rnnlab.errors import UserError
 from rnnlab.model import LN2, CharRNN
+from rnnlab.runs import load_model
 from rnnlab.sampling import check_sampling_args, generate
-from rnnlab.train import Hooks, Trainer, load_run, model_from_checkpoint, resolve_device
+from rnnlab.scoring import score_ids
 
 
 class LanguageModel:
@@ -32,9 +33,8 @@ class LanguageModel:
 
     @classmethod
     def load(cls, run_dir: str | os.PathLike, which: str = "best", device: str = "cpu") -> LanguageModel:
-        dev = resolve_device(device)
-        model, vocab = model_from_checkpoint(load_run(Path(run_dir), which), dev)
-        return cls(model, vocab, dev)
+        ckpt, model, dev = load_model(run_dir, which, "lm", device)
+        return cls(model, ckpt.task.vocab, dev)
 
     # ------------------------------------------------------------------------ sampling
 
@@ -104,29 +104,19 @@ class LanguageModel:
 
     # ------------------------------------------------------------------------ scoring
 
-    @torch.no_grad()
     def evaluate(self, text: str, chunk: int = 1024) -> dict:
-        """Cross-entropy of ``text``: each character predicted from all before it (one pass)."""
+        """Cross-entropy of ``text``: each character predicted from all before it (one pass,
+        read ``chunk`` characters at a time with the state carried)."""
         ids, unknown = self.vocab.encode(text)
-        n = max(0, ids.numel() - 1)
-        nats = 0.0
-        if n:
-            ids = ids.to(self.device)[None, :]  # (1, N)
-            state = None
-            total = torch.zeros((), dtype=torch.float64, device=self.device)
-            for s in range(0, n, chunk):
-                x = ids[:, s : min(s + chunk, n)]  # (1, t)
-                y = ids[:, s + 1 : min(s + chunk, n) + 1]  # (1, t)
-                logits, _, state = self.model(x, state=state)  # (1, t, V)
-                total += torch.nn.functional.cross_entropy(logits[0].double(), y[0], reduction="sum")
-            nats = float(total) / n
+        nats, n = score_ids(self.model, ids, 1, chunk, self.device)
+        mean = nats / n if n else float("nan")
         return {
-            "bpc": nats / LN2 if n else float("nan"),
-            "nats": nats if n else float("nan"),
-            "perplexity": math.exp(nats) if n else float("nan"),
+            "bpc": mean / LN2,
+            "nats": mean,
+            "perplexity": math.exp(mean) if n else float("nan"),
             "chars": n,
             "unknown": unknown,
-            "total_nats": nats * n,
+            "total_nats": nats,
         }
 
     def score(self, text: str) -> float:
@@ -159,14 +149,23 @@ def train_lm(
     out: str | os.PathLike | None = None,
     model: ModelConfig | None = None,
     config: TrainConfig | None = None,
-    hooks: Hooks | None = None,
+    data: DataConfig | None = None,
+    hooks=None,
 ) -> LanguageModel:
-    """Train from a string or files without the CLI; checkpoints go to ``out`` when given."""
+    """Train from a string or files without the CLI; checkpoints go to ``out`` when given, and
+    ``rnnlab train --resume OUT`` continues the run (given the same text again as PATH when it
+    came from a string)."""
+    from rnnlab.training import LMTask, Trainer
+
     if (text is None) == (paths is None):
         raise UserError("give exactly one of text= or paths=")
-    corpus: Corpus = corpus_from_text(text) if text is not None else load_corpus(paths)
+    data = data or DataConfig()
+    if text is not None:
+        corpus = corpus_from_text(text, min_count=data.min_count)
+    else:
+        corpus = load_corpus(paths, encoding=data.encoding, min_count=data.min_count)
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
-    trainer = Trainer(corpus, model or ModelConfig(), config or TrainConfig(), run_dir=out, hooks=hooks)
+    trainer = Trainer(LMTask(corpus, model or ModelConfig(), config or TrainConfig(), data), run_dir=out, hooks=hooks)
     trainer.run()
     return LanguageModel(trainer.model, corpus.vocab, trainer.device)

@@ -11,17 +11,13 @@ from collections.abc import Iterator
 
 import torch
 
-from rnnlab.errors import UserError
-from rnnlab.model import Stepper
+from rnnlab.config import SampleConfig
+from rnnlab.stepper import Stepper
 
 
 def check_sampling_args(temperature: float, top_k: int | None, top_p: float | None) -> None:
-    if not temperature > 0:
-        raise UserError(f"temperature must be positive, got {temperature}")
-    if top_k is not None and top_k < 1:
-        raise UserError(f"top-k must be at least 1, got {top_k}")
-    if top_p is not None and not 0.0 < top_p <= 1.0:
-        raise UserError(f"top-p must be in (0, 1], got {top_p}")
+    """A UserError for values :class:`rnnlab.config.SampleConfig` refuses."""
+    SampleConfig(temperature=temperature, top_k=top_k, top_p=top_p)
 
 
 def filter_logits(

@@ -7,6 +7,10 @@ import json
 import math
 import sys
 
+from rnnlab.commands.flags import add_settings, parsed
+from rnnlab.commands.loading import add_load_args
+from rnnlab.config import LoadConfig, TextConfig
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -17,24 +21,22 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "the model has one, else skipped).",
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by rnnlab train")
-    p.add_argument("files", nargs="+", metavar="FILE", help="text files to score")
+    p.add_argument("files", nargs="+", metavar="FILE", help="text files or folders to score")
     p.add_argument("--json", action="store_true", help="print one JSON object on standard output")
-    p.add_argument("--encoding", default="utf-8", help="text encoding (default utf-8)")
-    p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint (default best)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="cpu", help="where to run (default cpu)")
+    add_settings(p, TextConfig, "text", defaults=True)
+    add_load_args(p)
     return p
 
 
 def run(args) -> int:
-    from rnnlab.data import iter_text, list_text_files
+    from rnnlab.data import read_texts
     from rnnlab.lm import load
 
-    lm = load(args.run_dir, which=args.checkpoint, device=args.device)
-    files, _ = list_text_files(args.files)
+    where = parsed(args, LoadConfig)
+    lm = load(args.run_dir, which=where.checkpoint, device=where.device)
     per_file = []
     total_nats, total_chars, total_unknown = 0.0, 0, 0
-    for f in files:
-        text = "".join(iter_text(f, args.encoding))
+    for f, text in read_texts(args.files, parsed(args, TextConfig).encoding):
         r = lm.evaluate(text)
         per_file.append({"file": str(f), "bpc": r["bpc"], "chars": r["chars"], "unknown": r["unknown"]})
         total_nats += r["total_nats"]
@@ -54,10 +56,8 @@ def run(args) -> int:
         sys.stdout.write("\n")
         return 0
     for r in per_file:
-        print(
-            f"{r['file']}: {r['bpc']:.4f} bits/char over {r['chars']:,} characters"
-            + (f" ({r['unknown']:,} unknown)" if r["unknown"] else "")
-        )
+        unknown = f" ({r['unknown']:,} unknown)" if r["unknown"] else ""
+        print(f"{r['file']}: {r['bpc']:.4f} bits/char over {r['chars']:,} characters{unknown}")
     if len(per_file) > 1:
         print(f"total: {result['bpc']:.4f} bits/char over {total_chars:,} characters")
     print(

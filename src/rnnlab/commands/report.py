@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnnlab.commands.common import positive_float, positive_int
+from rnnlab.commands.flags import add_settings, parsed
+from rnnlab.config import LoadConfig, ReportConfig, TextConfig
 from rnnlab.errors import UserError
 
 
@@ -26,64 +27,41 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     src.add_argument("--text", metavar="FILE", help="analyse this text file")
     src.add_argument("--prime", metavar="TEXT", help="analyse a sample that the model writes after TEXT")
     p.add_argument("--out", metavar="FILE", help="the HTML file to write (default RUN_DIR/report.html)")
-    p.add_argument(
-        "--chars", type=positive_int, default=5000, help="analyse at most this many characters (default 5000)"
-    )
-    p.add_argument("--length", type=positive_int, default=2000, help="characters to sample with --prime (default 2000)")
-    p.add_argument(
-        "--temperature", type=positive_float, default=0.8, help="sampling temperature with --prime (default 0.8)"
-    )
-    p.add_argument("--seed", type=int, default=0, help="sampling seed with --prime (default 0)")
-    p.add_argument(
-        "--search",
-        metavar="REGEX",
-        help="the unit search the page opens with (default: whichever of text in parentheses, braces, "
-        "brackets or quotes has the best-correlated unit)",
-    )
-    p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint (default best)")
-    p.add_argument("--encoding", default="utf-8", help="encoding of --text (default utf-8)")
     p.add_argument("--lstmvis", metavar="DIR", help="also write the states in LSTMVis's layout into DIR (needs h5py)")
+    add_settings(p, ReportConfig, "report", defaults=True)
+    add_settings(p, TextConfig, "text", defaults=True)
+    add_settings(p, LoadConfig, "run", only=("checkpoint",), defaults=True)
     return p
 
 
 def run(args) -> int:
-    import torch
-
-    from rnnlab.data import iter_text, list_text_files
+    from rnnlab.data import read_texts
+    from rnnlab.fileio import atomic_write_text
     from rnnlab.report import build_report, write_lstmvis
+    from rnnlab.report.lstmvis import check_h5py
 
     text = None
     if args.text is not None:
-        files, _ = list_text_files([args.text])
-        text = "".join(t for f in files for t in iter_text(f, args.encoding))
+        text = "".join(t for _, t in read_texts([args.text], parsed(args, TextConfig).encoding))
         if not text:
             raise UserError(f"{args.text} is empty")
     if args.lstmvis:
-        try:
-            import h5py  # noqa: F401
-        except ImportError:
-            raise UserError("--lstmvis needs h5py: pip install 'rnnlab[lstmvis]'") from None
-    with torch.no_grad():
-        report = build_report(
-            args.run_dir,
-            text=text,
-            prime=args.prime,
-            chars=args.chars,
-            length=args.length,
-            temperature=args.temperature,
-            seed=args.seed,
-            which=args.checkpoint,
-            search=args.search,
-        )
-    if args.lstmvis and report.data.get("mode") == "tag":
+        check_h5py()
+    report = build_report(
+        args.run_dir,
+        text=text,
+        prime=args.prime,
+        which=parsed(args, LoadConfig).checkpoint,
+        config=parsed(args, ReportConfig),
+    )
+    if args.lstmvis and report.data["mode"] == "tag":
         raise UserError("--lstmvis writes the states of language-model runs; this is a tag run")
     out = Path(args.out) if args.out else Path(args.run_dir) / "report.html"
     try:
-        if out.parent and not out.parent.exists():
-            out.parent.mkdir(parents=True)
-        out.write_text(report.html, encoding="utf-8")
+        out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UserError(f"cannot write {out}: {e.strerror}") from None
+    atomic_write_text(out, report.html)
     size = out.stat().st_size
     print(f"wrote {out} ({report.data['meta']['chars']:,} characters, {size / 1e6:.1f} MB)", file=sys.stderr)
     for note in report.notes:

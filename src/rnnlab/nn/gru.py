@@ -34,6 +34,15 @@ def gru_step(xw: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None = None)
     return (torch.addcmul(n, z, h - n),)
 
 
+def gru_gates(xw: Tensor, h_prev: Tensor, w_hh: Tensor, b_hh: Tensor | None = None) -> dict[str, Tensor]:
+    """The reset and update gates of many steps at once, from the projected inputs ``xw`` (T, 3H)
+    and the hidden states each step started from, ``h_prev`` (T, H)."""
+    gh = torch.mm(h_prev, w_hh.t()) if b_hh is None else torch.addmm(b_hh, h_prev, w_hh.t())  # (T, 3H)
+    x_r, x_z, _ = xw.chunk(3, 1)  # (T, H) each
+    h_r, h_z, _ = gh.chunk(3, 1)
+    return {"reset": torch.sigmoid(x_r + h_r), "update": torch.sigmoid(x_z + h_z)}
+
+
 class GRUSequence(torch.autograd.Function):
     """A whole GRU layer over time, ``xw (T, B, 3H)`` (input projection with ``b_ih``), ``h0 (B, H)``,
     ``w_hh (3H, H)``, ``b_hh (3H,)`` or None -> ``out (T, B, H)``, with a hand-written backward.

@@ -28,6 +28,16 @@ def lstm_step(xw: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None = None
     return h, c
 
 
+def lstm_gates(xw: Tensor, h_prev: Tensor, w_hh: Tensor, b_hh: Tensor | None = None) -> dict[str, Tensor]:
+    """The input, forget and output gates of many steps at once, from the projected inputs ``xw``
+    (T, 4H) and the hidden states each step started from, ``h_prev`` (T, H)."""
+    pre = torch.addmm(xw, h_prev, w_hh.t())  # (T, 4H)
+    if b_hh is not None:
+        pre = pre + b_hh
+    i, f, _, o = pre.chunk(4, 1)  # (T, H) each
+    return {"input": torch.sigmoid(i), "forget": torch.sigmoid(f), "output": torch.sigmoid(o)}
+
+
 class LSTMCell(CellBase):
     """An LSTM cell, equal to ``torch.nn.LSTMCell``. Input ``(B, D)`` or ``(D,)``; returns ``(h', c')``."""
 

@@ -1,0 +1,101 @@
+"""The recurrent cells rnnlab knows: one registration line each.
+
+A cell lives in its own module under ``rnnlab/nn/`` with a one-step function
+``step(xw, state, w_hh, b_hh) -> state`` (``xw``: the input projection), a layer class with
+``torch.nn``'s signature and parameter names (``weight_ih_l0`` ...), and optionally a function
+``gates(xw, h_prev, w_hh, b_hh) -> {name: (T, H)}`` for the report. Registering it below makes it a
+``--cell`` choice for training, sampling (the one-step runner), the tagger and the report.
+
+This module imports nothing heavy: the command line builds its ``--cell`` choices from it
+before torch is loaded. The modules named here are imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Cell:
+    name: str
+    module: str  # the rnnlab.nn module that holds the cell
+    layer: str  # its layer class; torch.nn's twin has the same name when ``torch_twin``
+    step: str  # its one-step function
+    states: tuple[str, ...] = ("h",)  # the state tensors, the output first
+    gates: tuple[str, ...] = ()  # the gates the report shows, computed by ``gates_fn``
+    gates_fn: str | None = None
+    fold_hh_bias: bool = True  # b_hh may join the input projection (not the GRU's: it sits inside r * (.))
+    torch_twin: bool = True
+    fused_max_batch: int = 0  # on a CPU, ``auto`` takes the fused layer up to this many streams (0: never)
+
+    def load(self) -> ModuleType:
+        return importlib.import_module(self.module)
+
+    @property
+    def has_fused(self) -> bool:
+        return self.fused_max_batch > 0
+
+    def step_fn(self):
+        return getattr(self.load(), self.step)
+
+    def gate_values(self, xw, h_prev, w_hh, b_hh) -> dict[str, Any]:
+        return getattr(self.load(), self.gates_fn)(xw, h_prev, w_hh, b_hh) if self.gates_fn else {}
+
+
+# fused_max_batch: where the fused layer trained faster than torch.nn's on a 2-core CPU
+# (docs/benchmarks.md): GRU 1.06-1.50x at 16 and 32 streams but level at 64; RNN 0.97-1.31x up to 64.
+REGISTRY: dict[str, Cell] = {
+    c.name: c
+    for c in (
+        Cell("lstm", "rnnlab.nn.lstm", "LSTM", "lstm_step", ("h", "c"), ("input", "forget", "output"), "lstm_gates"),
+        Cell(
+            "gru",
+            "rnnlab.nn.gru",
+            "GRU",
+            "gru_step",
+            gates=("reset", "update"),
+            gates_fn="gru_gates",
+            fold_hh_bias=False,
+            fused_max_batch=32,
+        ),
+        Cell("rnn", "rnnlab.nn.rnn", "RNN", "rnn_tanh_step", fused_max_batch=64),
+    )
+}
+CELLS = tuple(REGISTRY)
+
+# torch: torch.nn's layers (cuDNN on a GPU, oneDNN for the LSTM on a CPU); reference: rnnlab.nn's
+# step loop; fused: rnnlab.nn's layer as one autograd node with a hand-written backward.
+BACKENDS = ("torch", "reference", "fused")
+IMPLS = ("auto", *BACKENDS)
+
+
+def get(name: str) -> Cell:
+    return REGISTRY[name]
+
+
+def resolve_impl(impl: str, cell: str, device_type: str = "cpu", batch_size: int | None = None) -> str:
+    """``auto`` -> the backend measured fastest for this cell, device type and per-process batch.
+
+    On a CPU, torch.nn's GRU and RNN have no fused kernel and record autograd nodes at every
+    step; the fused layers train faster there up to ``fused_max_batch`` streams. Every backend
+    has the same parameters, so weights load into any.
+    """
+    if impl != "auto":
+        return impl
+    c = REGISTRY[cell]
+    if device_type == "cpu" and c.has_fused and (batch_size is None or batch_size <= c.fused_max_batch):
+        return "fused"
+    return "torch" if c.torch_twin else "reference"
+
+
+def layer_class(cell: str, backend: str):
+    """The layer class of ``cell`` for a resolved backend, and the extra keyword it takes."""
+    c = REGISTRY[cell]
+    if backend == "torch":
+        import torch
+
+        return getattr(torch.nn, c.layer), {}
+    return getattr(c.load(), c.layer), ({"fused": True} if backend == "fused" else {})

@@ -1,0 +1,124 @@
+"""What a training prints while it runs: the start-up summary, a progress bar, evaluations.
+
+The bar is tqdm's (``tqdm.auto``: a widget in a notebook, a line that fits the terminal's width
+otherwise). When standard error is neither a terminal nor a notebook (a log file, CI) the bar
+would be a stream of carriage returns, so a plain progress line is written every 10 seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from rnnlab.training import Hooks, Trainer
+
+PLAIN_EVERY = 10.0  # seconds between progress lines when the bar cannot be drawn
+
+
+def fmt_duration(seconds: float) -> str:
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+def fmt_rate(cps: float) -> str:
+    return f"{cps / 1000:.1f}k" if cps >= 1000 else f"{cps:.0f}"
+
+
+def summary(trainer: Trainer, batch: str, changes: dict[str, tuple[Any, Any]]) -> str:
+    """The start-up message: data, model, schedule, and what a resume changed."""
+    m, cfg, p, task = trainer.task.model_config, trainer.config, trainer.progress, trainer.task
+    backend = f"impl {m.impl} -> {trainer.backend}" if m.impl == "auto" else f"impl {trainer.backend}"
+    lines = [
+        task.describe(),
+        f"model: {m.layers}x{m.hidden} {'bidirectional ' if getattr(m, 'bidirectional', False) else ''}"
+        f"{m.cell.upper()} ({backend}), {'one-hot' if m.one_hot else f'embedding {m.embed}'}, "
+        f"{sum(t.numel() for t in trainer.model.parameters()):,} parameters, on {trainer.device}"
+        + (f" ({cfg.precision} autocast)" if cfg.precision != "fp32" else ""),
+        f"training: {batch}, {task.steps_per_epoch} steps per epoch, lr {cfg.lr:g} ({cfg.schedule}), "
+        f"up to {p.total_steps} steps" + (f" or {fmt_duration(cfg.max_time)}" if cfg.max_time else ""),
+    ]
+    if p.step:
+        changed = ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changes.items())
+        lines.append(f"resuming at step {p.step}" + (f"; changed: {changed}" if changed else ""))
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  | " + line for line in text.split("\n"))
+
+
+class ProgressDisplay(Hooks):
+    """Trainer hooks that draw the summary, the bar and each evaluation on standard error."""
+
+    def __init__(self, quiet: bool, batch: str, changes: dict[str, tuple[Any, Any]] | None = None, stream=None):
+        self.quiet, self.batch, self.changes = quiet, batch, changes or {}
+        self.stream = stream or sys.stderr
+        self.interactive = getattr(self.stream, "isatty", lambda: False)() or "ipykernel" in sys.modules
+        self.bar: tqdm | None = None
+        self.last_val: float | None = None
+        self._last_plain = 0.0
+
+    def write(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)  # above the bar, which is redrawn
+        else:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def on_start(self, trainer: Trainer) -> None:
+        if self.quiet:
+            return
+        self.write(summary(trainer, self.batch, self.changes))
+        if self.interactive:
+            p = trainer.progress
+            self.bar = tqdm(
+                total=p.total_steps,
+                initial=p.step,
+                file=self.stream,
+                dynamic_ncols=True,
+                unit="step",
+                bar_format="step {n_fmt}/{total_fmt} |{bar}| {postfix} [{elapsed}<{remaining}]",
+            )
+
+    def status(self, info: dict[str, Any]) -> str:
+        val = f" | val {self.last_val:.3f}" if self.last_val is not None and math.isfinite(self.last_val) else ""
+        return (
+            f"loss {info.get('train_bpc', float('nan')):.3f} bpc{val} | {fmt_rate(info.get('chars_per_s', 0.0))} char/s"
+        )
+
+    def on_step(self, trainer: Trainer, info: dict[str, Any]) -> None:
+        if self.quiet:
+            return
+        p = trainer.progress
+        if self.bar is not None:
+            self.bar.total = p.total_steps
+            self.bar.set_postfix_str(self.status(info), refresh=False)
+            self.bar.update(p.step - self.bar.n)
+        elif time.monotonic() - self._last_plain > PLAIN_EVERY or p.step >= p.total_steps:
+            self._last_plain = time.monotonic()
+            self.write(f"step {p.step}/{p.total_steps} | {self.status(info)} | {fmt_duration(p.elapsed)}")
+
+    def on_eval(self, trainer: Trainer, info: dict[str, Any]) -> None:
+        self.last_val = info.get("val_bpc")
+        if self.quiet:
+            return
+        best = " (best)" if trainer.progress.best_step == info["step"] else ""
+        text = f"step {info['step']}: validation {info['val_bpc']:.3f} bits/char{best}"
+        if info.get("sample"):
+            text += "\n" + _indent(info["sample"])
+        self.write(text)
+
+    def on_end(self, trainer: Trainer, result: dict[str, Any]) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

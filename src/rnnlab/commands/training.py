@@ -1,0 +1,199 @@
+"""The one path that ``rnnlab train`` and ``rnnlab tag train`` share.
+
+Each command describes itself with a :class:`TrainingCommand` (its settings classes, its tiny
+recipe, how to read its data, how to make its task); everything else is here: the flags, the
+config files, what ``--resume`` may change, the run folder, signals and the closing message.
+
+Settings come, later ones winning, from the defaults, ``--tiny`` (a recipe shipped in
+``rnnlab/recipes/``), ``--config FILE.toml`` and the flags. ``--print-config`` prints the result
+as TOML that ``--config`` reads, and stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rnnlab import settings
+from rnnlab.commands.flags import add_settings, build, flag, given
+from rnnlab.errors import UserError
+
+
+@dataclass(frozen=True)
+class TrainingCommand:
+    name: str  # "train", "tag train"
+    kind: str  # the kind of checkpoint it writes
+    data: type  # its three settings classes
+    model: type
+    train: type
+    tiny: str  # its --tiny recipe, in rnnlab/recipes/
+    out_prefix: str  # default run folders are runs/<prefix>-<date>-<time>
+    load: Callable  # (paths, data config, the resumed run's task section or None) -> data
+    make_task: Callable  # (data, model config, train config, data config) -> Task
+    batch: Callable  # task -> "batch 16 x seq 32"
+    next_step: str  # printed at the end, with {out}
+
+    @property
+    def sections(self) -> tuple[tuple[str, type], ...]:
+        return (("data", self.data), ("model", self.model), ("training", self.train))
+
+    def known(self) -> dict[str, tuple[type, Any]]:
+        return {f.name: (cls, f) for _, cls in self.sections for f in settings.fields(cls)}
+
+
+def add_arguments(p: argparse.ArgumentParser, cmd: TrainingCommand) -> None:
+    p.add_argument(
+        "--out", metavar="RUN_DIR", help=f"run folder to create (default runs/{cmd.out_prefix}-<date>-<time>)"
+    )
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
+    p.add_argument(
+        "--config", metavar="FILE", action="append", default=[], help="read settings from a TOML file (flags win)"
+    )
+    p.add_argument("--print-config", action="store_true", help="print the settings as TOML for --config, and stop")
+    p.add_argument("--tiny", action="store_true", help="a tiny model and 30 steps: checks that everything works")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or samples")
+    for title, cls in cmd.sections:
+        add_settings(p, cls, title)
+
+
+def _asked(args, cmd: TrainingCommand) -> dict[str, Any]:
+    """The settings asked for: the tiny recipe, then the config files, then the flags."""
+    known = cmd.known()
+    values: dict[str, Any] = {}
+    if args.tiny:
+        with resources.as_file(resources.files("rnnlab") / "recipes" / cmd.tiny) as path:
+            values.update(settings.read_toml(str(path), known))
+    for path in args.config:
+        values.update(settings.read_toml(path, known))
+    values.update(given(args, [cls for _, cls in cmd.sections]))
+    return values
+
+
+def _resumed(ckpt, asked: dict[str, Any], cmd: TrainingCommand):
+    """The run's settings with what may change on resume changed; anything else refused."""
+    known = cmd.known()
+    current = {
+        **settings.to_dict(ckpt.data_config),
+        **settings.to_dict(ckpt.model_config),
+        **settings.to_dict(ckpt.train_config),
+    }
+    changes = {}
+    for key, value in asked.items():
+        if value == current.get(key):
+            continue
+        if not settings.spec(known[key][1]).resume:
+            raise UserError(
+                f"{flag(key)} cannot change when a run is resumed (the run has {current.get(key)!r}); start a new run instead"
+            )
+        changes[key] = (current.get(key), value)
+    new = {k: v for k, (_, v) in changes.items()}
+    configs = [
+        settings.replace(c, **{k: v for k, v in new.items() if hasattr(c, k)})
+        for c in (ckpt.data_config, ckpt.model_config, ckpt.train_config)
+    ]
+    return (*configs, changes)
+
+
+def _print_config(configs) -> int:
+    sys.stdout.write(settings.to_toml(zip(("data", "model", "training"), configs)))
+    return 0
+
+
+def default_out(prefix: str) -> Path:
+    return Path("runs") / time.strftime(f"{prefix}-%Y%m%d-%H%M%S")
+
+
+def prepare_out(path: Path) -> Path:
+    from rnnlab import checkpoint
+
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path} exists and is not a folder")
+    if any((path / n).exists() for n in (checkpoint.LAST, checkpoint.BEST)):
+        raise UserError(f"{path} already holds a run; continue it with --resume {path}, or choose another --out")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create {path}: {e.strerror}") from None
+    return path
+
+
+def run(args, cmd: TrainingCommand) -> int:
+    from rnnlab import checkpoint, distributed
+
+    logging.basicConfig(level=logging.WARNING, format="rnnlab: %(message)s")
+    asked = _asked(args, cmd)
+    ckpt, changes = None, {}
+    if args.resume:
+        if args.out or args.tiny:
+            raise UserError(
+                f"--resume goes on with the run's own folder and settings; give no {'--out' if args.out else '--tiny'}"
+            )
+        ckpt = checkpoint.load(checkpoint.find(Path(args.resume), "last"), kind=cmd.kind)
+        data_cfg, model_cfg, train_cfg, changes = _resumed(ckpt, asked, cmd)
+    else:
+        data_cfg, model_cfg, train_cfg = (build(cls, asked) for _, cls in cmd.sections)
+    if args.print_config:
+        return _print_config((data_cfg, model_cfg, train_cfg))
+
+    ctx = distributed.from_env(train_cfg.device)
+    try:
+        return _train(args, cmd, ckpt, (data_cfg, model_cfg, train_cfg), changes, ctx)
+    finally:
+        distributed.shutdown(ctx)
+
+
+def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx) -> int:
+    from rnnlab.commands.progress import ProgressDisplay, fmt_duration
+    from rnnlab.commands.signals import stop_on_signals
+    from rnnlab.training import Trainer
+    from rnnlab.training.loop import REASONS
+
+    data_cfg, model_cfg, train_cfg = configs
+    main_rank = ctx is None or ctx.is_main
+    if ckpt is not None:
+        data = cmd.load(ckpt.data.locate(args.paths), data_cfg, ckpt.task)
+        ckpt.data.check_same(data.spec)
+        out = Path(args.resume)
+    else:
+        data = cmd.load(args.paths, data_cfg, None)
+        if ctx is not None and not args.out:
+            raise UserError("give --out when training with torchrun, so that every process names the same folder")
+        out = Path(args.out) if args.out else default_out(cmd.out_prefix)
+        if main_rank:
+            out = prepare_out(out)
+        if ctx is not None:
+            import torch.distributed as dist
+
+            dist.barrier()  # the folder exists (and was checked) before anyone uses it
+    if getattr(data, "n_bad", 0) and not args.quiet:
+        print(f"rnnlab {cmd.name}: skipped {data.n_bad:,} bad lines", file=sys.stderr)
+
+    task = cmd.make_task(data, model_cfg, train_cfg, data_cfg)
+    hooks = ProgressDisplay(args.quiet or not main_rank, cmd.batch(task), changes)
+    with stop_on_signals() as stop:
+        trainer = Trainer(task, run_dir=out, hooks=hooks, stop=stop, resume=ckpt, dist=ctx)
+        result = trainer.run()
+    p = trainer.progress
+    if not main_rank:
+        return 0
+    if result["reason"] == "interrupted":
+        print(f"stopped at step {p.step}; saved. Continue with: rnnlab {cmd.name} --resume {out}", file=sys.stderr)
+        return 143 if stop.received.get("signal") == 15 else 130
+    best = (
+        f"best validation {p.best_val:.3f} bits/char at step {p.best_step}"
+        if task.has_validation()
+        else "nothing held out"
+    )
+    print(
+        f"done ({REASONS[result['reason']]}): {p.step} steps in {fmt_duration(p.elapsed)}, {best}. "
+        f"Run folder: {out}\n{cmd.next_step.format(out=out)}",
+        file=sys.stderr,
+    )
+    return 0

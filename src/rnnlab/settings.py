@@ -1,0 +1,236 @@
+"""Settings declared once: each is one dataclass field that carries its default, its help, its
+validation and whether it may change when a run is resumed.
+
+Everything else derives from those fields: the command-line flags (``rnnlab.commands.flags``),
+the TOML config files of ``--config`` and ``--print-config``, the checkpoint's copy of the
+configuration, and the errors. A config class declares its fields with :func:`setting` and calls
+:func:`validate` from ``__post_init__``; cross-field rules stay in ``__post_init__`` itself.
+
+Written here rather than taken from a library (pydantic, attrs, simple-parsing): the needs are a
+few dozen lines, the settings must import without torch (so ``rnnlab --help`` is instant), and
+the errors must be rnnlab's one-line messages.
+"""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+import difflib
+import functools
+import math
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rnnlab.errors import UserError
+
+Check = Callable[[Any], "str | None"]  # a problem ("must be at least 1, got 0"), or None when fine
+KEY = "rnnlab"  # where a field keeps its Setting in dataclasses.Field.metadata
+
+
+@dataclass(frozen=True)
+class Setting:
+    help: str
+    check: Check | None = None
+    choices: tuple | None = None
+    resume: bool = False  # may change when the run is resumed
+    internal: bool = False  # filled in by rnnlab (a vocabulary size): no flag, not in config files
+    unset: str | None = None  # what the default None means, for the help ("no limit")
+    metavar: str | None = None
+
+
+def setting(default: Any, help: str, **kw: Any) -> Any:
+    """A dataclass field with its :class:`Setting` (``check``, ``choices``, ``resume`` ...)."""
+    return dataclasses.field(default=default, metadata={KEY: Setting(help, **kw)})
+
+
+def override(cls: type, name: str, default: Any, **changes: Any) -> Any:
+    """``cls``'s field ``name`` with another default (and ``help`` or other changes), for a task
+    whose default differs: the rest of the declaration is not written again."""
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return dataclasses.field(default=default, metadata={KEY: dataclasses.replace(f.metadata[KEY], **changes)})
+
+
+# ------------------------------------------------------------------------------------ checks
+
+
+def at_least(least: int | float) -> Check:
+    return lambda v: None if v >= least else f"must be at least {least}, got {v}"
+
+
+def between(lo: int | float, hi: int | float) -> Check:
+    return lambda v: None if lo <= v <= hi else f"must be between {lo} and {hi}, got {v}"
+
+
+def positive(v: float) -> str | None:
+    return None if v > 0 and math.isfinite(v) else f"must be a positive number, got {v}"
+
+
+def non_negative(v: float) -> str | None:
+    return None if v >= 0 and math.isfinite(v) else f"must be 0 or more, got {v}"
+
+
+def in_interval(lo: float, hi: float, *, closed_lo: bool = True, closed_hi: bool = False) -> Check:
+    """lo <= v < hi by default; the message names the interval in the usual notation."""
+    shown = f"{'[' if closed_lo else '('}{lo:g}, {hi:g}{']' if closed_hi else ')'}"
+
+    def check(v: float) -> str | None:
+        ok = (v >= lo if closed_lo else v > lo) and (v <= hi if closed_hi else v < hi)
+        return None if ok else f"must be in {shown}, got {v}"
+
+    return check
+
+
+def known_encoding(v: str) -> str | None:
+    try:
+        codecs.lookup(v)
+    except LookupError:
+        return f"is not a text encoding Python knows, got {v!r}"
+    return None
+
+
+# ------------------------------------------------------------------------------------ fields
+
+
+def spec(f: dataclasses.Field) -> Setting:
+    return f.metadata[KEY]
+
+
+def fields(cls: type, internal: bool = False) -> list[dataclasses.Field]:
+    """The settings of ``cls`` (an instance works too); internal ones only when asked for."""
+    return [f for f in dataclasses.fields(cls) if KEY in f.metadata and (internal or not spec(f).internal)]
+
+
+@functools.cache
+def _types(cls: type) -> dict[str, tuple[type, bool]]:
+    """Per field: its value type (int, float, str or bool) and whether None is allowed."""
+    out = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+        out[name] = (args[0], type(None) in typing.get_args(hint))
+    return out
+
+
+def value_type(cls: type, name: str) -> tuple[type, bool]:
+    return _types(cls if isinstance(cls, type) else type(cls))[name]
+
+
+TYPE_WORDS = {int: "a whole number", float: "a number", str: "text", bool: "true or false"}
+
+
+def coerce(cls: type, name: str, value: Any) -> Any:
+    """``value`` as field ``name``'s type (an int for a float field is fine), or a UserError."""
+    kind, optional = value_type(cls, name)
+    if value is None and optional:
+        return None
+    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+        return value
+    raise UserError(f"{name} must be {TYPE_WORDS.get(kind, kind.__name__)}, got {value!r}")
+
+
+def problem(f: dataclasses.Field, value: Any) -> str | None:
+    """What is wrong with ``value`` for field ``f`` (already of the right type), or None."""
+    if value is None:
+        return None
+    s = spec(f)
+    if s.choices is not None and value not in s.choices:
+        return f"must be one of {', '.join(map(str, s.choices))}, got {value!r}"
+    return s.check(value) if s.check is not None else None
+
+
+def validate(obj: Any) -> None:
+    """Coerce and check every setting of a config instance; the first problem is a UserError."""
+    for f in fields(obj, internal=True):
+        value = coerce(type(obj), f.name, getattr(obj, f.name))
+        object.__setattr__(obj, f.name, value)  # frozen dataclasses too
+        why = problem(f, value)
+        if why:
+            raise UserError(f"{f.name} {why}")
+
+
+def default_text(f: dataclasses.Field) -> str:
+    """The default as the help shows it."""
+    d = f.default
+    if d is None:
+        return spec(f).unset or "none"
+    if isinstance(d, bool):
+        return "on" if d else "off"
+    if isinstance(d, float):
+        return f"{d:g}"
+    return str(d)
+
+
+# ------------------------------------------------------------------------------------ dicts
+
+
+def to_dict(obj: Any, internal: bool = True) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in fields(obj, internal=internal)}
+
+
+T = typing.TypeVar("T")
+
+
+def from_dict(cls: type[T], d: Mapping[str, Any], what: str | None = None) -> T:
+    """Build config ``cls`` from a mapping, refusing unknown keys with a one-line error."""
+    unknown_keys(d, [f.name for f in fields(cls, internal=True)], what or cls.__name__)
+    return cls(**d)
+
+
+def unknown_keys(d: Iterable[str], known: Iterable[str], where: str) -> None:
+    known = list(known)
+    for key in d:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UserError(f"{where}: unknown setting {key!r}{hint}")
+
+
+def replace(obj: T, **changes: Any) -> T:
+    return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+
+
+# ------------------------------------------------------------------------------------ TOML
+
+
+def read_toml(path: str, known: Mapping[str, tuple[type, dataclasses.Field]]) -> dict[str, Any]:
+    """Settings from a TOML file of ``key = value`` lines (the field names as keys); unknown keys
+    and wrong values are one-line errors naming the file."""
+    import tomllib  # Python 3.11; a config file is read only when asked for
+
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise UserError(f"no such config file: {path}") from None
+    except OSError as e:
+        raise UserError(f"cannot read {path}: {e.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{path} is not valid TOML: {e}") from None
+    unknown_keys(data, known, path)
+    out = {}
+    for key, value in data.items():
+        cls, f = known[key]
+        try:
+            value = coerce(cls, key, value)
+        except UserError as e:
+            raise UserError(f"{path}: {e}") from None
+        why = problem(f, value)
+        if why:
+            raise UserError(f"{path}: {key} {why}")
+        out[key] = value
+    return out
+
+
+def to_toml(sections: Iterable[tuple[str, Any]]) -> str:
+    """The settings of config instances as TOML that :func:`read_toml` reads back (None is left
+    out: TOML has no null); each section starts with a comment naming it."""
+    import tomli_w
+
+    parts = []
+    for title, obj in sections:
+        values = {k: v for k, v in to_dict(obj, internal=False).items() if v is not None}
+        parts.append(f"# {title}\n" + tomli_w.dumps(values))
+    return "\n".join(parts)

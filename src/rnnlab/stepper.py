@@ -1,0 +1,121 @@
+"""The one-step runner: a :class:`~rnnlab.model.CharRNN` advanced one character at a time.
+
+Sampling (:mod:`rnnlab.sampling`) and the report (:mod:`rnnlab.report`) both run the model
+through it: sampling one step per drawn character, the report over a whole text while keeping
+every state (:meth:`Stepper.read`) and recomputing the gates from them (:meth:`Stepper.gates`).
+
+Generation is dominated by fixed costs per character, not arithmetic: at batch 1 each weight is
+read once per step (memory-bound) and every tensor op adds microseconds of dispatch. A one-step
+call into ``nn.LSTM`` costs far more in dispatch (and, with oneDNN, in setup) than the few small
+matmuls it does, so the stepper runs the cell's own step function (``rnnlab.nn``) on the model's
+weights, with what does not change prepared once:
+
+- layer 0's input projection of every symbol is a table, ``(V, G*H)`` = embedding (or the one-hot
+  identity) times ``W_ih^T`` plus the biases, so that matmul becomes a row lookup;
+- the other weights are transposed once into contiguous ``(in, G*H)`` copies;
+- the state stays a list of per-layer tensors, stacked to ``(L, B, H)`` only on request.
+
+Same weights and equations as ``forward``; equal to it to float rounding (tested). The weights
+are read when the stepper is built: build a new one after changing them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from rnnlab import cells
+from rnnlab.model import CharRNN, State
+from rnnlab.nn._base import project_input
+
+
+@dataclass
+class Reading:
+    """What :meth:`Stepper.read` kept: per layer, every state tensor after each step, and the
+    logits after each step."""
+
+    states: list[tuple[torch.Tensor, ...]]  # per layer, per state tensor (h, or h and c): (T, B, H)
+    logits: torch.Tensor  # (T, B, V)
+
+
+class Stepper:
+    def __init__(self, model: CharRNN, state: State | None = None, batch_size: int = 1):
+        cfg = model.cfg
+        self.cell = cells.get(cfg.cell)
+        self.step_fn = self.cell.step_fn()
+        fold = self.cell.fold_hh_bias
+        if state is None:
+            state = model.init_state(batch_size)
+        per_kind = state if isinstance(state, tuple) else (state,)  # each (L, B, H)
+        self.is_tuple = isinstance(state, tuple)
+        self.initial = [tuple(s[layer] for s in per_kind) for layer in range(cfg.layers)]
+        self.states = list(self.initial)
+        rnn = model.rnn
+        self.layers = []
+        with torch.no_grad():
+            for layer in range(cfg.layers):
+                w_ih, w_hh, b_ih, b_hh = (
+                    getattr(rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+                )
+                if layer == 0:
+                    eye = torch.eye(cfg.vocab_size, dtype=w_ih.dtype, device=w_ih.device)
+                    symbols = model.embed.weight if model.embed is not None else eye
+                    w_in = project_input(symbols, w_ih, b_ih, b_hh if fold else None)  # (V, G*H) table
+                    b_in = None
+                else:
+                    w_in = w_ih.t().contiguous()  # (H, G*H)
+                    b_in = b_ih + b_hh if fold else b_ih  # (G*H,)
+                # The step functions compute h @ w.t(); handing them the transposed view of a
+                # contiguous (H, G*H) copy makes that product read memory in order.
+                w_rec = w_hh.t().contiguous().t()  # (G*H, H) view
+                self.layers.append((w_in, b_in, w_rec, None if fold else b_hh))
+            self.head_w = model.head.weight.t().contiguous()  # (H, V)
+            self.head_b = model.head.bias
+
+    def _project(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        """The input projection of ``layer``: ids (N,) for layer 0, else the layer below's h (N, H)."""
+        w_in, b_in, _, _ = self.layers[layer]
+        return w_in[x.long()] if layer == 0 else torch.addmm(b_in, x, w_in)  # (N, G*H)
+
+    @torch.no_grad()
+    def __call__(self, ids: torch.Tensor) -> torch.Tensor:
+        """ids (B,) -> logits (B, V); the state moves one character on."""
+        x = ids
+        for layer, (_, _, w_rec, b_rec) in enumerate(self.layers):
+            out = self.step_fn(self._project(layer, x), self.states[layer], w_rec, b_rec)
+            self.states[layer] = out
+            x = out[0]  # (B, H)
+        return torch.addmm(self.head_b, x, self.head_w)  # (B, V)
+
+    def state(self) -> State:
+        """The current state in ``forward``'s layout: (L, B, H), or a tuple of them (LSTM's h, c)."""
+        stacked = tuple(torch.stack([s[k] for s in self.states]) for k in range(len(self.states[0])))  # (L, B, H) each
+        return stacked if self.is_tuple else stacked[0]
+
+    @torch.no_grad()
+    def read(self, ids: torch.Tensor) -> Reading:
+        """Feed ids (B, T) one step at a time, keeping every state and the logits after each step."""
+        kept: list[list[list[torch.Tensor]]] = [[[] for _ in s] for s in self.states]
+        logits = []
+        for t in range(ids.shape[1]):
+            logits.append(self(ids[:, t]))
+            for layer, st in enumerate(self.states):
+                for k, s in enumerate(st):
+                    kept[layer][k].append(s)
+        states = [tuple(torch.stack(k) for k in layer) for layer in kept]  # (T, B, H) each
+        return Reading(states, torch.stack(logits))  # logits (T, B, V)
+
+    @torch.no_grad()
+    def gates(self, ids: torch.Tensor, reading: Reading, row: int = 0) -> list[dict[str, torch.Tensor]]:
+        """The gates of stream ``row`` at every step of a :meth:`read` of ``ids`` (B, T) from this
+        stepper's initial state: per layer, gate name -> (T, H) in (0, 1). They are recomputed in
+        one product per layer from the recorded states, ``pre = W_ih x_t + W_hh h_{t-1} + b``."""
+        out = []
+        x = ids[row]  # (T,)
+        for layer, (_, _, w_rec, b_rec) in enumerate(self.layers):
+            h = reading.states[layer][0][:, row]  # (T, H)
+            h_prev = torch.cat([self.initial[layer][0][row : row + 1], h[:-1]])  # (T, H): where each step started
+            out.append(self.cell.gate_values(self._project(layer, x), h_prev, w_rec, b_rec))
+            x = h
+        return out

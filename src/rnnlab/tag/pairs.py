@@ -1,0 +1,157 @@
+"""Pairs of equal-length texts for aligned transduction: read from ``input<TAB>target`` lines, or
+derived from plain text (truecasing, diacritic restoration), and cut into windows.
+
+Library code: it raises :class:`rnnlab.errors.UserError` for bad input and never prints.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+
+from rnnlab.config import TagDataConfig
+from rnnlab.data import DataSpec, TextDigest, embedded_path, files_spec, read_texts
+from rnnlab.errors import UserError
+
+Pair = tuple[str, str]
+
+# ------------------------------------------------------------------------------------ deriving
+# Both keep input and target the same length in characters.
+
+
+@functools.cache
+def _lower_char(c: str) -> str:
+    low = c.lower()
+    return low if len(low) == 1 else c  # "İ".lower() is two characters: keep it as it is
+
+
+@functools.cache
+def strip_accents_char(c: str) -> str:
+    """``c`` without its combining marks (Unicode canonical decomposition), when that leaves
+    exactly one character; otherwise ``c`` unchanged (a lone combining mark, a Hangul syllable)."""
+    base = "".join(ch for ch in unicodedata.normalize("NFD", c) if not unicodedata.combining(ch))
+    return base if len(base) == 1 else c
+
+
+def derive_truecase(text: str) -> Pair:
+    """``(input, target)``: the input is the text lower-cased character by character."""
+    return "".join(_lower_char(c) for c in text), text
+
+
+def derive_diacritics(text: str) -> Pair:
+    """``(input, target)``: the target is the text in NFC; the input strips each of its
+    characters of combining marks (``é`` -> ``e``, ``ệ`` -> ``e``). Characters with no
+    canonical decomposition (``ø``, ``ł``) and marks that do not compose stay as they are."""
+    target = unicodedata.normalize("NFC", text)
+    return "".join(strip_accents_char(c) for c in target), target
+
+
+DERIVE: dict[str, Callable[[str], Pair]] = {"truecase": derive_truecase, "diacritics": derive_diacritics}
+# The embedded text each derivation trains on when no file is given (rnnlab.data.EMBEDDED).
+DERIVE_TEXT = {"truecase": "jargon", "diacritics": "french"}
+
+# ------------------------------------------------------------------------------------ windows
+
+
+def window_spans(text: str, max_len: int) -> list[tuple[int, int]]:
+    """Cut ``text`` into consecutive spans of at most ``max_len`` characters, after a space
+    where there is one; the spans cover the text exactly."""
+    if max_len < 1:
+        raise UserError(f"max length must be at least 1, got {max_len}")
+    spans, start, n = [], 0, len(text)
+    while n - start > max_len:
+        cut = text.rfind(" ", start, start + max_len)
+        end = cut + 1 if cut >= start else start + max_len
+        spans.append((start, end))
+        start = end
+    if start < n:
+        spans.append((start, n))
+    return spans
+
+
+def windows(pairs: Iterable[Pair], max_len: int) -> list[Pair]:
+    """Each pair cut at the input's spaces into windows of at most ``max_len`` characters."""
+    out = []
+    for inp, tgt in pairs:
+        out.extend((inp[a:b], tgt[a:b]) for a, b in window_spans(inp, max_len))
+    return out
+
+
+# ------------------------------------------------------------------------------------ reading
+
+
+def parse_pairs(text: str, name: str = "<text>", skip_bad: bool = False) -> tuple[list[Pair], int]:
+    """Pairs from ``input<TAB>target`` lines; returns ``(pairs, bad lines skipped)``.
+
+    Empty lines are ignored. A line without exactly one tab, or whose two sides differ in
+    length, is an error naming it, or with ``skip_bad`` is skipped and counted.
+    """
+    pairs: list[Pair] = []
+    bad = 0
+    for number, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")
+        if not line:
+            continue
+        tabs = line.count("\t")
+        problem = None
+        if tabs != 1:
+            problem = "has no tab" if tabs == 0 else f"has {tabs} tabs"
+        else:
+            inp, tgt = line.split("\t")
+            if len(inp) != len(tgt):
+                problem = f"has an input of {len(inp)} characters but a target of {len(tgt)}"
+            elif not inp:
+                continue
+        if problem is not None:
+            if skip_bad:
+                bad += 1
+                continue
+            raise UserError(
+                f"{name}, line {number} {problem}; each line must be input<TAB>target of equal length "
+                "(--skip-bad skips such lines)"
+            )
+        pairs.append((inp, tgt))
+    return pairs, bad
+
+
+def derive_lines(text: str, how: str) -> list[Pair]:
+    """One pair per non-empty line of ``text``."""
+    derive = DERIVE[how]
+    return [derive(line) for line in (ln.removesuffix("\r") for ln in text.split("\n")) if line]
+
+
+def load_pairs(paths: Sequence[str | os.PathLike], cfg: TagDataConfig) -> tuple[list[Pair], int, DataSpec]:
+    """``(pairs, bad lines skipped, where they came from)``: from ``input<TAB>target`` files, or
+    with ``cfg.derive`` from text files (by default the embedded text of that derivation).
+    Folders are read recursively."""
+    if not paths and not cfg.derive:
+        raise UserError(
+            "give PAIRS.tsv files, or --derive truecase|diacritics with text files (or none: an embedded corpus)"
+        )
+    files = list(paths) or [embedded_path(DERIVE_TEXT[cfg.derive])]
+    pairs: list[Pair] = []
+    bad = 0
+    text_digest = TextDigest()
+    for path, text in read_texts(files, cfg.encoding):
+        text_digest.update(text)
+        if cfg.derive:
+            pairs += derive_lines(text, cfg.derive)
+            continue
+        got, skipped = parse_pairs(text, str(path), cfg.skip_bad)
+        if not got:
+            raise UserError(
+                f"{path} holds no input<TAB>target pairs" + (f" ({skipped} bad lines skipped)" if skipped else "")
+            )
+        pairs += got
+        bad += skipped
+    if not pairs:
+        raise UserError(f"no text to derive pairs from in {', '.join(str(p) for p in files)}")
+    return pairs, bad, files_spec(files, sum(len(t) for _, t in pairs), text_digest.hexdigest())
+
+
+def read_pairs(path: str | os.PathLike, skip_bad: bool = False, encoding: str = "utf-8") -> tuple[list[Pair], int]:
+    """Read one ``input<TAB>target`` file; returns ``(pairs, bad lines skipped)``."""
+    pairs, bad, _ = load_pairs([path], TagDataConfig(encoding=encoding, skip_bad=skip_bad))
+    return pairs, bad

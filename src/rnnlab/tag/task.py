@@ -1,0 +1,222 @@
+"""Aligned transduction as a training task: shuffled batches of whole lines.
+
+Pairs are cut into windows of at most ``max_len`` characters and held as rows of a padded id
+matrix; each step takes the next ``batch_size`` rows of a shuffled order. The shuffling
+generator and the order are in the checkpoint, so a resumed run continues exactly. The last
+lines are held out for validation.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from rnnlab.checkpoint import TagState
+from rnnlab.config import MIN_TAG_STEPS, TagDataConfig, TagModelConfig, TagTrainConfig
+from rnnlab.data import UNK_DISPLAY, DataSpec, Vocab, digest
+from rnnlab.distributed import DistContext
+from rnnlab.errors import UserError
+from rnnlab.model import LN2
+from rnnlab.settings import replace
+from rnnlab.tag.infer import Tagger, transduce
+from rnnlab.tag.model import TagModel
+from rnnlab.tag.pairs import Pair, windows
+
+DEFAULT_EPOCHS = 20
+
+
+def build_vocabs(pairs: Sequence[Pair]) -> tuple[Vocab, Vocab]:
+    """Input vocabulary (an unknown symbol at id 0, also used as padding) and output vocabulary."""
+    ins = sorted(set("".join(i for i, _ in pairs)))
+    outs = sorted(set("".join(t for _, t in pairs)))
+    return Vocab((UNK_DISPLAY, *ins), unk=0), Vocab(tuple(outs))
+
+
+@dataclass
+class TagData:
+    """Pairs of whole lines, their vocabularies and where they came from."""
+
+    pairs: list[Pair]
+    in_vocab: Vocab | None = None  # built from the pairs when None
+    out_vocab: Vocab | None = None
+    n_bad: int = 0  # lines skipped with --skip-bad
+    spec: DataSpec | None = None  # None: pairs given in memory
+
+    def __post_init__(self):
+        if not self.pairs:
+            raise UserError("there are no pairs to train on")
+        if self.in_vocab is None or self.out_vocab is None:
+            self.in_vocab, self.out_vocab = build_vocabs(self.pairs)
+        if self.spec is None:
+            self.spec = DataSpec("text", (), self.chars, digest("".join(f"{i}\t{t}\n" for i, t in self.pairs)))
+
+    @property
+    def chars(self) -> int:
+        return sum(len(t) for _, t in self.pairs)
+
+
+@dataclass
+class Encoded:
+    """Windows as rows of a padded id matrix: x, y (N, L) and lengths (N,)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    lengths: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.lengths.numel()
+
+    def batch(self, idx: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        lengths = self.lengths[idx]
+        t = int(lengths.max())
+        x = self.x[idx, :t].to(device, non_blocking=True).long()  # (B, T)
+        y = self.y[idx, :t].to(device, non_blocking=True).long()  # (B, T)
+        return x, y, lengths
+
+
+def encode_pairs(pairs: Sequence[Pair], in_vocab: Vocab, out_vocab: Vocab) -> Encoded:
+    """Pairs (already windowed) -> padded id matrices; unknown inputs -> unk, padding = 0."""
+    lengths = torch.tensor([len(i) for i, _ in pairs], dtype=torch.long)
+    x_ids, _ = in_vocab.encode("".join(i for i, _ in pairs))  # unknown characters -> unk
+    y_ids, missing = out_vocab.encode("".join(t for _, t in pairs))
+    if missing:
+        chars = sorted(set("".join(t for _, t in pairs)) - set(out_vocab.chars))
+        raise UserError(f"target characters outside the output vocabulary: {', '.join(map(repr, chars[:10]))}")
+    n, width = len(pairs), int(lengths.max()) if len(pairs) else 0
+    dtype = max(in_vocab.dtype, out_vocab.dtype, key=lambda d: d.itemsize)
+    x = torch.zeros(n, width, dtype=dtype)
+    y = torch.zeros(n, width, dtype=dtype)
+    rows = torch.repeat_interleave(torch.arange(n), lengths)
+    starts = torch.cumsum(lengths, 0) - lengths
+    cols = torch.arange(int(lengths.sum())) - torch.repeat_interleave(starts, lengths)
+    x[rows, cols] = x_ids.to(dtype)
+    y[rows, cols] = y_ids.to(dtype)
+    return Encoded(x, y, lengths)
+
+
+def split_lines(pairs: Sequence[Pair], val_fraction: float) -> tuple[list[Pair], list[Pair]]:
+    """The last ``val_fraction`` of the lines are held out (none when that is under one line)."""
+    n_val = int(len(pairs) * val_fraction)
+    if n_val >= len(pairs):
+        n_val = 0
+    return list(pairs[: len(pairs) - n_val]), list(pairs[len(pairs) - n_val :])
+
+
+class TagTask:
+    kind = "tag"
+
+    def __init__(
+        self, data: TagData, model: TagModelConfig, train: TagTrainConfig, data_config: TagDataConfig | None = None
+    ):
+        self.tag_data = data
+        self.in_vocab, self.out_vocab = data.in_vocab, data.out_vocab
+        self.model_config = replace(model, vocab_size=len(self.in_vocab), out_vocab=len(self.out_vocab))
+        self.train_config, self.data_config, self.data = train, data_config or TagDataConfig(), data.spec
+        max_len = self.data_config.max_len
+        train_pairs, self.val_pairs = split_lines(data.pairs, train.val_fraction)
+        self.train = encode_pairs(windows(train_pairs, max_len), self.in_vocab, self.out_vocab)
+        self.val = (
+            encode_pairs(windows(self.val_pairs, max_len), self.in_vocab, self.out_vocab) if self.val_pairs else None
+        )
+        n = len(self.train)
+        self.batch_size = min(train.batch_size, n)
+        self.steps_per_epoch = math.ceil(n / self.batch_size)
+        # Without --epochs a file of a few lines still trains for MIN_TAG_STEPS steps.
+        self.epochs = train.epochs or max(DEFAULT_EPOCHS, math.ceil(MIN_TAG_STEPS / self.steps_per_epoch))
+        self.chars_per_step = max(1, round(float(self.train.lengths.float().mean()) * self.batch_size))
+        self.shuffle = torch.Generator().manual_seed(train.seed)
+        self.order = torch.randperm(n, generator=self.shuffle)
+        self.device = torch.device("cpu")
+
+    def place(self, device: torch.device, dist: DistContext | None) -> int:
+        if dist is not None:
+            raise UserError("rnnlab tag train runs in one process; start it without torchrun")
+        self.device = device
+        return self.batch_size
+
+    def build_model(self, backend: str) -> TagModel:
+        return TagModel(self.model_config, backend)
+
+    def start_epoch(self) -> None:
+        self.order = torch.randperm(len(self.train), generator=self.shuffle)
+
+    def loss(self, model: torch.nn.Module, index: int) -> torch.Tensor:
+        s = index * self.batch_size
+        x, y, lengths = self.train.batch(self.order[s : s + self.batch_size], self.device)
+        _, loss = model(x, y, lengths)
+        return loss
+
+    def has_validation(self) -> bool:
+        return self.val is not None
+
+    @torch.no_grad()
+    def evaluate(self, model: torch.nn.Module) -> float:
+        cap = int(torch.searchsorted(torch.cumsum(self.val.lengths, 0), self.train_config.eval_chars, right=True))
+        idx = torch.arange(max(1, min(cap, len(self.val))))
+        idx = idx[torch.argsort(self.val.lengths[idx])]  # similar lengths together
+        was_training = model.training
+        model.eval()
+        total, count = 0.0, 0
+        for s in range(0, idx.numel(), 256):
+            x, y, lengths = self.val.batch(idx[s : s + 256], self.device)
+            _, loss = model(x, y, lengths)
+            n = int(lengths.sum())
+            total += float(loss) * n
+            count += n
+        model.train(was_training)
+        return total / count / LN2
+
+    def preview(self, model: torch.nn.Module, seed: int) -> str:
+        pool = self.val_pairs or self.tag_data.pairs
+        picks = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))[:2].tolist()
+        width = max(8, self.train_config.sample_chars // 2)
+        shown = [(pool[i][0][:width], pool[i][1][:width]) for i in picks]
+        outs = transduce(
+            model, self.in_vocab, self.out_vocab, [i for i, _ in shown], self.data_config.max_len, self.device
+        )
+        lines = []
+        for (inp, tgt), out in zip(shown, outs):
+            lines += [f"in:     {inp}", f"out:    {out.text}", f"target: {tgt}"]
+        return "\n".join(lines)
+
+    def describe(self) -> str:
+        d = self.tag_data
+        changed = sum(a != b for i, t in d.pairs for a, b in zip(i, t))
+        return (
+            f"data: {len(d.pairs):,} lines ({len(self.train):,} training windows of at most {self.data_config.max_len}, "
+            f"{len(self.val_pairs):,} lines held out), {d.chars:,} characters, {changed / max(1, d.chars):.1%} "
+            f"of them to change; {len(self.in_vocab) - 1} input and {len(self.out_vocab)} output symbols"
+            + (f"; {d.n_bad:,} bad lines skipped" if d.n_bad else "")
+        )
+
+    def state(self) -> TagState:
+        return TagState(self.in_vocab, self.out_vocab, self.shuffle.get_state(), self.order)
+
+    def restore(self, state: TagState) -> None:
+        self.shuffle.set_state(state.shuffle)
+        self.order = state.order.clone()
+
+
+def train_tagger(
+    pairs: Sequence[Pair],
+    out: str | os.PathLike | None = None,
+    model: TagModelConfig | None = None,
+    config: TagTrainConfig | None = None,
+    data: TagDataConfig | None = None,
+    hooks=None,
+) -> Tagger:
+    """Train from pairs in memory; checkpoints go to ``out`` when given."""
+    from rnnlab.training import Trainer
+
+    tag_data = TagData(list(pairs))
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    task = TagTask(tag_data, model or TagModelConfig(), config or TagTrainConfig(), data)
+    trainer = Trainer(task, run_dir=out, hooks=hooks)
+    trainer.run()
+    return Tagger(trainer.model, task.in_vocab, task.out_vocab, task.data_config.max_len, trainer.device)

@@ -1,0 +1,92 @@
+"""Precision of the training forward pass: fp32, or autocast to bfloat16 / float16.
+
+With bf16 or fp16 the forward passes (training and validation) run under ``torch.autocast``;
+the weights, the optimizer state and the checkpoints stay fp32. fp16 also scales the loss
+(``GradScaler``), since its small gradients would otherwise underflow to zero. The state carried
+between chunks is kept in fp32 (:func:`carry`), so a resumed run may change its precision.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from rnnlab.errors import UserError
+
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The dtype the forward pass is autocast to (None: plain fp32), or a UserError when
+    ``device`` cannot train in that precision."""
+    if precision == "fp32":
+        return None
+    if precision == "fp16" and device.type != "cuda":
+        # On a CPU (torch 2.13) autocast's fp16 LSTM has no oneDNN kernel and fails at the first
+        # batch, and GRU is not autocast at all: bf16 is the CPU's half-width format.
+        raise UserError(
+            f"--precision fp16 needs a CUDA device (this run is on {device.type}); use --precision bf16 or fp32"
+        )
+    if precision == "bf16" and device.type == "cuda" and not _cuda_bf16():
+        name = torch.cuda.get_device_name(device)
+        raise UserError(f"--precision bf16 needs a GPU with bfloat16 support ({name} has none); use fp16 or fp32")
+    dtype = AUTOCAST_DTYPES[precision]
+    try:
+        torch.autocast(device_type=device.type, dtype=dtype)
+    except RuntimeError as e:
+        raise UserError(
+            f"--precision {precision} is not available on {device.type}: {str(e).splitlines()[0][:160]}"
+        ) from None
+    return dtype
+
+
+def _cuda_bf16() -> bool:
+    try:
+        # Emulated bf16 (pre-Ampere) has no cuDNN RNN kernels: only the real thing will do.
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:  # older torch, without the argument
+        return torch.cuda.is_bf16_supported()
+
+
+class Precision:
+    """The autocast context and, for fp16, the loss scaler of one training run."""
+
+    def __init__(self, precision: str, device: torch.device):
+        self.name = precision
+        self.device = device
+        self.dtype = autocast_dtype(precision, device)
+        self.scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """Where the forward pass runs in this precision (a no-op for fp32)."""
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.dtype)
+
+    def backward_and_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, params, grad_clip: float) -> None:
+        """Backward, clip to ``grad_clip`` (0: off) and take the optimizer step."""
+        if self.scaler is None:
+            loss.backward()
+            if grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(params, grad_clip)
+            optimizer.step()
+            return
+        # fp16: the loss is scaled up so small gradients survive. A step whose scaled gradients
+        # overflow is skipped by the scaler, which lowers the scale: that is its normal search
+        # for the largest safe scale, not a failure of training (the loss itself was checked).
+        self.scaler.scale(loss).backward()
+        if grad_clip > 0:
+            self.scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+            torch.nn.utils.clip_grad_norm_(params, grad_clip)
+        self.scaler.step(optimizer)
+        self.scaler.update()
+
+
+def carry(state):
+    """The state handed to the next chunk: cut from the graph, and fp32 whatever the autocast
+    dtype was, so the checkpoint holds fp32 and a resume may change the precision."""
+    if isinstance(state, tuple):
+        return tuple(carry(s) for s in state)
+    state = state.detach()
+    return state.float() if state.dtype in (torch.float16, torch.bfloat16) else state
