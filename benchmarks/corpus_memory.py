@@ -109,19 +109,7 @@ def main(argv=None) -> dict:
     ]
     print(
         table(
-            rows,
-            [
-                "job",
-                "corpus_mb",
-                "chars",
-                "vocab",
-                "ids",
-                "seconds",
-                "mb_per_s",
-                "peak_rss_mb",
-                "peak_over_corpus",
-                "net_over_corpus",
-            ],
+            rows, ["job", "corpus_mb", "chars", "vocab", "ids", "seconds", "mb_per_s", "peak_rss_mb", "peak_over_corpus", "net_over_corpus"]
         )
     )
     payload = {"benchmark": "corpus_memory", "rows": rows}

@@ -89,19 +89,13 @@ def one_budget(minutes, name, path, corpus, val, variant, peers, here, src) -> d
         for peer in peers:
             out = Path(tmp) / f"{peer}.pt"
             t1 = time.perf_counter()
-            subprocess.run(
-                [sys.executable, str(here / "peers.py"), peer, str(path), str(wall), str(out), src], check=True
-            )
+            subprocess.run([sys.executable, str(here / "peers.py"), peer, str(path), str(wall), str(out), src], check=True)
             saved = torch.load(out, weights_only=True)
             net = build(peer, len(corpus.vocab))
             net.load_state_dict(saved["model"])
             theirs = bpc(net, val)
             row.update(
-                {
-                    f"{peer}_wall_s": round(time.perf_counter() - t1, 1),
-                    f"{peer}_steps": saved["steps"],
-                    f"{peer}_bpc": round(theirs, 4),
-                }
+                {f"{peer}_wall_s": round(time.perf_counter() - t1, 1), f"{peer}_steps": saved["steps"], f"{peer}_bpc": round(theirs, 4)}
             )
     return row
 
@@ -114,9 +108,7 @@ def bpc(model, val: torch.Tensor) -> float:
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument(
-        "--minutes", type=float, nargs="+", default=[1.0, 2.0, 5.0], help="rnnlab's --max-time values, in minutes"
-    )
+    ap.add_argument("--minutes", type=float, nargs="+", default=[1.0, 2.0, 5.0], help="rnnlab's --max-time values, in minutes")
     ap.add_argument("--text", nargs="+", default=["prose"], help="prose (embedded corpus), code, or file paths")
     ap.add_argument("--only-rnnlab", action="store_true", help="skip the peers (the fixed-budget figure)")
     ap.add_argument(
@@ -142,11 +134,7 @@ def main(argv=None) -> dict:
             for variant in variants:
                 rows.append(one_budget(minutes, name, path, corpus, val, variant, peers, here, src))
                 print(rows[-1], flush=True)
-    cols = (
-        ["minutes", "text"]
-        + (["variant"] if args.variant is not None else [])
-        + ["wall_s", "rnnlab_steps", "rnnlab_bpc"]
-    )
+    cols = ["minutes", "text"] + (["variant"] if args.variant is not None else []) + ["wall_s", "rnnlab_steps", "rnnlab_bpc"]
     for peer in peers:
         cols += [f"{peer}_steps", f"{peer}_bpc"]
     print()

@@ -41,9 +41,7 @@ GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 MODULES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
-def step_matmuls(
-    cell: str, layers: int, hidden: int, embed: int, vocab: int, batch: int, seq: int
-) -> list[tuple[int, int, int, int]]:
+def step_matmuls(cell: str, layers: int, hidden: int, embed: int, vocab: int, batch: int, seq: int) -> list[tuple[int, int, int, int]]:
     """The matmuls of one training step as (m, k, n, count): forward, then each one's two backward
     products (dX = dY W^T and dW = X^T dY, the same FLOPs as the forward each).
 
@@ -70,9 +68,7 @@ def flops_of(matmuls) -> int:
 
 def matmul_seconds(matmuls, device: torch.device) -> float:
     """Time of the bare torch.mm calls in ``matmuls`` (best of three): the step's arithmetic alone."""
-    operands = [
-        (torch.randn(m, k, device=device), torch.randn(k, n, device=device), count) for m, k, n, count in matmuls
-    ]
+    operands = [(torch.randn(m, k, device=device), torch.randn(k, n, device=device), count) for m, k, n, count in matmuls]
 
     def go():
         for a, b, count in operands:
@@ -158,12 +154,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--cells", default="lstm,gru,rnn", help="comma-separated subset of lstm,gru,rnn")
     ap.add_argument("--sizes", default=SIZES, help=f"comma-separated LAYERSxHIDDEN (default {SIZES})")
     ap.add_argument("--no-char", action="store_true", help="skip the per-character design (the slowest)")
-    ap.add_argument(
-        "--impl",
-        default="auto",
-        choices=["auto", "torch", "fused", "reference"],
-        help="rnnlab's backend (default auto)",
-    )
+    ap.add_argument("--impl", default="auto", choices=["auto", "torch", "fused", "reference"], help="rnnlab's backend (default auto)")
     ap.add_argument("--no-onednn", action="store_true", help="run every contender with oneDNN turned off")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--out", type=Path, default=RESULTS / "lm_throughput.json")
@@ -188,13 +179,9 @@ def main(argv=None) -> dict:
             )
         )
         contenders = {"rnnlab": trainer.step}
-        contenders["seq"] = peer_runner(
-            "seq", cell, layers, hidden, args.embed, batch, seq, trainer.task.train_ids, vocab, device
-        )
+        contenders["seq"] = peer_runner("seq", cell, layers, hidden, args.embed, batch, seq, trainer.task.train_ids, vocab, device)
         if not args.no_char:
-            contenders["char"] = peer_runner(
-                "char", cell, layers, hidden, args.embed, batch, seq, trainer.task.train_ids, vocab, device
-            )
+            contenders["char"] = peer_runner("char", cell, layers, hidden, args.embed, batch, seq, trainer.task.train_ids, vocab, device)
         chars = batch * seq * args.steps
 
         def rate_of(step, chars=chars):

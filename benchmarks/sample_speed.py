@@ -88,11 +88,7 @@ def main(argv=None) -> dict:
     device = torch.device(args.device)
     torch.manual_seed(0)
     vocab = Vocab((*(chr(32 + i) for i in range(95)), "\n"))
-    model = (
-        CharRNN(ModelConfig(vocab_size=len(vocab), cell=args.cell, layers=args.layers, hidden=args.hidden))
-        .to(device)
-        .eval()
-    )
+    model = CharRNN(ModelConfig(vocab_size=len(vocab), cell=args.cell, layers=args.layers, hidden=args.hidden)).to(device).eval()
     lm = LanguageModel(model, vocab, device)
     naive = naive_sampler(model, vocab, device)
     nbytes = weight_bytes_per_char(model)
@@ -130,23 +126,7 @@ def main(argv=None) -> dict:
         f"weights read per character at batch 1: {nbytes / 1e6:.2f} MB; matrix-vector rate {rate / 1e9:.1f} GB/s "
         f"-> memory-bound limit {limit:,.0f} chars/s"
     )
-    print(
-        table(
-            rows,
-            [
-                "device",
-                "cell",
-                "layers",
-                "hidden",
-                "batch",
-                "rnnlab_cps",
-                "naive_cps",
-                "speedup",
-                "limit_cps",
-                "of_limit",
-            ],
-        )
-    )
+    print(table(rows, ["device", "cell", "layers", "hidden", "batch", "rnnlab_cps", "naive_cps", "speedup", "limit_cps", "of_limit"]))
     payload = {
         "benchmark": "sample_speed",
         "chars": args.chars,

@@ -37,10 +37,7 @@ from _common import RESULTS, table, write_json
 from rnnlab.data import default_corpus_path
 from rnnlab.tag import derive_diacritics, derive_truecase, score
 
-TEXTS = {
-    "truecase": default_corpus_path(),
-    "diacritics": default_corpus_path().parent / "debian-reference-fr.txt",
-}
+TEXTS = {"truecase": default_corpus_path(), "diacritics": default_corpus_path().parent / "debian-reference-fr.txt"}
 DERIVE = {"truecase": derive_truecase, "diacritics": derive_diacritics}
 WORD = re.compile(r"\w+")
 SENTENCE_START = re.compile(r"[.!?][\"')\]]*\s+(?=\w)")
@@ -172,10 +169,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--minutes", type=float, default=3.5, help="training time per task (--max-time), in minutes")
     ap.add_argument("--task", nargs="+", choices=list(TEXTS), default=list(TEXTS))
     ap.add_argument(
-        "--threads",
-        type=int,
-        default=2,
-        help="torch threads for training (default 2; 1 gives steadier figures when the cores are shared)",
+        "--threads", type=int, default=2, help="torch threads for training (default 2; 1 gives steadier figures when the cores are shared)"
     )
     ap.add_argument("--train-args", default="", help="extra flags for rnnlab tag train, e.g. '--tiny'")
     ap.add_argument("--out", type=Path, default=None)
@@ -206,16 +200,8 @@ def main(argv=None) -> dict:
                 }
             )
     print()
-    print(
-        table(rows, ["task", "method", "changed positions", "exact lines", "characters", "wrong changes", "training"])
-    )
-    payload = {
-        "benchmark": "tag_quality",
-        "minutes": args.minutes,
-        "threads": args.threads,
-        "train_args": args.train_args,
-        "tasks": tasks,
-    }
+    print(table(rows, ["task", "method", "changed positions", "exact lines", "characters", "wrong changes", "training"]))
+    payload = {"benchmark": "tag_quality", "minutes": args.minutes, "threads": args.threads, "train_args": args.train_args, "tasks": tasks}
     write_json(args.out or RESULTS / "tag_quality.json", payload)
     return payload
 

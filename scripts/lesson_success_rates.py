@@ -22,25 +22,17 @@ import sys
 import time
 
 from rnnlab import lesson
+from rnnlab.commands.flags import add_settings
+from rnnlab.config import LessonConfig
 from rnnlab.errors import UserError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=50, help="use seeds 0..SEEDS-1 (default: 50)")
-    p.add_argument(
-        "--epochs", type=int, default=lesson.DEFAULT_EPOCHS, help=f"epochs (default: {lesson.DEFAULT_EPOCHS})"
-    )
-    p.add_argument("--impl", choices=lesson.IMPLS, default="torch", help="torch (default) or reference")
-    p.add_argument(
-        "--program",
-        action="append",
-        choices=lesson.PROGRAMS,
-        help="only this program (repeatable; default: all five)",
-    )
-    p.add_argument("--input", default=lesson.DEFAULT_INPUT, help=f"input word (default: {lesson.DEFAULT_INPUT})")
-    p.add_argument("--target", default=lesson.DEFAULT_TARGET, help=f"target word (default: {lesson.DEFAULT_TARGET})")
+    p.add_argument("--program", action="append", choices=lesson.PROGRAMS, help="only this program (repeatable; default: all five)")
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
+    add_settings(p, LessonConfig, "lesson", only=("epochs", "impl", "input", "target"), defaults=True)
     return p.parse_args(argv)
 
 
@@ -106,14 +98,7 @@ def main(argv=None) -> int:
         return 2
     sys.stdout.write(markdown(rows, args.epochs, args.impl, seeds))
     if args.json:
-        payload = {
-            "input": args.input,
-            "target": args.target,
-            "epochs": args.epochs,
-            "impl": args.impl,
-            "seeds": seeds,
-            "programs": rows,
-        }
+        payload = {"input": args.input, "target": args.target, "epochs": args.epochs, "impl": args.impl, "seeds": seeds, "programs": rows}
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(payload, f, indent=2)
             f.write("\n")

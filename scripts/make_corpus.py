@@ -171,12 +171,7 @@ def flatten_table(para: list[str]) -> list[str]:
         value = " ".join(r for r in rest if r)
         item = f"{key} {value}" if key.endswith(":") else f"{key}: {value}"
         out += textwrap.wrap(
-            item,
-            WIDTH,
-            initial_indent="     ",
-            subsequent_indent="         ",
-            break_long_words=False,
-            break_on_hyphens=False,
+            item, WIDTH, initial_indent="     ", subsequent_indent="         ", break_long_words=False, break_on_hyphens=False
         )
     return out
 

@@ -19,25 +19,7 @@ import sys
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "rnnlab" / "corpora" / "debian-reference-fr.txt"
-FRENCH = {
-    "le",
-    "la",
-    "les",
-    "des",
-    "une",
-    "est",
-    "pour",
-    "dans",
-    "sur",
-    "qui",
-    "que",
-    "du",
-    "avec",
-    "pas",
-    "vous",
-    "sont",
-    "être",
-}
+FRENCH = {"le", "la", "les", "des", "une", "est", "pour", "dans", "sur", "qui", "que", "du", "avec", "pas", "vous", "sont", "être"}
 CODE = re.compile(r"^\s*([|+]|\$ |# |-{3,}|={3,})")
 
 

@@ -10,17 +10,7 @@ TEXT = "all work and no play makes jack a dull boy.\n" * 80
 
 
 def torchrun(*args, n=2):
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc-per-node={n}",
-        "-m",
-        "rnnlab",
-        "train",
-        *args,
-    ]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={n}", "-m", "rnnlab", "train", *args]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     assert r.returncode == 0, r.stderr[-3000:]
     return r
@@ -37,20 +27,7 @@ def test_two_gloo_ranks_match_one_process_and_resume(tmp_path):
     text = tmp_path / "t.txt"
     text.write_text(TEXT)
     # A constant rate: raising --max-steps on resume must not move a cosine horizon under us.
-    common = [
-        "--tiny",
-        "--batch-size",
-        "4",
-        "--eval-every",
-        "3",
-        "--quiet",
-        "--device",
-        "cpu",
-        "--cell",
-        "gru",
-        "--schedule",
-        "constant",
-    ]
+    common = ["--tiny", "--batch-size", "4", "--eval-every", "3", "--quiet", "--device", "cpu", "--cell", "gru", "--schedule", "constant"]
     # Two ranks with 2 streams each, stopped at step 5 and resumed to step 9 ...
     torchrun(str(text), "--out", str(tmp_path / "ddp"), "--max-steps", "5", *common)
     torchrun("--resume", str(tmp_path / "ddp"), "--max-steps", "9", "--quiet")

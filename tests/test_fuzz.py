@@ -73,21 +73,6 @@ def test_train_any_bytes(capsys, tmp_path, promises, data):
     f = tmp_path / "in.bin"
     f.write_bytes(data)
     out = tmp_path / f"out{promises.get('fuzzed train', 0)}"
-    rc = main(
-        [
-            "train",
-            str(f),
-            "--out",
-            str(out),
-            "--tiny",
-            "--quiet",
-            "--max-steps",
-            "2",
-            "--seq-len",
-            "8",
-            "--sample-chars",
-            "0",
-        ]
-    )
+    rc = main(["train", str(f), "--out", str(out), "--tiny", "--quiet", "--max-steps", "2", "--seq-len", "8", "--sample-chars", "0"])
     clean(rc, capsys.readouterr().err)
     promises["fuzzed train"] = promises.get("fuzzed train", 0) + 1

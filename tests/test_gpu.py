@@ -21,10 +21,7 @@ from rnnlab.scoring import score_ids
 from rnnlab.training import LMTask, Trainer
 
 NO_CUDA = not torch.cuda.is_available() and not os.environ.get("RNNLAB_REQUIRE_GPU")
-pytestmark = [
-    pytest.mark.gpu,
-    pytest.mark.skipif(NO_CUDA, reason="needs a CUDA device (set RNNLAB_REQUIRE_GPU=1 to fail instead)"),
-]
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(NO_CUDA, reason="needs a CUDA device (set RNNLAB_REQUIRE_GPU=1 to fail instead)")]
 
 SMALL = "a quick brown fox jumps over the lazy dog.\n" * 60
 CELLS = ["lstm", "gru", "rnn"]
@@ -69,20 +66,7 @@ def test_train_on_cuda_then_load_and_sample_on_the_cpu(tmp_path, capsys, text_fi
         pytest.skip("this GPU has no bfloat16")
     run = tmp_path / "run"
     rc = main(
-        [
-            "train",
-            str(text_file),
-            "--out",
-            str(run),
-            "--tiny",
-            "--cell",
-            cell,
-            "--device",
-            "cuda",
-            "--precision",
-            precision,
-            "--quiet",
-        ]
+        ["train", str(text_file), "--out", str(run), "--tiny", "--cell", cell, "--device", "cuda", "--precision", precision, "--quiet"]
     )
     assert rc == 0, capsys.readouterr().err
     bpc = train_bpc(run)
@@ -102,9 +86,7 @@ def test_train_on_cuda_then_load_and_sample_on_the_cpu(tmp_path, capsys, text_fi
 @pytest.mark.parametrize("cell", CELLS)
 def test_greedy_text_is_the_same_on_cuda_and_on_the_cpu(tmp_path, capsys, text_file, cell):
     run = tmp_path / "run"
-    assert (
-        main(["train", str(text_file), "--out", str(run), "--tiny", "--cell", cell, "--device", "cuda", "--quiet"]) == 0
-    )
+    assert main(["train", str(text_file), "--out", str(run), "--tiny", "--cell", cell, "--device", "cuda", "--quiet"]) == 0
     on_cpu = rnnlab.load(run, device="cpu").sample(50, prime="a quick", greedy=True, seed=3)
     on_gpu = rnnlab.load(run, device="cuda").sample(50, prime="a quick", greedy=True, seed=3)
     assert on_gpu == on_cpu
@@ -146,10 +128,7 @@ def test_an_fp16_cuda_run_resumes_on_the_cpu_in_bf16(tmp_path, capsys, text_file
         )
         == 0
     )
-    assert (
-        main(["train", "--resume", str(run), "--device", "cpu", "--precision", "bf16", "--max-steps", "20", "--quiet"])
-        == 0
-    )
+    assert main(["train", "--resume", str(run), "--device", "cpu", "--precision", "bf16", "--max-steps", "20", "--quiet"]) == 0
     ckpt = torch.load(run / "last.pt", weights_only=True)
     assert ckpt["progress"]["step"] == 20 and ckpt["train_config"]["device"] == "cpu"
     assert all(bool(torch.isfinite(v).all()) for v in ckpt["model"].values())

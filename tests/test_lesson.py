@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from rnnlab import lesson, settings
+from rnnlab import lesson
 from rnnlab.cli import main
 from rnnlab.config import LESSON_LR, LESSON_PROGRAMS, LessonConfig
 from rnnlab.errors import UserError
@@ -230,10 +230,7 @@ def test_other_word_pair(capsys):
     assert len([m for _, m in epoch_lines(out)]) == 15
 
 
-@pytest.mark.parametrize(
-    "words, needle",
-    [(("hello", "ohlo"), "equal length"), (("", ""), "empty"), (("abc", ""), "empty")],
-)
+@pytest.mark.parametrize("words, needle", [(("hello", "ohlo"), "equal length"), (("", ""), "empty"), (("abc", ""), "empty")])
 def test_bad_word_pairs_exit_2_with_one_line(capsys, words, needle):
     rc, out, err = run_cli(capsys, "--input", words[0], "--target", words[1])
     assert rc == 2
@@ -296,12 +293,7 @@ def test_model_parameters_match_the_lecture():
     assert task.idx2char == ("e", "h", "l", "o")
     assert task.x_data == (1, 0, 2, 2, 3) and task.y_data == (3, 1, 2, 3, 2)
     net = lesson.RNNCellModel(4, 4, 1)
-    assert [n for n, _ in net.named_parameters()] == [
-        "rnncell.weight_ih",
-        "rnncell.weight_hh",
-        "rnncell.bias_ih",
-        "rnncell.bias_hh",
-    ]
+    assert [n for n, _ in net.named_parameters()] == ["rnncell.weight_ih", "rnncell.weight_hh", "rnncell.bias_ih", "rnncell.bias_hh"]
     assert net.init_hidden().shape == (1, 4)
     net = lesson.EmbeddingModel(4, 4, cell="lstm")
     assert isinstance(net.rnn, torch.nn.LSTM) and net.rnn.num_layers == 2 and net.rnn.batch_first
@@ -315,9 +307,7 @@ def test_library_constants_are_configs(capsys):
     assert lesson.DEFAULT_LR is LESSON_LR
     assert defaults.seed == lesson.DEFAULT_SEED
     assert defaults.epochs == lesson.DEFAULT_EPOCHS
-    assert (defaults.input, defaults.target) == (lesson.DEFAULT_INPUT, lesson.DEFAULT_TARGET)
-    impl = next(f for f in settings.fields(LessonConfig) if f.name == "impl")
-    assert settings.spec(impl).choices == lesson.IMPLS
+    assert lesson.make_task() == lesson.make_task(defaults.input, defaults.target)
     # --help shows the real defaults.
     assert main(["lesson", "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())

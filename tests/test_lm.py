@@ -35,9 +35,7 @@ def test_resume_gives_the_same_final_weights(tmp_path, impl):
     corpus = corpus_from_text(TEXT * 3)
     m, t = tiny("lstm", impl=impl, max_steps=24, dropout=0.2)  # dropout: the RNG must resume too
 
-    straight, second, first = straight_and_resumed(
-        lambda d, **kw: Trainer(LMTask(corpus, m, t), run_dir=d, **kw), tmp_path, stop_at=11
-    )
+    straight, second, first = straight_and_resumed(lambda d, **kw: Trainer(LMTask(corpus, m, t), run_dir=d, **kw), tmp_path, stop_at=11)
     assert first.progress.step < 24 and second.progress.step == 24
     assert_same_weights(straight, second)
 
@@ -127,15 +125,16 @@ def test_checkpoint_is_plain_data_and_loads_weights_only(tmp_path):
 @pytest.mark.parametrize("impl", ["auto", "torch", "reference"])
 def test_one_step_sampling_path_equals_the_full_forward(cell, impl):
     from rnnlab.model import CharRNN
+    from rnnlab.stepper import Stepper
 
     torch.manual_seed(0)
     model = CharRNN(ModelConfig(vocab_size=7, cell=cell, layers=3, hidden=5, embed=4, impl=impl)).double().eval()
     ids = torch.randint(7, (2, 6))
     full, _, final = model(ids)  # (B, T, V)
-    state = model.init_state(2)
+    step = Stepper(model, model.init_state(2))
     for t in range(6):
-        logits, state = model.step(ids[:, t], state)
-        torch.testing.assert_close(logits, full[:, t], rtol=0, atol=1e-10)
+        torch.testing.assert_close(step(ids[:, t]), full[:, t], rtol=0, atol=1e-10)
+    state = step.state()
     for a, b in zip(state if cell == "lstm" else (state,), final if cell == "lstm" else (final,)):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
 
@@ -151,9 +150,7 @@ def test_fast_sampler_writes_what_the_slow_loop_writes(cell, one_hot):
     model = CharRNN(ModelConfig(vocab_size=11, cell=cell, layers=2, hidden=16, embed=6, one_hot=one_hot)).eval()
     prime = torch.randint(11, (3, 4))  # (B, P)
     filters = dict(temperature=0.9, top_k=8, top_p=0.95)
-    fast = torch.stack(
-        list(generate(model, prime, 200, generator=torch.Generator().manual_seed(1), **filters)), 1
-    )  # (B, 200)
+    fast = torch.stack(list(generate(model, prime, 200, generator=torch.Generator().manual_seed(1), **filters)), 1)  # (B, 200)
 
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():
@@ -246,8 +243,7 @@ def test_fused_layers_train_like_torch(cell):
     torch.manual_seed(0)
     ids = torch.randint(9, (4, 13))
     models = {
-        impl: CharRNN(ModelConfig(vocab_size=9, cell=cell, layers=2, hidden=6, embed=5, impl=impl)).double()
-        for impl in ("fused", "torch")
+        impl: CharRNN(ModelConfig(vocab_size=9, cell=cell, layers=2, hidden=6, embed=5, impl=impl)).double() for impl in ("fused", "torch")
     }
     models["fused"].load_state_dict(models["torch"].state_dict())
     for model in models.values():

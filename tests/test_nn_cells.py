@@ -109,9 +109,7 @@ def test_cell_gradcheck(family, bias):
 
     def fn(x, *rest):
         states, weights = rest[:arity], rest[arity:]
-        out = torch.func.functional_call(
-            cell, dict(zip(names, weights)), (x, tuple(states) if arity == 2 else states[0])
-        )
+        out = torch.func.functional_call(cell, dict(zip(names, weights)), (x, tuple(states) if arity == 2 else states[0]))
         return _as_tuple(out)
 
     assert torch.autograd.gradcheck(fn, (x, *hx, *params))
@@ -193,7 +191,5 @@ def test_cells_reject_bad_input():
 
 
 def test_cell_repr_like_torch():
-    assert repr(rnn.RNNCell(D, H, bias=False, nonlinearity="relu")) == repr(
-        torch.nn.RNNCell(D, H, bias=False, nonlinearity="relu")
-    )
+    assert repr(rnn.RNNCell(D, H, bias=False, nonlinearity="relu")) == repr(torch.nn.RNNCell(D, H, bias=False, nonlinearity="relu"))
     assert repr(rnn.LSTMCell(D, H)) == repr(torch.nn.LSTMCell(D, H))

@@ -126,9 +126,7 @@ def _compare(family, kind, with_hx, dtype=torch.float64, ours_from_theirs=True, 
         batch = () if kind == "unbatched" else (B if lengths is None else len(lengths),)
         arity = 2 if family == "lstm" else 1
         hx = tuple(torch.randn(L, *batch, H, dtype=dtype, generator=gen) for _ in range(arity))
-    _assert_same(
-        _run(ours, x, lengths, hx, kind, batch_first), _run(theirs, x, lengths, hx, kind, batch_first), TOL[dtype]
-    )
+    _assert_same(_run(ours, x, lengths, hx, kind, batch_first), _run(theirs, x, lengths, hx, kind, batch_first), TOL[dtype])
 
 
 KINDS = ["padded", "unbatched", "packed_sorted", "packed_unsorted"]
@@ -151,14 +149,7 @@ DEPTH_CASES = list(itertools.product(FAMILIES, [1, 2, 3], [True, False], [True, 
 def test_layer_matches_torch_depth_bias_state(family, num_layers, bias, with_hx, copy_from):
     kind = "packed_unsorted" if num_layers == 3 else "padded"
     _compare(
-        family,
-        kind,
-        with_hx,
-        torch.float64,
-        copy_from == "theirs",
-        num_layers=num_layers,
-        bias=bias,
-        bidirectional=num_layers % 2 == 1,
+        family, kind, with_hx, torch.float64, copy_from == "theirs", num_layers=num_layers, bias=bias, bidirectional=num_layers % 2 == 1
     )
 
 
@@ -270,9 +261,7 @@ def _hand_gru_sequence(model, x):
     return outputs
 
 
-@pytest.mark.parametrize(
-    "family,hand", [("lstm", _hand_lstm_sequence), ("gru", _hand_gru_sequence), ("gru_fused", _hand_gru_sequence)]
-)
+@pytest.mark.parametrize("family,hand", [("lstm", _hand_lstm_sequence), ("gru", _hand_gru_sequence), ("gru_fused", _hand_gru_sequence)])
 def test_layer_matches_hand_written_gates(family, hand):
     ours_cls = FAMILIES[family][0]
     torch.manual_seed(6)
@@ -334,9 +323,7 @@ def test_layers_reject_bad_arguments():
 
 
 NN_SOURCES = sorted((Path(rnn.__file__).parent).glob("*.py"))
-FORBIDDEN = re.compile(
-    r"_VF|nn\.(RNN|LSTM|GRU)(Cell)?\(|torch\.(rnn_tanh|rnn_relu|lstm|gru)(_cell)?\b|_thnn|functional\.(rnn|lstm|gru)"
-)
+FORBIDDEN = re.compile(r"_VF|nn\.(RNN|LSTM|GRU)(Cell)?\(|torch\.(rnn_tanh|rnn_relu|lstm|gru)(_cell)?\b|_thnn|functional\.(rnn|lstm|gru)")
 
 
 def test_sources_do_not_call_torch_recurrent_kernels():

@@ -27,9 +27,7 @@ CELLS = ["lstm", "gru", "rnn"]
 BF16_EPS = 2.0**-8
 
 # As in test_gpu.py: RNNLAB_REQUIRE_GPU turns the skip into a failure (benchmarks/gpu_check.sh).
-needs_cuda = pytest.mark.skipif(
-    not torch.cuda.is_available() and not os.environ.get("RNNLAB_REQUIRE_GPU"), reason="needs a CUDA device"
-)
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available() and not os.environ.get("RNNLAB_REQUIRE_GPU"), reason="needs a CUDA device")
 
 
 @pytest.fixture
@@ -55,9 +53,7 @@ def train_bpc(run):
 
 def make_trainer(cell, precision, device="cpu", **kw):
     m = ModelConfig(cell=cell, layers=1, hidden=32, embed=16)
-    t = TrainConfig(
-        batch_size=8, seq_len=32, max_steps=30, warmup_steps=5, sample_chars=0, device=device, precision=precision, **kw
-    )
+    t = TrainConfig(batch_size=8, seq_len=32, max_steps=30, warmup_steps=5, sample_chars=0, device=device, precision=precision, **kw)
     return Trainer(LMTask(corpus_from_text(SMALL), m, t))
 
 
@@ -67,22 +63,7 @@ def make_trainer(cell, precision, device="cpu", **kw):
 @pytest.mark.parametrize("cell", CELLS)
 def test_bf16_trains_every_cell_and_keeps_fp32_checkpoints(tmp_path, capsys, text_file, cell):
     run = tmp_path / "run"
-    rc = main(
-        [
-            "train",
-            str(text_file),
-            "--out",
-            str(run),
-            "--tiny",
-            "--cell",
-            cell,
-            "--device",
-            "cpu",
-            "--precision",
-            "bf16",
-            "--quiet",
-        ]
-    )
+    rc = main(["train", str(text_file), "--out", str(run), "--tiny", "--cell", cell, "--device", "cpu", "--precision", "bf16", "--quiet"])
     assert rc == 0, capsys.readouterr().err
     bpc = train_bpc(run)  # one row per 10 steps, each the mean of its window
     assert len(bpc) == 3 and all(math.isfinite(b) for b in bpc)
@@ -132,20 +113,9 @@ def test_bf16_autocast_is_active_and_close_to_fp32(cell):
 
 def test_bf16_resume_gives_the_same_final_weights(tmp_path):
     m = ModelConfig(cell="lstm", layers=1, hidden=32, embed=16, dropout=0.2)  # dropout: the RNG resumes too
-    t = TrainConfig(
-        batch_size=8,
-        seq_len=32,
-        max_steps=24,
-        eval_every=5,
-        warmup_steps=5,
-        sample_chars=0,
-        device="cpu",
-        precision="bf16",
-    )
+    t = TrainConfig(batch_size=8, seq_len=32, max_steps=24, eval_every=5, warmup_steps=5, sample_chars=0, device="cpu", precision="bf16")
     corpus = corpus_from_text(SMALL)
-    straight, second, first = straight_and_resumed(
-        lambda d, **kw: Trainer(LMTask(corpus, m, t), run_dir=d, **kw), tmp_path, stop_at=10
-    )
+    straight, second, first = straight_and_resumed(lambda d, **kw: Trainer(LMTask(corpus, m, t), run_dir=d, **kw), tmp_path, stop_at=10)
     assert first.progress.step == 10 and second.progress.step == 24
     assert_same_weights(straight, second)
 
@@ -154,20 +124,7 @@ def test_resume_may_change_the_precision(tmp_path, capsys, text_file):
     run = tmp_path / "run"
     assert (
         main(
-            [
-                "train",
-                str(text_file),
-                "--out",
-                str(run),
-                "--tiny",
-                "--device",
-                "cpu",
-                "--precision",
-                "bf16",
-                "--max-steps",
-                "10",
-                "--quiet",
-            ]
+            ["train", str(text_file), "--out", str(run), "--tiny", "--device", "cpu", "--precision", "bf16", "--max-steps", "10", "--quiet"]
         )
         == 0
     )
@@ -239,20 +196,14 @@ def test_fp16_on_the_cpu_is_refused_naming_cuda(tmp_path, capsys, text_file, cmd
 
 def test_resume_on_the_cpu_of_an_fp16_run_asks_for_another_precision(tmp_path, capsys, text_file):
     run = tmp_path / "run"
-    assert (
-        main(["train", str(text_file), "--out", str(run), "--tiny", "--device", "cpu", "--max-steps", "10", "--quiet"])
-        == 0
-    )
+    assert main(["train", str(text_file), "--out", str(run), "--tiny", "--device", "cpu", "--max-steps", "10", "--quiet"]) == 0
     ckpt = torch.load(run / "last.pt", weights_only=True)
     ckpt["train_config"]["precision"] = "fp16"  # as if trained on a GPU
     torch.save(ckpt, run / "last.pt")
     capsys.readouterr()
     rc = main(["train", "--resume", str(run), "--device", "cpu", "--max-steps", "20", "--quiet"])
     one_line_error(capsys, rc, "--precision bf16 or fp32")
-    assert (
-        main(["train", "--resume", str(run), "--device", "cpu", "--precision", "bf16", "--max-steps", "20", "--quiet"])
-        == 0
-    )
+    assert main(["train", "--resume", str(run), "--device", "cpu", "--precision", "bf16", "--max-steps", "20", "--quiet"]) == 0
 
 
 # ------------------------------------------------------------------------------ the fp16 loss scaler

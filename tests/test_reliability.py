@@ -130,18 +130,7 @@ def test_sigkill_at_random_moments_never_corrupts_a_checkpoint(tmp_path, promise
     text = tmp_path / "t.txt"
     text.write_text(TEXT * 20)
     base = [sys.executable, "-m", "rnnlab", "train", "--quiet"]
-    first = [
-        str(text),
-        "--out",
-        str(run),
-        "--tiny",
-        "--eval-every",
-        "2",
-        "--max-steps",
-        "100000",
-        "--sample-chars",
-        "0",
-    ]
+    first = [str(text), "--out", str(run), "--tiny", "--eval-every", "2", "--max-steps", "100000", "--sample-chars", "0"]
     rng = random.Random(0)
     kills, steps = 0, []
     for i in range(20):
@@ -171,9 +160,7 @@ def test_sigkill_at_random_moments_never_corrupts_a_checkpoint(tmp_path, promise
     assert kills == 20
     promises["SIGKILLs survived"] = kills
     assert steps == sorted(steps) and steps[-1] > 0  # progress is never lost, only the steps since the last save
-    r = subprocess.run(
-        [*base, "--resume", str(run), "--max-steps", str(steps[-1] + 4)], capture_output=True, text=True, timeout=120
-    )
+    r = subprocess.run([*base, "--resume", str(run), "--max-steps", str(steps[-1] + 4)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr  # the killed process's lock went with it
     assert checkpoint.load(run / checkpoint.LAST).progress.step == steps[-1] + 4
     assert [p.name for p in run.iterdir() if ".tmp-" in p.name] == []  # half-written files of killed runs are swept

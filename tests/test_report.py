@@ -57,8 +57,7 @@ def reference_states(model: CharRNN, ids: torch.Tensor):
     out = []
     for layer in range(cfg.layers):
         w_ih, w_hh, b_ih, b_hh = (
-            getattr(model.rnn, f"{n}_l{layer}").detach().double()
-            for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            getattr(model.rnn, f"{n}_l{layer}").detach().double() for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
         )
         H = w_hh.shape[1]
         cls = {"lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell, "rnn": torch.nn.RNNCell}[cfg.cell]
@@ -173,22 +172,7 @@ def corpus_file(tmp_path_factory):
 
 def _train(corpus_file, tmp_path_factory, cell):
     run = tmp_path_factory.mktemp(f"run-{cell}") / "run"
-    rc = main(
-        [
-            "train",
-            str(corpus_file),
-            "--out",
-            str(run),
-            "--tiny",
-            "--layers",
-            "2",
-            "--cell",
-            cell,
-            "--quiet",
-            "--seed",
-            "3",
-        ]
-    )
+    rc = main(["train", str(corpus_file), "--out", str(run), "--tiny", "--layers", "2", "--cell", cell, "--quiet", "--seed", "3"])
     assert rc == 0
     return run
 
@@ -220,9 +204,7 @@ def test_report_command_writes_one_self_contained_file(lstm_run, corpus_file, tm
     # Self-contained: no external scripts, styles, images or fetches.
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html)
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "") and "https://" not in html
-    data = json.loads(
-        re.search(r'<script id="report-data" type="application/json">(.*?)</script>', html, re.S).group(1)
-    )
+    data = json.loads(re.search(r'<script id="report-data" type="application/json">(.*?)</script>', html, re.S).group(1))
     assert data["meta"]["chars"] == 700 and data["text"] == TEXT[:700]
     assert data["history"] and data["curves"]["step"] and data["curves"]["val"]
     assert "showing the first 700" in " ".join(data["meta"]["notes"])
@@ -231,9 +213,9 @@ def test_report_command_writes_one_self_contained_file(lstm_run, corpus_file, tm
     assert (lstm_run / "report.html").is_file()
     assert (
         "held-out"
-        in json.loads(
-            re.search(r'type="application/json">(.*?)</script>', (lstm_run / "report.html").read_text(), re.S).group(1)
-        )["meta"]["source"]
+        in json.loads(re.search(r'type="application/json">(.*?)</script>', (lstm_run / "report.html").read_text(), re.S).group(1))["meta"][
+            "source"
+        ]
     )
     # A sample from a prime.
     assert main(["report", str(lstm_run), "--prime", "The ", "--length", "50", "--out", str(tmp_path / "p.html")]) == 0
@@ -243,15 +225,11 @@ def test_report_command_writes_one_self_contained_file(lstm_run, corpus_file, tm
 def test_report_errors_are_one_line(lstm_run, tmp_path, capsys):
     one_line_error(capsys, main(["report", str(tmp_path / "nope")]), "no such run folder")
     one_line_error(
-        capsys,
-        main(["report", str(lstm_run), "--search", "(unclosed", "--out", str(tmp_path / "x.html")]),
-        "bad regular expression",
+        capsys, main(["report", str(lstm_run), "--search", "(unclosed", "--out", str(tmp_path / "x.html")]), "bad regular expression"
     )
     unknown = tmp_path / "zh.txt"
     unknown.write_text("\u4e2d\u6587")
-    one_line_error(
-        capsys, main(["report", str(lstm_run), "--text", str(unknown), "--out", str(tmp_path / "x.html")]), "vocabulary"
-    )
+    one_line_error(capsys, main(["report", str(lstm_run), "--text", str(unknown), "--out", str(tmp_path / "x.html")]), "vocabulary")
     # A checkpoint of another kind.
     other = tmp_path / "other"
     other.mkdir()
@@ -295,13 +273,7 @@ def test_lstmvis_export(lstm_run, corpus_file, tmp_path, capsys):
     assert len(lines) == len(rep.vocab.chars) and all(len(line.split()) == 2 for line in lines)
     assert "\u2423 " + str(rep.vocab.stoi[" "]) in lines
     yml = (vis / "lstm.yml").read_text()
-    for needle in (
-        "states: states.h5",
-        "word_sequence:",
-        "dict_file: chars_dict",
-        "path: cell2",
-        "path: output2, transform: none",
-    ):
+    for needle in ("states: states.h5", "word_sequence:", "dict_file: chars_dict", "path: cell2", "path: output2, transform: none"):
         assert needle in yml
 
 
@@ -310,22 +282,14 @@ def test_lstmvis_export(lstm_run, corpus_file, tmp_path, capsys):
 
 
 def find_chromium():
-    for name in (
-        os.environ.get("RNNLAB_CHROMIUM"),
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-        "google-chrome-stable",
-    ):
+    for name in (os.environ.get("RNNLAB_CHROMIUM"), "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         if name and shutil.which(name):
             return shutil.which(name)
     return None
 
 
 CHROMIUM = find_chromium()
-needs_browser = pytest.mark.skipif(
-    CHROMIUM is None, reason="no chromium found (apt-get install chromium; .ci/run installs it)"
-)
+needs_browser = pytest.mark.skipif(CHROMIUM is None, reason="no chromium found (apt-get install chromium; .ci/run installs it)")
 # For closed networks (CI): without the background-networking switches Chromium tries to connect out.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -431,24 +395,16 @@ def test_page_in_chromium_lstm(tab, lstm_run, tmp_path):
     assert dt.js("document.querySelectorAll('#samples .sample').length") == len(rep.data["history"])
 
     # Choosing another unit through the page's own controls changes the colours.
-    dt.js(
-        "(() => { const s = document.getElementById('layer'); s.value = '0'; s.dispatchEvent(new Event('change')); })()"
-    )
-    dt.js(
-        "(() => { const k = document.getElementById('kind'); k.value = 'h'; k.dispatchEvent(new Event('change')); })()"
-    )
-    dt.js(
-        "(() => { const u = document.getElementById('unit'); u.value = '1'; u.dispatchEvent(new Event('change')); })()"
-    )
+    dt.js("(() => { const s = document.getElementById('layer'); s.value = '0'; s.dispatchEvent(new Event('change')); })()")
+    dt.js("(() => { const k = document.getElementById('kind'); k.value = 'h'; k.dispatchEvent(new Event('change')); })()")
+    dt.js("(() => { const u = document.getElementById('unit'); u.value = '1'; u.dispatchEvent(new Event('change')); })()")
     before = dt.js("window.rnnlabReport.colours()")
     assert dt.js("window.rnnlabReport.selection()") == {"layer": 0, "kind": "h", "unit": 1}
     dt.js("document.getElementById('next').click()")
     after = dt.js("window.rnnlabReport.colours()")
     assert dt.js("window.rnnlabReport.selection()")["unit"] == 2
     assert len(before) == len(after) == T and before != after
-    dt.js(
-        "(() => { const k = document.getElementById('kind'); k.value = 'c'; k.dispatchEvent(new Event('change')); })()"
-    )
+    dt.js("(() => { const k = document.getElementById('kind'); k.value = 'c'; k.dispatchEvent(new Event('change')); })()")
     assert dt.js("window.rnnlabReport.colours()") != after
 
     # Hover a character with the mouse: the top-5 panel shows the model's probabilities.
@@ -471,13 +427,7 @@ def test_page_in_chromium_lstm(tab, lstm_run, tmp_path):
         f" for (const k of ['h', 'c']) for (let l = 0; l < 2; l++) for (let t = 0; t < {T}; t += 7) for (let u = 0; u < {H}; u += 3) o.push(R.act(k, l, t, u));"
         " return o; })()"
     )
-    want = [
-        float(tr.activation(k, layer)[t, u])
-        for k in ("h", "c")
-        for layer in range(2)
-        for t in range(0, T, 7)
-        for u in range(0, H, 3)
-    ]
+    want = [float(tr.activation(k, layer)[t, u]) for k in ("h", "c") for layer in range(2) for t in range(0, T, 7) for u in range(0, H, 3)]
     assert max(abs(a - b) for a, b in zip(got, want)) <= 1 / 254 + 1e-6
 
     # Saturation fractions drawn in the scatter plots, against the float64 recomputation.
@@ -505,11 +455,7 @@ def test_page_in_chromium_lstm(tab, lstm_run, tmp_path):
     n_rows = dt.js("document.querySelectorAll('#results tr.row').length")
     assert n_rows == 20
     dt.js("document.querySelectorAll('#results tr.row')[2].click()")
-    assert dt.js("window.rnnlabReport.selection()") == {
-        "layer": res[2]["layer"],
-        "kind": res[2]["kind"],
-        "unit": res[2]["unit"],
-    }
+    assert dt.js("window.rnnlabReport.selection()") == {"layer": res[2]["layer"], "kind": res[2]["kind"], "unit": res[2]["unit"]}
     assert dt.js("document.querySelector('#results tr.sel') !== null")
 
     assert dt.js("window.__reportErrors") == []
@@ -559,24 +505,7 @@ def test_page_in_chromium_gru_and_large_text(tab, gru_run, tmp_path):
 @pytest.fixture(scope="module")
 def tag_run(corpus_file, tmp_path_factory):
     run = tmp_path_factory.mktemp("run-tag") / "run"
-    assert (
-        main(
-            [
-                "tag",
-                "train",
-                "--derive",
-                "truecase",
-                str(corpus_file),
-                "--out",
-                str(run),
-                "--tiny",
-                "--quiet",
-                "--seed",
-                "3",
-            ]
-        )
-        == 0
-    )
+    assert main(["tag", "train", "--derive", "truecase", str(corpus_file), "--out", str(run), "--tiny", "--quiet", "--seed", "3"]) == 0
     return run
 
 
@@ -589,9 +518,7 @@ def test_tag_report_numbers_match_the_tagger(tag_run, tmp_path, capsys):
     pairs_file.write_text("".join(f"{line}\t{line.title()}\n" for line in lines))
     rep = build_report(tag_run, text=pairs_file.read_text())
     tt = rep.trace
-    assert (
-        rep.data["mode"] == "tag" and tt.input == "\n".join(lines) and tt.target == "\n".join(x.title() for x in lines)
-    )
+    assert rep.data["mode"] == "tag" and tt.input == "\n".join(lines) and tt.target == "\n".join(x.title() for x in lines)
     # The output is what `rnnlab tag predict` gives, and the confidences are the model's own softmax.
     assert tt.output.split("\n") == tagger.predict_many(lines)
     offset = 0
@@ -601,20 +528,14 @@ def test_tag_report_numbers_match_the_tagger(tag_run, tmp_path, capsys):
             logits, _ = tagger.model(ids)
         probs = torch.softmax(logits[0].double(), -1)
         torch.testing.assert_close(tt.conf[offset : offset + len(line)], probs.max(-1).values, atol=1e-6, rtol=0)
-        torch.testing.assert_close(
-            tt.top_p[offset : offset + len(line)], probs.topk(tt.top_p.shape[1], -1).values, atol=1e-6, rtol=0
-        )
+        torch.testing.assert_close(tt.top_p[offset : offset + len(line)], probs.topk(tt.top_p.shape[1], -1).values, atol=1e-6, rtol=0)
         assert math.isnan(float(tt.conf[offset + len(line)])) if offset + len(line) < len(tt.input) else True
         offset += len(line) + 1
     assert rep.data["mistakes"] == sum(o != t for o, t in zip(tt.output, tt.target))
     # The command: default text is the run's held-out lines (derived as in training).
     assert main(["report", str(tag_run), "--out", str(tmp_path / "tag.html")]) == 0
     capsys.readouterr()
-    one_line_error(
-        capsys,
-        main(["report", str(tag_run), "--lstmvis", str(tmp_path / "v"), "--out", str(tmp_path / "t2.html")]),
-        "tag run",
-    )
+    one_line_error(capsys, main(["report", str(tag_run), "--lstmvis", str(tmp_path / "v"), "--out", str(tmp_path / "t2.html")]), "tag run")
 
 
 @needs_browser
@@ -631,15 +552,9 @@ def test_page_in_chromium_tag(tab, tag_run, tmp_path):
     assert dt.js("getComputedStyle(document.getElementById('hidden')).display") == "none"
     n_out = dt.js("document.querySelectorAll('#tagtext .trow.out span[data-i]').length")
     assert n_out == len(tt.input) - tt.input.count("\n")
-    assert (
-        dt.js("document.querySelectorAll('#tagtext .trow.out span.miss').length")
-        == len(tt.mistakes())
-        == rep.data["mistakes"]
-    )
+    assert dt.js("document.querySelectorAll('#tagtext .trow.out span.miss').length") == len(tt.mistakes()) == rep.data["mistakes"]
     # Output characters carry the model's confidence, coloured; the hover panel shows its top 5.
-    got = dt.js(
-        "Array.from(document.querySelectorAll('#tagtext .trow.out span[data-i]')).map(s => window.rnnlabReport.conf(+s.dataset.i))"
-    )
+    got = dt.js("Array.from(document.querySelectorAll('#tagtext .trow.out span[data-i]')).map(s => window.rnnlabReport.conf(+s.dataset.i))")
     want = [float(c) for c, ch in zip(tt.conf, tt.input) if ch != "\n"]
     assert got == pytest.approx(want, abs=1e-6)
     t = 5

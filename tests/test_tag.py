@@ -132,9 +132,7 @@ def test_read_pairs_and_bad_lines(tmp_path):
 @pytest.mark.parametrize("impl", ["auto", "torch", "reference"])
 def test_padding_changes_neither_loss_nor_predictions(cell, bidirectional, impl):
     torch.manual_seed(0)
-    cfg = TagModelConfig(
-        vocab_size=11, out_vocab=7, cell=cell, layers=2, hidden=12, embed=6, impl=impl, bidirectional=bidirectional
-    )
+    cfg = TagModelConfig(vocab_size=11, out_vocab=7, cell=cell, layers=2, hidden=12, embed=6, impl=impl, bidirectional=bidirectional)
     model = TagModel(cfg).double().eval()
     short = torch.randint(1, 11, (4,))
     short_y = torch.randint(0, 7, (4,))
@@ -170,9 +168,7 @@ def test_score_counts_changed_positions_and_lines():
 
 def _tiny(**kw):
     m = TagModelConfig(layers=2, hidden=16, embed=8, dropout=0.2)  # dropout: the RNG must resume too
-    t = TagTrainConfig(
-        **{"batch_size": 4, "max_steps": 24, "eval_every": 8, "sample_chars": 40, "warmup_steps": 3, "lr": 0.02, **kw}
-    )
+    t = TagTrainConfig(**{"batch_size": 4, "max_steps": 24, "eval_every": 8, "sample_chars": 40, "warmup_steps": 3, "lr": 0.02, **kw})
     return m, t
 
 
@@ -227,12 +223,7 @@ def test_tiny_derive_train_predict_eval_for_every_cell(tmp_path, capsys, monkeyp
     text = tmp_path / "text.txt"
     text.write_text(TEXT)
     run = tmp_path / "run"
-    assert (
-        main(
-            ["tag", "train", "--derive", "truecase", str(text), "--out", str(run), "--tiny", "--cell", cell, "--quiet"]
-        )
-        == 0
-    )
+    assert main(["tag", "train", "--derive", "truecase", str(text), "--out", str(run), "--tiny", "--cell", cell, "--quiet"]) == 0
     ckpt = torch.load(run / "last.pt", weights_only=True)
     assert ckpt["kind"] == "tag" and ckpt["progress"]["step"] == 30 and ckpt["model_config"]["bidirectional"] is True
     capsys.readouterr()
@@ -267,9 +258,7 @@ def test_resume_from_the_command_line(tmp_path, capsys):
     pairs.write_text("changed\tChanged\n")
     capsys.readouterr()
     one_line_error(
-        capsys,
-        main(["tag", "train", "--resume", str(run), "--max-steps", "30"]),
-        "differs from the one this run was trained on",
+        capsys, main(["tag", "train", "--resume", str(run), "--max-steps", "30"]), "differs from the one this run was trained on"
     )
 
 
@@ -278,10 +267,7 @@ def test_resume_from_the_command_line(tmp_path, capsys):
     [
         (["tag", "train", "{notab}", "--out", "{out}"], "line 2 has no tab"),
         (["tag", "train", "{unequal}", "--out", "{out}"], "line 1 has an input of 5 characters but a target of 4"),
-        (
-            ["tag", "train", "{unequal}", "--skip-bad", "--out", "{out}"],
-            "no input<TAB>target pairs (1 bad lines skipped)",
-        ),
+        (["tag", "train", "{unequal}", "--skip-bad", "--out", "{out}"], "no input<TAB>target pairs (1 bad lines skipped)"),
         (["tag", "train", "{missing}", "--out", "{out}"], "no such file"),
         (["tag", "train", "--out", "{out}"], "give PAIRS.tsv files"),
         (["tag", "train", "{good}", "--hidden", "0", "--out", "{out}"], "--hidden: must be between 1"),
@@ -314,10 +300,7 @@ def test_a_language_model_run_is_not_a_tagger(tmp_path, capsys):
 
 def test_derive_without_text_uses_an_embedded_corpus(tmp_path, capsys):
     run = tmp_path / "fr"
-    assert (
-        main(["tag", "train", "--derive", "diacritics", "--out", str(run), "--tiny", "--max-steps", "3", "--quiet"])
-        == 0
-    )
+    assert main(["tag", "train", "--derive", "diacritics", "--out", str(run), "--tiny", "--max-steps", "3", "--quiet"]) == 0
     ckpt = torch.load(run / "last.pt", weights_only=True)
     assert ckpt["data_config"]["derive"] == "diacritics" and ckpt["data"]["source"] == "embedded"
     assert ckpt["data"]["paths"] == ["french"]

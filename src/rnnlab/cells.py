@@ -27,7 +27,6 @@ class Cell:
     states: tuple[str, ...] = ("h",)  # the state tensors, the output first
     gates: tuple[str, ...] = ()  # the gates the report shows, computed by ``gates_fn``
     gates_fn: str | None = None
-    fold_hh_bias: bool = True  # b_hh may join the input projection (not the GRU's: it sits inside r * (.))
     torch_twin: bool = True
     fused_max_batch: int = 0  # on a CPU, ``auto`` takes the fused layer up to this many streams (0: never)
 
@@ -37,6 +36,11 @@ class Cell:
     @property
     def has_fused(self) -> bool:
         return self.fused_max_batch > 0
+
+    @property
+    def fold_hh_bias(self) -> bool:
+        """Whether b_hh may join the input projection (not the GRU's: it sits inside r * (.))."""
+        return getattr(self.load(), self.layer).fold_hidden_bias
 
     def step_fn(self):
         return getattr(self.load(), self.step)
@@ -51,16 +55,7 @@ REGISTRY: dict[str, Cell] = {
     c.name: c
     for c in (
         Cell("lstm", "rnnlab.nn.lstm", "LSTM", "lstm_step", ("h", "c"), ("input", "forget", "output"), "lstm_gates"),
-        Cell(
-            "gru",
-            "rnnlab.nn.gru",
-            "GRU",
-            "gru_step",
-            gates=("reset", "update"),
-            gates_fn="gru_gates",
-            fold_hh_bias=False,
-            fused_max_batch=32,
-        ),
+        Cell("gru", "rnnlab.nn.gru", "GRU", "gru_step", ("h",), ("reset", "update"), "gru_gates", fused_max_batch=32),
         Cell("rnn", "rnnlab.nn.rnn", "RNN", "rnn_tanh_step", fused_max_batch=64),
     )
 }

@@ -87,12 +87,7 @@ class TagState:
         return {"vocab_size": len(self.in_vocab), "out_vocab": len(self.out_vocab)}
 
     def to_dict(self) -> dict:
-        return {
-            "in_vocab": self.in_vocab.to_dict(),
-            "out_vocab": self.out_vocab.to_dict(),
-            "shuffle": self.shuffle,
-            "order": self.order,
-        }
+        return {"in_vocab": self.in_vocab.to_dict(), "out_vocab": self.out_vocab.to_dict(), "shuffle": self.shuffle, "order": self.order}
 
     @classmethod
     def from_dict(cls, d: dict) -> TagState:
@@ -108,10 +103,7 @@ class Kind:
 
 
 KIND_NAMES = {"lm": "language-model", "tag": "tagging"}
-KINDS = {
-    "lm": Kind(ModelConfig, TrainConfig, DataConfig, LMState),
-    "tag": Kind(TagModelConfig, TagTrainConfig, TagDataConfig, TagState),
-}
+KINDS = {"lm": Kind(ModelConfig, TrainConfig, DataConfig, LMState), "tag": Kind(TagModelConfig, TagTrainConfig, TagDataConfig, TagState)}
 
 
 @dataclass
@@ -202,9 +194,7 @@ def load(path: Path, kind: str | None = None) -> Checkpoint:
             raw = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else "unsafe content"
-        raise UserError(
-            f"{path} holds objects rnnlab will not load (refused, nothing was run): {first[:160]}"
-        ) from None
+        raise UserError(f"{path} holds objects rnnlab will not load (refused, nothing was run): {first[:160]}") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, IndexError) as e:
         raise UserError(f"{path} is not a readable checkpoint (truncated or corrupt: {type(e).__name__})") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
@@ -213,13 +203,9 @@ def load(path: Path, kind: str | None = None) -> Checkpoint:
     if not isinstance(version, int):
         raise UserError(f"{path} has no checkpoint format version; it is not an rnnlab checkpoint")
     if version > VERSION:
-        raise UserError(
-            f"{path} has checkpoint format version {version}; this rnnlab reads up to {VERSION}: upgrade rnnlab"
-        )
+        raise UserError(f"{path} has checkpoint format version {version}; this rnnlab reads up to {VERSION}: upgrade rnnlab")
     if version < MIN_VERSION:
-        raise UserError(
-            f"{path} has checkpoint format version {version}, older than any this rnnlab reads ({MIN_VERSION}-{VERSION})"
-        )
+        raise UserError(f"{path} has checkpoint format version {version}, older than any this rnnlab reads ({MIN_VERSION}-{VERSION})")
     found = raw.get("kind")
     if found not in KINDS:
         raise UserError(f"{path} is a checkpoint of a {found!r} model, which this rnnlab does not know")
@@ -232,9 +218,7 @@ def load(path: Path, kind: str | None = None) -> Checkpoint:
         try:
             raw = _migrate(raw)
         except (KeyError, TypeError, ValueError) as e:
-            raise UserError(
-                f"{path} (format version {version}) has a broken description ({type(e).__name__}: {e})"
-            ) from None
+            raise UserError(f"{path} (format version {version}) has a broken description ({type(e).__name__}: {e})") from None
     return Checkpoint.from_dict(raw, str(path))
 
 
@@ -280,20 +264,11 @@ def _migrate(d: dict[str, Any]) -> dict[str, Any]:
         train.pop("seq_len", None)  # a tag batch is whole lines
         spec = d.get("data_spec") or {}
         embedded = bool(spec.get("derive")) and not spec.get("paths")
-        names = (
-            ("french" if spec.get("derive") == "diacritics" else "jargon",)
-            if embedded
-            else tuple(spec.get("paths", ()))
-        )
+        names = ("french" if spec.get("derive") == "diacritics" else "jargon",) if embedded else tuple(spec.get("paths", ()))
         data = DataSpec("embedded" if embedded else "files", names, (d.get("data") or {}).get("chars", 0))
         data_config = {k: spec[k] for k in ("encoding", "derive", "skip_bad", "max_len") if k in spec}
         shuffle = d.get("shuffle") or {}
-        task = {
-            "in_vocab": d["vocab"],
-            "out_vocab": d["out_vocab"],
-            "shuffle": shuffle.get("generator"),
-            "order": shuffle.get("order"),
-        }
+        task = {"in_vocab": d["vocab"], "out_vocab": d["out_vocab"], "shuffle": shuffle.get("generator"), "order": shuffle.get("order")}
     batch = d.get("batch_size", train.get("batch_size"))
     return {
         "kind": d["kind"],

@@ -30,8 +30,7 @@ class ArgumentParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="rnnlab",
-        description="Character-level recurrent neural networks: the lesson, reference cells, "
-        "language models and transduction.",
+        description="Character-level recurrent neural networks: the lesson, reference cells, language models and transduction.",
     )
     parser.add_argument("--debug", action="store_true", help="show a full traceback on errors")
     parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")

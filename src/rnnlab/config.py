@@ -16,17 +16,7 @@ from dataclasses import dataclass
 
 from rnnlab.cells import CELLS, IMPLS, REGISTRY
 from rnnlab.errors import UserError
-from rnnlab.settings import (
-    at_least,
-    between,
-    in_interval,
-    known_encoding,
-    non_negative,
-    override,
-    positive,
-    setting,
-    validate,
-)
+from rnnlab.settings import Settings, at_least, between, in_interval, known_encoding, non_negative, override, positive, setting
 
 # Arithmetic of the training forward pass: fp32 throughout, or autocast to bfloat16 / float16
 # (weights, optimizer state and checkpoints stay fp32 either way).
@@ -46,11 +36,8 @@ def _device(v: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class TextConfig:
+class TextConfig(Settings):
     encoding: str = setting("utf-8", "text encoding of the files", check=known_encoding)
-
-    def __post_init__(self):
-        validate(self)
 
 
 @dataclass(frozen=True)
@@ -78,20 +65,15 @@ class TagDataConfig(TextConfig):
 
 
 @dataclass(frozen=True)
-class LoadConfig:
+class LoadConfig(Settings):
     """Which checkpoint of a run to use, and where (``rnnlab sample``, ``eval``, ``tag predict`` ...)."""
 
-    checkpoint: str = setting(
-        "best", "which checkpoint: best (lowest validation loss) or last", choices=("best", "last")
-    )
+    checkpoint: str = setting("best", "which checkpoint: best (lowest validation loss) or last", choices=("best", "last"))
     device: str = setting("cpu", "where to run: cpu, auto, cuda, cuda:N or mps", check=_device)
-
-    def __post_init__(self):
-        validate(self)
 
 
 @dataclass(frozen=True)
-class SampleConfig:
+class SampleConfig(Settings):
     """How to draw text from a language model."""
 
     length: int = setting(500, "characters to generate", check=between(0, MAX_SIZE * 64))
@@ -106,15 +88,12 @@ class SampleConfig:
     greedy: bool = setting(False, "always take the likeliest character")
     seed: int | None = setting(None, "random seed: the same seed gives the same text", unset="a fresh one each time")
 
-    def __post_init__(self):
-        validate(self)
-
 
 # ------------------------------------------------------------------------------------ models
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Settings):
     """Embedding (or one-hot) -> stacked recurrent layers -> Linear over the vocabulary."""
 
     vocab_size: int = setting(0, "symbols in the input vocabulary", internal=True, check=at_least(0))
@@ -133,7 +112,7 @@ class ModelConfig:
     )
 
     def __post_init__(self):
-        validate(self)
+        super().__post_init__()
         if self.impl == "fused" and not REGISTRY[self.cell].has_fused:
             fused = ", ".join(c.name.upper() for c in REGISTRY.values() if c.has_fused)
             raise UserError(f"impl fused exists for the {fused}, not the {self.cell.upper()}")
@@ -156,44 +135,29 @@ class TagModelConfig(ModelConfig):
 
 
 @dataclass(frozen=True)
-class LoopConfig:
+class LoopConfig(Settings):
     """The training loop's settings, shared by every task: optimiser, schedule, stopping, evaluation."""
 
     batch_size: int = setting(16, "parallel streams per step", check=between(1, MAX_SIZE))
     lr: float = setting(5e-3, "Adam learning rate", check=positive)
-    min_lr_ratio: float = setting(
-        0.1, "the cosine schedule ends at lr times this", check=in_interval(0, 1, closed_hi=True)
-    )
+    min_lr_ratio: float = setting(0.1, "the cosine schedule ends at lr times this", check=in_interval(0, 1, closed_hi=True))
     warmup_steps: int = setting(100, "linear warm-up steps", check=at_least(0))
     schedule: str = setting("cosine", "learning-rate schedule after warm-up", choices=SCHEDULES)
     weight_decay: float = setting(0.0, "Adam weight decay", check=non_negative)
     grad_clip: float = setting(5.0, "clip the gradient norm to this (0: off)", check=non_negative)
     epochs: int = setting(20, "passes over the text", check=at_least(1), resume=True)
-    max_steps: int | None = setting(
-        None, "stop after this many steps", check=at_least(1), unset="no limit", resume=True
-    )
+    max_steps: int | None = setting(None, "stop after this many steps", check=at_least(1), unset="no limit", resume=True)
     max_time: float | None = setting(
-        None,
-        "stop after this many seconds of training",
-        check=positive,
-        unset="no limit",
-        metavar="SECONDS",
-        resume=True,
+        None, "stop after this many seconds of training", check=positive, unset="no limit", metavar="SECONDS", resume=True
     )
     eval_every: int = setting(1000, "validate every N steps", check=at_least(1), resume=True)
     eval_chars: int = setting(100_000, "validate on at most this many characters", check=at_least(1))
     val_fraction: float = setting(
-        0.05,
-        "the fraction held out for validation: the end of the text, or the last lines",
-        check=in_interval(0, 0.5, closed_lo=False),
+        0.05, "the fraction held out for validation: the end of the text, or the last lines", check=in_interval(0, 0.5, closed_lo=False)
     )
-    patience: int | None = setting(
-        None, "stop after N evaluations without improvement", check=at_least(1), unset="off", resume=True
-    )
+    patience: int | None = setting(None, "stop after N evaluations without improvement", check=at_least(1), unset="off", resume=True)
     seed: int = setting(1337, "random seed: the same seed gives the same numbers")
-    device: str = setting(
-        "auto", "where to train: auto (a GPU when there is one), cpu, cuda, cuda:N or mps", check=_device, resume=True
-    )
+    device: str = setting("auto", "where to train: auto (a GPU when there is one), cpu, cuda, cuda:N or mps", check=_device, resume=True)
     precision: str = setting(
         "fp32",
         "forward-pass arithmetic: fp32, or autocast to bf16 or fp16 (CUDA only, with loss scaling); weights stay fp32",
@@ -201,12 +165,7 @@ class LoopConfig:
         resume=True,
     )
     sample_chars: int = setting(200, "characters sampled at each evaluation", check=at_least(0), resume=True)
-    recover: bool = setting(
-        False, "on a NaN/inf loss, reload the last checkpoint and halve the learning rate", resume=True
-    )
-
-    def __post_init__(self):
-        validate(self)
+    recover: bool = setting(False, "on a NaN/inf loss, reload the last checkpoint and halve the learning rate", resume=True)
 
 
 @dataclass(frozen=True)
@@ -225,16 +184,14 @@ class TagTrainConfig(LoopConfig):
     """How ``rnnlab tag train`` trains: shuffled batches of whole lines."""
 
     batch_size: int = override(LoopConfig, "batch_size", 32, help="lines (windows) per batch")
-    epochs: int | None = override(
-        LoopConfig, "epochs", None, unset=f"20, raised to reach {MIN_TAG_STEPS} steps on a small file"
-    )
+    epochs: int | None = override(LoopConfig, "epochs", None, unset=f"20, raised to reach {MIN_TAG_STEPS} steps on a small file")
 
 
 # ------------------------------------------------------------------------------------ report
 
 
 @dataclass(frozen=True)
-class ReportConfig:
+class ReportConfig(Settings):
     """What ``rnnlab report`` analyses and shows."""
 
     chars: int = setting(5000, "analyse at most this many characters", check=between(1, MAX_SIZE))
@@ -248,9 +205,6 @@ class ReportConfig:
         metavar="REGEX",
     )
 
-    def __post_init__(self):
-        validate(self)
-
 
 # ------------------------------------------------------------------------------------ lesson
 
@@ -262,12 +216,10 @@ LESSON_LR = {"rnncell": 0.1, "rnn": 0.05, "embedding": 0.05, "lstm": 0.1, "gru":
 
 
 @dataclass(frozen=True)
-class LessonConfig:
+class LessonConfig(Settings):
     """``rnnlab lesson``: which of the lecture's programs to run, and how."""
 
-    program: str = setting(
-        "all", "which program (all: the five, in the lecture's order)", choices=(*LESSON_PROGRAMS, "all")
-    )
+    program: str = setting("all", "which program (all: the five, in the lecture's order)", choices=(*LESSON_PROGRAMS, "all"))
     epochs: int = setting(15, "training epochs per program", check=between(1, 100_000))
     # Chosen so that all five programs print "ohlol" within 15 epochs with both impls
     # (scripts/lesson_success_rates.py counts how often that happens over seeds 0..49).
@@ -278,12 +230,7 @@ class LessonConfig:
         check=positive,
         unset="the lecture's, per program: " + ", ".join(f"{k} {v:g}" for k, v in LESSON_LR.items()),
     )
-    impl: str = setting(
-        "torch", "recurrent layers from torch.nn or rnnlab.nn (the same numbers)", choices=("torch", "reference")
-    )
+    impl: str = setting("torch", "recurrent layers from torch.nn or rnnlab.nn (the same numbers)", choices=("torch", "reference"))
     shapes: bool = setting(False, "print the shape of every tensor on its way through, in the first epoch")
     input: str = setting("hello", "input word", metavar="WORD")
     target: str = setting("ohlol", "target word, as long as the input", metavar="WORD")
-
-    def __post_init__(self):
-        validate(self)

@@ -284,14 +284,6 @@ class DataSpec:
     chars: int = 0
     sha256: str | None = None  # None in checkpoints written before rnnlab kept it
 
-    def describe(self) -> str:
-        if self.source == "embedded":
-            return f"the embedded corpus ({', '.join(self.paths)})"
-        if self.source == "text":
-            return "a text given in memory"
-        names = ", ".join(Path(p).name for p in self.paths[:3])
-        return names + ("..." if len(self.paths) > 3 else "")
-
     def locate(self, paths: Sequence[str | os.PathLike] = ()) -> list[Path]:
         """The files to read the text from again: ``paths`` when given, else the recorded ones."""
         if paths:

@@ -61,9 +61,7 @@ def from_env(device_name: str) -> DistContext | None:
         try:
             dist.init_process_group(backend=backend)
         except (RuntimeError, ValueError) as e:
-            raise UserError(
-                f"could not join the torch.distributed group ({backend}): {str(e).splitlines()[0][:200]}"
-            ) from None
+            raise UserError(f"could not join the torch.distributed group ({backend}): {str(e).splitlines()[0][:200]}") from None
     return DistContext(rank=rank, world_size=world, local_rank=local, backend=backend)
 
 

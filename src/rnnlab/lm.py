@@ -14,12 +14,12 @@ from pathlib import Path
 
 import torch
 
-from rnnlab.config import DataConfig, ModelConfig, TrainConfig
+from rnnlab.config import DataConfig, ModelConfig, SampleConfig, TrainConfig
 from rnnlab.data import Vocab, corpus_from_text, load_corpus
 from rnnlab.errors import UserError
 from rnnlab.model import LN2, CharRNN
 from rnnlab.runs import load_model
-from rnnlab.sampling import check_sampling_args, generate
+from rnnlab.sampling import generate
 from rnnlab.scoring import score_ids
 
 
@@ -54,53 +54,27 @@ class LanguageModel:
             ids = torch.tensor([start])
         return ids.to(self.device)[None, :].expand(num, -1).contiguous()  # (num, P)
 
-    def iter_sample(
-        self,
-        length: int,
-        prime: str = "",
-        temperature: float = 1.0,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        seed: int | None = None,
-        greedy: bool = False,
-        num: int = 1,
-    ) -> Iterator[list[str]]:
-        """Yield one character per sample at every step (``num`` samples side by side).
-
-        Arguments are checked here, before the first character, so a bad prime fails at once.
-        """
-        check_sampling_args(temperature, top_k, top_p)
-        if length < 0:
-            raise UserError(f"length must be >= 0, got {length}")
+    def iter_sample(self, length: int, prime: str = "", num: int = 1, **sampling) -> Iterator[list[str]]:
+        """Yield one character per sample at every step (``num`` samples side by side); ``sampling``
+        are :class:`~rnnlab.config.SampleConfig`'s other fields (``temperature``, ``top_k``,
+        ``top_p``, ``greedy``, ``seed``). Checked here, before the first character."""
+        cfg = SampleConfig(length=length, **sampling)
         if num < 1:
             raise UserError(f"num must be at least 1, got {num}")
         g = torch.Generator(device=self.device)
-        if seed is None:
+        if cfg.seed is None:
             g.seed()
         else:
-            g.manual_seed(seed)
-        prime_ids = self.prime_ids(prime, num, g)
-        steps = generate(
-            self.model, prime_ids, length, temperature=temperature, top_k=top_k, top_p=top_p, greedy=greedy, generator=g
-        )
+            g.manual_seed(cfg.seed)
+        filters = {k: getattr(cfg, k) for k in ("temperature", "top_k", "top_p", "greedy")}
+        steps = generate(self.model, self.prime_ids(prime, num, g), cfg.length, g, **filters)
         # On a GPU, reading ids back to the host every character would stall the queue of work
         # each time; collecting a block of steps first keeps it fed.
-        block = 1 if self.device.type == "cpu" else 32
-        return decode_steps(steps, self.vocab, block)
+        return decode_steps(steps, self.vocab, 1 if self.device.type == "cpu" else 32)
 
-    def sample(
-        self,
-        length: int,
-        prime: str = "",
-        temperature: float = 1.0,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        seed: int | None = None,
-        greedy: bool = False,
-    ) -> str:
-        """``prime`` followed by ``length`` generated characters."""
-        chars = [step[0] for step in self.iter_sample(length, prime, temperature, top_k, top_p, seed, greedy)]
-        return prime + "".join(chars)
+    def sample(self, length: int, prime: str = "", **sampling) -> str:
+        """``prime`` followed by ``length`` generated characters (``sampling``: as :meth:`iter_sample`)."""
+        return prime + "".join(step[0] for step in self.iter_sample(length, prime, **sampling))
 
     # ------------------------------------------------------------------------ scoring
 

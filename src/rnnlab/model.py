@@ -30,9 +30,7 @@ class Output(NamedTuple):
     state: State
 
 
-def recurrent_layer(
-    cfg: ModelConfig, input_size: int, backend: str | None = None, bidirectional: bool = False
-) -> nn.Module:
+def recurrent_layer(cfg: ModelConfig, input_size: int, backend: str | None = None, bidirectional: bool = False) -> nn.Module:
     """The stacked layer of ``cfg.cell`` on ``backend`` (a resolved one; None resolves
     ``cfg.impl`` for a CPU). All backends have the same parameters and signature."""
     backend = backend or resolve_impl(cfg.impl, cfg.cell)
@@ -46,13 +44,6 @@ def recurrent_layer(
         bidirectional=bidirectional,
         **extra,
     )
-
-
-def detach_state(state: State) -> State:
-    """Cut the graph between truncated-backprop chunks while keeping the values."""
-    if isinstance(state, tuple):
-        return tuple(s.detach() for s in state)
-    return state.detach()
 
 
 class CharRNN(nn.Module):
@@ -90,23 +81,3 @@ class CharRNN(nn.Module):
         if targets is not None:
             loss = F.cross_entropy(logits.flatten(0, 1), targets.long().flatten())  # over (B*T, V)
         return Output(logits, loss, state)
-
-    @torch.no_grad()
-    def step(self, ids: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """One character per stream: ids (B,) -> logits (B, V) and the next state.
-
-        A convenience for single calls; a generation loop should build one
-        :class:`rnnlab.stepper.Stepper`
-        and call it, which does the per-model preparation once instead of at every character.
-        """
-        if self.training:
-            logits, _, state = self.forward(ids[:, None], state=state)  # (B, 1, V)
-            return logits[:, 0], state
-        from rnnlab.stepper import Stepper
-
-        stepper = Stepper(self, state)
-        logits = stepper(ids)
-        return logits, stepper.state()
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())

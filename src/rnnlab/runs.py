@@ -40,9 +40,7 @@ def build_model(ckpt: Checkpoint, device: torch.device | str = "cpu", backend: s
     try:
         model.load_state_dict(ckpt.weights)
     except (RuntimeError, TypeError, KeyError) as e:
-        raise UserError(
-            f"{ckpt.source}: the weights do not fit the model it describes ({checkpoint.weights_problem(e)})"
-        ) from None
+        raise UserError(f"{ckpt.source}: the weights do not fit the model it describes ({checkpoint.weights_problem(e)})") from None
     return model.to(device).eval()
 
 

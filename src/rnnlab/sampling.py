@@ -15,14 +15,7 @@ from rnnlab.config import SampleConfig
 from rnnlab.stepper import Stepper
 
 
-def check_sampling_args(temperature: float, top_k: int | None, top_p: float | None) -> None:
-    """A UserError for values :class:`rnnlab.config.SampleConfig` refuses."""
-    SampleConfig(temperature=temperature, top_k=top_k, top_p=top_p)
-
-
-def filter_logits(
-    logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
-) -> torch.Tensor:
+def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None) -> torch.Tensor:
     """(B, V) logits -> (B, V) logits with excluded characters at -inf."""
     logits = logits.float()
     if temperature != 1.0:
@@ -53,19 +46,10 @@ def choose(logits: torch.Tensor, generator: torch.Generator | None, greedy: bool
 
 
 @torch.no_grad()
-def generate(
-    model,
-    prime_ids: torch.Tensor,
-    length: int,
-    *,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    greedy: bool = False,
-    generator: torch.Generator | None = None,
-) -> Iterator[torch.Tensor]:
-    """Yield ``length`` steps of (B,) ids, continuing ``prime_ids`` (B, P) with P >= 1."""
-    check_sampling_args(temperature, top_k, top_p)
+def generate(model, prime_ids: torch.Tensor, length: int, generator: torch.Generator | None = None, **sampling) -> Iterator[torch.Tensor]:
+    """Yield ``length`` steps of (B,) ids, continuing ``prime_ids`` (B, P) with P >= 1; ``sampling``
+    are :class:`~rnnlab.config.SampleConfig`'s ``temperature``, ``top_k``, ``top_p`` and ``greedy``."""
+    cfg = SampleConfig(**sampling)
     was_training = model.training
     model.eval()
     try:
@@ -77,7 +61,7 @@ def generate(
         ids = prime_ids[:, -1]  # (B,)
         for _ in range(length):
             logits = step(ids)  # (B, V)
-            ids = choose(logits, generator, greedy, temperature=temperature, top_k=top_k, top_p=top_p)
+            ids = choose(logits, generator, cfg.greedy, temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p)
             yield ids
     finally:
         model.train(was_training)

@@ -16,12 +16,7 @@ from rnnlab.distributed import DistContext
 
 @torch.no_grad()
 def score_ids(
-    model,
-    ids: torch.Tensor,
-    batch_size: int = 1,
-    seq_len: int = 1024,
-    device: torch.device | str = "cpu",
-    dist: DistContext | None = None,
+    model, ids: torch.Tensor, batch_size: int = 1, seq_len: int = 1024, device: torch.device | str = "cpu", dist: DistContext | None = None
 ) -> tuple[float, int]:
     """``(total nats, characters predicted)`` of ``ids`` (N,) under ``model``.
 

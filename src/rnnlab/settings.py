@@ -3,8 +3,8 @@ validation and whether it may change when a run is resumed.
 
 Everything else derives from those fields: the command-line flags (``rnnlab.commands.flags``),
 the TOML config files of ``--config`` and ``--print-config``, the checkpoint's copy of the
-configuration, and the errors. A config class declares its fields with :func:`setting` and calls
-:func:`validate` from ``__post_init__``; cross-field rules stay in ``__post_init__`` itself.
+configuration, and the errors. A config class derives from :class:`Settings` and declares its
+fields with :func:`setting`; cross-field rules go in its ``__post_init__``.
 
 Written here rather than taken from a library (pydantic, attrs, simple-parsing): the needs are a
 few dozen lines, the settings must import without torch (so ``rnnlab --help`` is instant), and
@@ -38,6 +38,14 @@ class Setting:
     internal: bool = False  # filled in by rnnlab (a vocabulary size): no flag, not in config files
     unset: str | None = None  # what the default None means, for the help ("no limit")
     metavar: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The base of config classes: every field is coerced and checked when one is made."""
+
+    def __post_init__(self):
+        validate(self)
 
 
 def setting(default: Any, help: str, **kw: Any) -> Any:

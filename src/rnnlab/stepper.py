@@ -55,9 +55,7 @@ class Stepper:
         self.layers = []
         with torch.no_grad():
             for layer in range(cfg.layers):
-                w_ih, w_hh, b_ih, b_hh = (
-                    getattr(rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-                )
+                w_ih, w_hh, b_ih, b_hh = (getattr(rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
                 if layer == 0:
                     eye = torch.eye(cfg.vocab_size, dtype=w_ih.dtype, device=w_ih.device)
                     symbols = model.embed.weight if model.embed is not None else eye

@@ -7,8 +7,7 @@ import json
 import math
 import sys
 
-from rnnlab.commands.flags import add_settings, parsed
-from rnnlab.commands.loading import add_load_args
+from rnnlab.commands.flags import add_load_args, add_settings, parsed
 from rnnlab.config import LoadConfig, TextConfig
 
 

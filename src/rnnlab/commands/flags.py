@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from rnnlab import settings
+from rnnlab.config import LoadConfig
 
 METAVARS = {int: "N", float: "X", str: "NAME"}
 
@@ -54,11 +55,7 @@ def add_settings(
         if only is not None and f.name not in only:
             continue
         s = settings.spec(f)
-        kw: dict[str, Any] = {
-            "dest": f.name,
-            "default": f.default if defaults else argparse.SUPPRESS,
-            "help": help_text(f),
-        }
+        kw: dict[str, Any] = {"dest": f.name, "default": f.default if defaults else argparse.SUPPRESS, "help": help_text(f)}
         if settings.value_type(cls, f.name)[0] is bool:
             kw["action"] = argparse.BooleanOptionalAction
         else:
@@ -84,3 +81,8 @@ def build(cls: type, values: dict[str, Any]):
 def parsed(args: argparse.Namespace, cls: type):
     """Config ``cls`` from the flags of :func:`add_settings` (defaults where none was given)."""
     return build(cls, given(args, [cls]))
+
+
+def add_load_args(p: argparse.ArgumentParser) -> None:
+    """The flags of the commands that use a trained run: which checkpoint, and on which device."""
+    add_settings(p, LoadConfig, "run", defaults=True)

@@ -19,19 +19,8 @@ from rnnlab.training import Hooks, Trainer
 PLAIN_EVERY = 10.0  # seconds between progress lines when the bar cannot be drawn
 
 
-def fmt_duration(seconds: float) -> str:
-    if not math.isfinite(seconds) or seconds < 0:
-        return "?"
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"
-
-
-def fmt_rate(cps: float) -> str:
-    return f"{cps / 1000:.1f}k" if cps >= 1000 else f"{cps:.0f}"
+fmt_duration = tqdm.format_interval  # 125 s -> "02:05"
+fmt_rate = tqdm.format_sizeof  # 12345.6 characters/s -> "12.3k"
 
 
 def summary(trainer: Trainer, batch: str, changes: dict[str, tuple[Any, Any]]) -> str:
@@ -92,9 +81,7 @@ class ProgressDisplay(Hooks):
 
     def status(self, info: dict[str, Any]) -> str:
         val = f" | val {self.last_val:.3f}" if self.last_val is not None and math.isfinite(self.last_val) else ""
-        return (
-            f"loss {info.get('train_bpc', float('nan')):.3f} bpc{val} | {fmt_rate(info.get('chars_per_s', 0.0))} char/s"
-        )
+        return f"loss {info.get('train_bpc', float('nan')):.3f} bpc{val} | {fmt_rate(info.get('chars_per_s', 0.0))} char/s"
 
     def on_step(self, trainer: Trainer, info: dict[str, Any]) -> None:
         if self.quiet:

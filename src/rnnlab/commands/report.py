@@ -48,11 +48,7 @@ def run(args) -> int:
     if args.lstmvis:
         check_h5py()
     report = build_report(
-        args.run_dir,
-        text=text,
-        prime=args.prime,
-        which=parsed(args, LoadConfig).checkpoint,
-        config=parsed(args, ReportConfig),
+        args.run_dir, text=text, prime=args.prime, which=parsed(args, LoadConfig).checkpoint, config=parsed(args, ReportConfig)
     )
     if args.lstmvis and report.data["mode"] == "tag":
         raise UserError("--lstmvis writes the states of language-model runs; this is a tag run")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rnnlab.commands.flags import add_settings, parsed
-from rnnlab.commands.loading import add_load_args
+from rnnlab import settings
+from rnnlab.commands.flags import add_load_args, add_settings, parsed
 from rnnlab.config import LoadConfig, SampleConfig
 
 
@@ -25,18 +25,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from rnnlab.errors import UserError
     from rnnlab.lm import load
 
     cfg, where = parsed(args, SampleConfig), parsed(args, LoadConfig)
-    if args.num < 1:
-        raise UserError(f"--num must be at least 1, got {args.num}")
     lm = load(args.run_dir, which=where.checkpoint, device=where.device)
     out = sys.stdout
-    steps = lm.iter_sample(
-        cfg.length, prime=args.prime, temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p,
-        seed=cfg.seed, greedy=cfg.greedy, num=args.num,
-    )  # fmt: skip
+    steps = lm.iter_sample(prime=args.prime, num=args.num, **settings.to_dict(cfg))
     if args.num == 1:
         out.write(args.prime)
         out.flush()

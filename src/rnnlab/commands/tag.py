@@ -13,8 +13,7 @@ import json
 import sys
 
 from rnnlab.commands import training
-from rnnlab.commands.flags import add_settings, parsed
-from rnnlab.commands.loading import add_load_args
+from rnnlab.commands.flags import add_load_args, add_settings, parsed
 from rnnlab.config import TagDataConfig, TagModelConfig, TagTrainConfig
 from rnnlab.errors import UserError
 
@@ -93,9 +92,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_load_args(ev)
 
     for q in (t, pr, ev):
-        q.add_argument(
-            "--debug", action="store_true", dest="debug_cmd", default=argparse.SUPPRESS, help=argparse.SUPPRESS
-        )
+        q.add_argument("--debug", action="store_true", dest="debug_cmd", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
 
 
@@ -138,8 +135,7 @@ def _eval(args) -> int:
     base = result["baseline"]
     lines = f"{result['lines']:,} line{'s' if result['lines'] != 1 else ''}"
     print(
-        f"{lines}, {result['chars']:,} characters, {result['changed_chars']:,} to change"
-        + (f" ({bad:,} bad lines skipped)" if bad else "")
+        f"{lines}, {result['chars']:,} characters, {result['changed_chars']:,} to change" + (f" ({bad:,} bad lines skipped)" if bad else "")
     )
     print(f"{'':22}{'model':>10}{'copy input':>12}")
     for key, label in (

@@ -12,10 +12,13 @@ as TOML that ``--config`` reads, and stops.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -49,13 +52,9 @@ class TrainingCommand:
 
 
 def add_arguments(p: argparse.ArgumentParser, cmd: TrainingCommand) -> None:
-    p.add_argument(
-        "--out", metavar="RUN_DIR", help=f"run folder to create (default runs/{cmd.out_prefix}-<date>-<time>)"
-    )
+    p.add_argument("--out", metavar="RUN_DIR", help=f"run folder to create (default runs/{cmd.out_prefix}-<date>-<time>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
-    p.add_argument(
-        "--config", metavar="FILE", action="append", default=[], help="read settings from a TOML file (flags win)"
-    )
+    p.add_argument("--config", metavar="FILE", action="append", default=[], help="read settings from a TOML file (flags win)")
     p.add_argument("--print-config", action="store_true", help="print the settings as TOML for --config, and stop")
     p.add_argument("--tiny", action="store_true", help="a tiny model and 30 steps: checks that everything works")
     p.add_argument("--quiet", action="store_true", help="no progress bar or samples")
@@ -79,19 +78,13 @@ def _asked(args, cmd: TrainingCommand) -> dict[str, Any]:
 def _resumed(ckpt, asked: dict[str, Any], cmd: TrainingCommand):
     """The run's settings with what may change on resume changed; anything else refused."""
     known = cmd.known()
-    current = {
-        **settings.to_dict(ckpt.data_config),
-        **settings.to_dict(ckpt.model_config),
-        **settings.to_dict(ckpt.train_config),
-    }
+    current = {**settings.to_dict(ckpt.data_config), **settings.to_dict(ckpt.model_config), **settings.to_dict(ckpt.train_config)}
     changes = {}
     for key, value in asked.items():
         if value == current.get(key):
             continue
         if not settings.spec(known[key][1]).resume:
-            raise UserError(
-                f"{flag(key)} cannot change when a run is resumed (the run has {current.get(key)!r}); start a new run instead"
-            )
+            raise UserError(f"{flag(key)} cannot change when a run is resumed (the run has {current.get(key)!r}); start a new run instead")
         changes[key] = (current.get(key), value)
     new = {k: v for k, (_, v) in changes.items()}
     configs = [
@@ -132,9 +125,7 @@ def run(args, cmd: TrainingCommand) -> int:
     ckpt, changes = None, {}
     if args.resume:
         if args.out or args.tiny:
-            raise UserError(
-                f"--resume goes on with the run's own folder and settings; give no {'--out' if args.out else '--tiny'}"
-            )
+            raise UserError(f"--resume goes on with the run's own folder and settings; give no {'--out' if args.out else '--tiny'}")
         ckpt = checkpoint.load(checkpoint.find(Path(args.resume), "last"), kind=cmd.kind)
         data_cfg, model_cfg, train_cfg, changes = _resumed(ckpt, asked, cmd)
     else:
@@ -151,7 +142,6 @@ def run(args, cmd: TrainingCommand) -> int:
 
 def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx) -> int:
     from rnnlab.commands.progress import ProgressDisplay, fmt_duration
-    from rnnlab.commands.signals import stop_on_signals
     from rnnlab.training import Trainer
     from rnnlab.training.loop import REASONS
 
@@ -186,14 +176,40 @@ def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx) -> int:
     if result["reason"] == "interrupted":
         print(f"stopped at step {p.step}; saved. Continue with: rnnlab {cmd.name} --resume {out}", file=sys.stderr)
         return 143 if stop.received.get("signal") == 15 else 130
-    best = (
-        f"best validation {p.best_val:.3f} bits/char at step {p.best_step}"
-        if task.has_validation()
-        else "nothing held out"
-    )
+    best = f"best validation {p.best_val:.3f} bits/char at step {p.best_step}" if task.has_validation() else "nothing held out"
     print(
         f"done ({REASONS[result['reason']]}): {p.step} steps in {fmt_duration(p.elapsed)}, {best}. "
         f"Run folder: {out}\n{cmd.next_step.format(out=out)}",
         file=sys.stderr,
     )
     return 0
+
+
+class StopEvent(threading.Event):
+    """Set by the first SIGINT or SIGTERM; ``received`` keeps which signal it was."""
+
+    def __init__(self):
+        super().__init__()
+        self.received: dict[str, int] = {}
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[StopEvent]:
+    """SIGINT and SIGTERM set the event (training then saves and stops); a second SIGINT aborts."""
+    stop = StopEvent()
+
+    def handler(signum, frame):
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.received["signal"] = signum
+        stop.set()
+
+    old = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, handler)
+    try:
+        yield stop
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)

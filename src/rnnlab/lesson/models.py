@@ -76,12 +76,7 @@ class EmbeddingModel(torch.nn.Module):
         self.cell = cell
         rnn_class = {"rnn": layers.RNN, "lstm": layers.LSTM, "gru": layers.GRU}[cell]
         self.emb = torch.nn.Embedding(input_size, embedding_size)
-        self.rnn = rnn_class(
-            input_size=embedding_size,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            batch_first=True,
-        )
+        self.rnn = rnn_class(input_size=embedding_size, hidden_size=hidden_size, num_layers=num_layers, batch_first=True)
         self.fc = torch.nn.Linear(hidden_size, num_class)
 
     def init_hidden(self, batch_size):

@@ -11,7 +11,7 @@ print the predicted string and the loss per epoch in the lecture's formats.
 5. ``gru``:       homework: program 3 with ``GRU``.
 
 Nothing here prints: every function takes a ``write`` callable (``sys.stdout.write`` in the CLI)
-and returns a :class:`~rnnlab.lesson.results.LessonResult`. Everything random is drawn under
+and returns a :class:`~rnnlab.lesson.task.LessonResult`. Everything random is drawn under
 ``seed`` and the global torch RNG state is restored afterwards; training runs on one intra-op
 thread (restored afterwards too), so the same seed gives the same numbers whatever the caller's
 thread setting. The arguments are checked by :class:`rnnlab.config.LessonConfig`'s own fields.
@@ -20,6 +20,7 @@ thread setting. The arguments are checked by :class:`rnnlab.config.LessonConfig`
 from __future__ import annotations
 
 import contextlib
+import functools
 import types
 from collections.abc import Callable, Sequence
 
@@ -28,9 +29,8 @@ import torch
 from rnnlab.config import LessonConfig
 from rnnlab.errors import UserError
 from rnnlab.lesson.models import EmbeddingModel, RNNCellModel, RNNModel
-from rnnlab.lesson.results import LessonResult, format_table
 from rnnlab.lesson.shapes import Write, shapes_shown
-from rnnlab.lesson.task import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SEED, IMPLS, PROGRAMS, Task, make_task
+from rnnlab.lesson.task import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SEED, PROGRAMS, LessonResult, Task, format_table, make_task
 
 TITLES: dict[str, str] = {
     "rnncell": "Program 1 (RNNCell, hand-written time loop, hidden state = logits)",
@@ -58,15 +58,11 @@ def layers_for(impl: str) -> types.SimpleNamespace:
 
     ``rnnlab.nn`` uses torch's init scheme and parameter order, and the modules are built in the
     same order under the same seed, so both give the same losses."""
+    LessonConfig(impl=impl)  # a UserError for an impl that does not exist
     if impl == "torch":
         nn = torch.nn
-    elif impl == "reference":
-        try:
-            import rnnlab.nn as nn
-        except ImportError as e:
-            raise UserError(f"--impl reference needs rnnlab.nn, which cannot be imported: {e}") from e
     else:
-        raise UserError(f"unknown impl {impl!r}; choose one of: {', '.join(IMPLS)}")
+        import rnnlab.nn as nn
     return types.SimpleNamespace(RNNCell=nn.RNNCell, RNN=nn.RNN, LSTM=nn.LSTM, GRU=nn.GRU)
 
 
@@ -156,7 +152,17 @@ def train_rnncell(
     return result
 
 
-def _train_sequence(program: str, task: Task | None, epochs, lr, seed, impl, shapes, write: Write) -> LessonResult:
+def _train_sequence(
+    program: str,
+    task: Task | None = None,
+    *,
+    epochs: int = DEFAULT_EPOCHS,
+    lr: float | None = None,
+    seed: int = DEFAULT_SEED,
+    impl: str = "torch",
+    shapes: bool = False,
+    write: Write = _silent,
+) -> LessonResult:
     """Programs 2-5: one forward call over the whole sequence, mean cross-entropy."""
     task, lr, result = _start(program, task, epochs, lr, seed, impl, shapes, write)
     layers = layers_for(impl)
@@ -198,40 +204,10 @@ def _train_sequence(program: str, task: Task | None, epochs, lr, seed, impl, sha
     return result
 
 
-def train_rnn(
-    task=None, *, epochs=DEFAULT_EPOCHS, lr=None, seed=DEFAULT_SEED, impl="torch", shapes=False, write=_silent
-):
-    """Program 2: ``nn.RNN`` on the one-hot sequence, one call."""
-    return _train_sequence("rnn", task, epochs, lr, seed, impl, shapes, write)
-
-
-def train_embedding(
-    task=None, *, epochs=DEFAULT_EPOCHS, lr=None, seed=DEFAULT_SEED, impl="torch", shapes=False, write=_silent
-):
-    """Program 3: ``Embedding -> RNN(2 layers, batch_first) -> Linear``."""
-    return _train_sequence("embedding", task, epochs, lr, seed, impl, shapes, write)
-
-
-def train_lstm(
-    task=None, *, epochs=DEFAULT_EPOCHS, lr=None, seed=DEFAULT_SEED, impl="torch", shapes=False, write=_silent
-):
-    """Homework: program 3 with ``nn.LSTM``."""
-    return _train_sequence("lstm", task, epochs, lr, seed, impl, shapes, write)
-
-
-def train_gru(
-    task=None, *, epochs=DEFAULT_EPOCHS, lr=None, seed=DEFAULT_SEED, impl="torch", shapes=False, write=_silent
-):
-    """Homework: program 3 with ``nn.GRU``."""
-    return _train_sequence("gru", task, epochs, lr, seed, impl, shapes, write)
-
-
+# Programs 2-5 differ only in their model: one function trains them all.
 TRAINERS: dict[str, Callable[..., LessonResult]] = {
     "rnncell": train_rnncell,
-    "rnn": train_rnn,
-    "embedding": train_embedding,
-    "lstm": train_lstm,
-    "gru": train_gru,
+    **{p: functools.partial(_train_sequence, p) for p in PROGRAMS[1:]},
 }
 
 
@@ -242,9 +218,7 @@ def train(program: str, task: Task | None = None, **kwargs) -> LessonResult:
     return TRAINERS[program](task, **kwargs)
 
 
-def run_lesson(
-    programs: Sequence[str] = PROGRAMS, task: Task | None = None, *, write: Write = _silent, **kwargs
-) -> list[LessonResult]:
+def run_lesson(programs: Sequence[str] = PROGRAMS, task: Task | None = None, *, write: Write = _silent, **kwargs) -> list[LessonResult]:
     """Run several programs in turn (a blank line between their logs) and end with the table."""
     results = []
     for i, program in enumerate(programs):

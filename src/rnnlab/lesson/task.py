@@ -1,16 +1,15 @@
-"""The lesson's task and defaults: turn one word into another ("hello" -> "ohlol"), one output
-character per input character, over the characters of both words.
+"""The lesson's task (turn one word into another, "hello" -> "ohlol", one output character per input
+character), what a program did (:class:`LessonResult`) and the summary table.
 
-The defaults are :mod:`rnnlab.config`'s (``LESSON_PROGRAMS``, ``LESSON_LR`` and the defaults of
-``LessonConfig``), named here as the lesson has always named them; nothing is typed twice.
+The defaults are :mod:`rnnlab.config`'s (``LESSON_PROGRAMS``, ``LESSON_LR`` and ``LessonConfig``'s
+defaults), named here as the lesson has always named them; nothing is typed twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from rnnlab import settings
 from rnnlab.config import LESSON_LR, LESSON_PROGRAMS, LessonConfig
 from rnnlab.errors import UserError
 
@@ -23,10 +22,6 @@ DEFAULT_EPOCHS: int = _DEFAULTS.epochs
 #: Chosen so that all five programs print "ohlol" within 15 epochs with both impls
 #: (see ``scripts/lesson_success_rates.py`` for how often that happens over seeds 0..49).
 DEFAULT_SEED: int = _DEFAULTS.seed
-DEFAULT_INPUT: str = _DEFAULTS.input
-DEFAULT_TARGET: str = _DEFAULTS.target
-#: Where the recurrent layers come from: torch.nn or rnnlab.nn (the choices of LessonConfig.impl).
-IMPLS: tuple[str, ...] = next(settings.spec(f).choices for f in settings.fields(LessonConfig) if f.name == "impl")
 
 
 @dataclass(frozen=True)
@@ -43,15 +38,8 @@ class Task:
     def vocab_size(self) -> int:
         return len(self.idx2char)
 
-    @property
-    def seq_len(self) -> int:
-        return len(self.x_data)
 
-    def decode(self, ids: Sequence[int]) -> str:
-        return "".join(self.idx2char[int(i)] for i in ids)
-
-
-def make_task(input_word: str = DEFAULT_INPUT, target_word: str = DEFAULT_TARGET) -> Task:
+def make_task(input_word: str = _DEFAULTS.input, target_word: str = _DEFAULTS.target) -> Task:
     """The vocabulary is the sorted set of characters of both words ('e', 'h', 'l', 'o' for
     hello/ohlol); the words must be non-empty and of equal length (one output per input step)."""
     if not input_word or not target_word:
@@ -71,3 +59,56 @@ def make_task(input_word: str = DEFAULT_INPUT, target_word: str = DEFAULT_TARGET
         x_data=tuple(char2idx[c] for c in input_word),
         y_data=tuple(char2idx[c] for c in target_word),
     )
+
+
+@dataclass
+class LessonResult:
+    """What one program did: per-epoch losses and predicted strings (epoch k at index k-1)."""
+
+    program: str
+    impl: str
+    seed: int
+    lr: float
+    input_word: str
+    target_word: str
+    losses: list[float] = field(default_factory=list)
+    predictions: list[str] = field(default_factory=list)
+    #: first epoch (1-based) whose prediction equals the target exactly; None if never.
+    first_hit: int | None = None
+
+    @property
+    def epochs(self) -> int:
+        return len(self.losses)
+
+    @property
+    def final_loss(self) -> float:
+        return self.losses[-1]
+
+    @property
+    def final_prediction(self) -> str:
+        return self.predictions[-1]
+
+    @property
+    def final_correct(self) -> bool:
+        return self.final_prediction == self.target_word
+
+    def record(self, epoch: int, prediction: str, loss: float) -> None:
+        """Add epoch ``epoch``'s (1-based) prediction and loss."""
+        self.predictions.append(prediction)
+        self.losses.append(loss)
+        if self.first_hit is None and prediction == self.target_word:
+            self.first_hit = epoch
+
+
+def format_table(results: Sequence[LessonResult]) -> str:
+    """A plain-text summary: program, final prediction, final loss, first epoch on target."""
+    rows = [("program", "final prediction", "final loss", "first epoch on target")]
+    for r in results:
+        rows.append((r.program, r.final_prediction, f"{r.final_loss:.4f}", "-" if r.first_hit is None else f"{r.first_hit}/{r.epochs}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for j, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"

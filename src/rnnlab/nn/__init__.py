@@ -9,5 +9,3 @@ state dicts load both ways.
 from rnnlab.nn.gru import GRU, GRUCell
 from rnnlab.nn.lstm import LSTM, LSTMCell
 from rnnlab.nn.rnn import RNN, RNNCell
-
-__all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]

@@ -45,13 +45,7 @@ def project_input(x: Tensor, w_ih: Tensor, b_ih: Tensor | None, b_hh: Tensor | N
 
 
 def run_direction(
-    step: StepFn,
-    steps: Sequence[Tensor],
-    state0: State,
-    w_hh: Tensor,
-    b_hh: Tensor | None,
-    batch_sizes: list[int] | None,
-    reverse: bool,
+    step: StepFn, steps: Sequence[Tensor], state0: State, w_hh: Tensor, b_hh: Tensor | None, batch_sizes: list[int] | None, reverse: bool
 ) -> tuple[Tensor, State]:
     """Run ``step`` over the projected inputs of one layer and direction.
 
@@ -113,21 +107,25 @@ def _check_sizes(input_size: int, hidden_size: int) -> None:
             raise ValueError(f"{name} must be greater than zero")
 
 
-class CellBase(nn.Module):
-    """One recurrent cell: ``weight_ih (G*H, D)``, ``weight_hh (G*H, H)``, ``bias_ih``, ``bias_hh (G*H,)``.
-
-    Subclasses set ``num_chunks`` (G), ``state_arity`` (1, or 2 for LSTM), ``fold_hidden_bias``
-    and implement ``_step``.
-    """
+class Family(nn.Module):
+    """What a family (RNN, LSTM, GRU) tells its cell and layer classes: ``num_chunks`` (G),
+    ``state_arity`` (1, or 2 for LSTM), ``fold_hidden_bias`` (b_hh may join the input projection),
+    and ``_step``. A family may also supply a whole-sequence function with a hand-written backward,
+    ``_sequence(xw (T, B, G*H), h0 (B, H), w_hh, b_hh) -> out (T, B, H)``; instances with
+    ``fused = True`` use it for padded input, one autograd node per layer and direction."""
 
     num_chunks: int = 1
     state_arity: int = 1
     fold_hidden_bias: bool = True
-    # A family may also supply a whole-sequence function with a hand-written backward, the
-    # method ``_sequence(xw (T, B, G*H), h0 (B, H), w_hh, b_hh) -> out (T, B, H)``; instances
-    # with ``fused = True`` use it for padded input, one autograd node per layer and direction.
     has_sequence: bool = False
     fused: bool = False
+
+    def _step(self, xw: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None) -> State:
+        raise NotImplementedError
+
+
+class CellBase(Family):
+    """One recurrent cell: ``weight_ih (G*H, D)``, ``weight_hh (G*H, H)``, ``bias_ih``, ``bias_hh (G*H,)``."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
@@ -159,9 +157,6 @@ class CellBase(nn.Module):
             s += f", bias={self.bias}"
         return s
 
-    def _step(self, xw: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None) -> State:
-        raise NotImplementedError
-
     def _cell_forward(self, input: Tensor, hx: State | None) -> State:
         """Batch an unbatched input, fill a missing state with zeros, run one step, unbatch."""
         name = type(self).__name__
@@ -184,21 +179,8 @@ class CellBase(nn.Module):
         return new if is_batched else tuple(s.squeeze(0) for s in new)  # (H,) each
 
 
-class RecurrentBase(nn.Module):
-    """A stack of ``num_layers`` recurrent layers, each one or two directions, as ``torch.nn.RNNBase``.
-
-    Subclasses set ``num_chunks`` (G), ``state_arity`` (1, or 2 for LSTM), ``fold_hidden_bias``
-    and implement ``_step``.
-    """
-
-    num_chunks: int = 1
-    state_arity: int = 1
-    fold_hidden_bias: bool = True
-    # A family may also supply a whole-sequence function with a hand-written backward, the
-    # method ``_sequence(xw (T, B, G*H), h0 (B, H), w_hh, b_hh) -> out (T, B, H)``; instances
-    # with ``fused = True`` use it for padded input, one autograd node per layer and direction.
-    has_sequence: bool = False
-    fused: bool = False
+class RecurrentBase(Family):
+    """A stack of ``num_layers`` recurrent layers, each one or two directions, as ``torch.nn.RNNBase``."""
 
     def __init__(
         self,
@@ -214,9 +196,7 @@ class RecurrentBase(nn.Module):
     ) -> None:
         super().__init__()
         if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
-            raise ValueError(
-                "dropout should be a number in range [0, 1] representing the probability of an element being zeroed"
-            )
+            raise ValueError("dropout should be a number in range [0, 1] representing the probability of an element being zeroed")
         if dropout > 0 and num_layers == 1:
             warnings.warn(
                 "dropout option adds dropout after all but last recurrent layer, so non-zero "
@@ -283,9 +263,6 @@ class RecurrentBase(nn.Module):
             s += f", bidirectional={self.bidirectional}"
         return s
 
-    def _step(self, xw: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None) -> State:
-        raise NotImplementedError
-
     def _sequence(self, xw: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
         raise NotImplementedError
 
@@ -346,9 +323,7 @@ class RecurrentBase(nn.Module):
         if data.dtype != weight.dtype:
             raise ValueError(f"RNN input dtype ({data.dtype}) does not match weight dtype ({weight.dtype})")
         if data.size(-1) != self.input_size:
-            raise RuntimeError(
-                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {data.size(-1)}"
-            )
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {data.size(-1)}")
         expected = (num_states, max_batch, self.hidden_size)
         if hx is None:
             zeros = data.new_zeros(expected)  # (L*K, B, H)
@@ -368,13 +343,7 @@ class RecurrentBase(nn.Module):
                 xw = project_input(layer_input, w_ih, b_ih, b_hh if fold else None)  # (N, G*H)
                 if batch_sizes is None and self.fused and self.has_sequence:
                     out, final = self._run_fused(
-                        xw,
-                        seq_len,
-                        max_batch,
-                        tuple(s[index] for s in hx),
-                        w_hh,
-                        None if fold else b_hh,
-                        direction == 1,
+                        xw, seq_len, max_batch, tuple(s[index] for s in hx), w_hh, None if fold else b_hh, direction == 1
                     )
                 else:
                     if batch_sizes is None:
@@ -382,13 +351,7 @@ class RecurrentBase(nn.Module):
                     else:
                         steps = xw.split(batch_sizes)  # T x (B_t, G*H)
                     out, final = run_direction(
-                        self._step,
-                        steps,
-                        tuple(s[index] for s in hx),
-                        w_hh,
-                        None if fold else b_hh,
-                        batch_sizes,
-                        reverse=direction == 1,
+                        self._step, steps, tuple(s[index] for s in hx), w_hh, None if fold else b_hh, batch_sizes, reverse=direction == 1
                     )
                 outputs.append(out)  # (N, H)
                 for k in range(self.state_arity):

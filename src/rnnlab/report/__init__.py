@@ -4,10 +4,9 @@
   keeping every state, the gates and the next-character predictions (:class:`Trace`).
 - :mod:`.analysis`: gate saturation (Karpathy, Johnson and Fei-Fei 2015, figure 3) and the
   regular-expression unit search.
-- :mod:`.texts`: which text a language-model report reads.
 - :mod:`.tagging`: the report of a tag (transduction) run.
 - :mod:`.page`: the page's JSON and the self-contained HTML file (``template.html``).
-- :mod:`.build`: :func:`build_report`, all of it for one run.
+- :mod:`.build`: :func:`build_report`, all of it for one run, and which text it reads.
 - :mod:`.lstmvis`: the export for LSTMVis.
 
 >>> from rnnlab.report import build_report
@@ -26,34 +25,8 @@ from rnnlab.report.analysis import (
     saturation,
     unit_search,
 )
-from rnnlab.report.build import build_report
+from rnnlab.report.build import build_report, heldout_text, prepare_text
 from rnnlab.report.lstmvis import write_lstmvis
 from rnnlab.report.page import PAGE_CHARS, Report, page_data, render_html
 from rnnlab.report.tagging import TagTrace, tag_trace
-from rnnlab.report.texts import heldout_text, prepare_text
 from rnnlab.report.tracing import TOP_K, Trace, trace
-
-__all__ = [
-    "DEFAULT_SEARCH",
-    "EXAMPLE_SEARCHES",
-    "HIGH",
-    "LOW",
-    "PAGE_CHARS",
-    "TOP_K",
-    "Report",
-    "TagTrace",
-    "Trace",
-    "build_report",
-    "choose_search",
-    "correlations",
-    "heldout_text",
-    "page_data",
-    "prepare_text",
-    "regex_mask",
-    "render_html",
-    "saturation",
-    "tag_trace",
-    "trace",
-    "unit_search",
-    "write_lstmvis",
-]

@@ -39,10 +39,7 @@ MIN_MATCHED = 20  # an example search is a candidate for the opening one when it
 def saturation(tr: Trace, low: float = LOW, high: float = HIGH) -> list[dict[str, dict[str, list[float]]]]:
     """Per layer, per gate: the fraction of steps each unit is below ``low`` and above ``high``."""
     return [
-        {
-            name: {"left": (v < low).double().mean(0).tolist(), "right": (v > high).double().mean(0).tolist()}
-            for name, v in gates.items()
-        }
+        {name: {"left": (v < low).double().mean(0).tolist(), "right": (v > high).double().mean(0).tolist()} for name, v in gates.items()}
         for gates in tr.gates
     ]
 
@@ -78,9 +75,7 @@ def unit_search(tr: Trace, pattern: str, top: int = 20) -> list[dict[str, Any]]:
     for kind in cells.get(tr.cell).states:
         for layer in range(tr.layers):
             r = correlations(tr.activation(kind, layer), mask)
-            found.extend(
-                {"layer": layer, "kind": kind, "unit": unit, "r": value} for unit, value in enumerate(r.tolist())
-            )
+            found.extend({"layer": layer, "kind": kind, "unit": unit, "r": value} for unit, value in enumerate(r.tolist()))
     found.sort(key=lambda d: -abs(d["r"]))
     return found[:top]
 

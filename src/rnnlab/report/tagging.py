@@ -106,9 +106,7 @@ def first_chars(lines: list[Line], chars: int) -> list[Line]:
     return kept
 
 
-def build_tag_report(
-    run_dir: Path, ckpt: Checkpoint, model, text: str | None, prime: str | None, cfg: ReportConfig
-) -> Report:
+def build_tag_report(run_dir: Path, ckpt: Checkpoint, model, text: str | None, prime: str | None, cfg: ReportConfig) -> Report:
     """The report of a tag run whose checkpoint ``ckpt`` and network ``model`` are loaded."""
     tagger = Tagger(model, ckpt.task.in_vocab, ckpt.task.out_vocab, ckpt.data_config.max_len, "cpu")
     notes: list[str] = []
@@ -132,11 +130,7 @@ def build_tag_report(
     if len(tt.input) > PAGE_CHARS:
         notes.append(f"the text is drawn in pages of {PAGE_CHARS:,} characters to keep the page responsive")
     scores = score(kept, tt.output.split("\n")) if tt.target is not None else None  # type: ignore[arg-type]
-    meta = {
-        "bidirectional": ckpt.model_config.bidirectional,
-        "vocab_size": len(tagger.out_vocab),
-        "in_vocab": len(tagger.in_vocab),
-    }
+    meta = {"bidirectional": ckpt.model_config.bidirectional, "vocab_size": len(tagger.out_vocab), "in_vocab": len(tagger.in_vocab)}
     body = {
         "input": tt.input,
         "output": tt.output,

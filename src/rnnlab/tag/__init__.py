@@ -15,39 +15,5 @@ over the output vocabulary at every position.
 from rnnlab.config import TagDataConfig, TagModelConfig, TagTrainConfig
 from rnnlab.tag.infer import Tagger, Transduced, load_tagger, score, transduce
 from rnnlab.tag.model import TagModel
-from rnnlab.tag.pairs import (
-    DERIVE,
-    Pair,
-    derive_diacritics,
-    derive_truecase,
-    load_pairs,
-    parse_pairs,
-    read_pairs,
-    window_spans,
-    windows,
-)
+from rnnlab.tag.pairs import DERIVE, Pair, derive_diacritics, derive_truecase, load_pairs, parse_pairs, read_pairs, window_spans, windows
 from rnnlab.tag.task import TagData, TagTask, train_tagger
-
-__all__ = [
-    "DERIVE",
-    "Pair",
-    "TagData",
-    "TagDataConfig",
-    "TagModel",
-    "TagModelConfig",
-    "TagTask",
-    "TagTrainConfig",
-    "Tagger",
-    "Transduced",
-    "derive_diacritics",
-    "derive_truecase",
-    "load_pairs",
-    "load_tagger",
-    "parse_pairs",
-    "read_pairs",
-    "score",
-    "train_tagger",
-    "transduce",
-    "window_spans",
-    "windows",
-]

@@ -106,9 +106,7 @@ def score(pairs: Sequence[Pair], predictions: Sequence[str]) -> dict[str, Any]:
 class Tagger:
     """A trained transducer: ``predict(text)``, ``predict_many(texts)``, ``evaluate(pairs)``."""
 
-    def __init__(
-        self, model: TagModel, in_vocab: Vocab, out_vocab: Vocab, max_len: int, device: torch.device | str = "cpu"
-    ):
+    def __init__(self, model: TagModel, in_vocab: Vocab, out_vocab: Vocab, max_len: int, device: torch.device | str = "cpu"):
         self.model = model.eval()
         self.in_vocab, self.out_vocab = in_vocab, out_vocab
         self.max_len = max_len

@@ -83,6 +83,3 @@ class TagModel(nn.Module):
                 mask = torch.arange(t, device=ids.device)[None, :] < lengths.to(ids.device)[:, None]  # (B, T)
                 loss = F.cross_entropy(logits[mask], targets.long()[mask])
         return logits, loss
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())

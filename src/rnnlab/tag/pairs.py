@@ -109,8 +109,7 @@ def parse_pairs(text: str, name: str = "<text>", skip_bad: bool = False) -> tupl
                 bad += 1
                 continue
             raise UserError(
-                f"{name}, line {number} {problem}; each line must be input<TAB>target of equal length "
-                "(--skip-bad skips such lines)"
+                f"{name}, line {number} {problem}; each line must be input<TAB>target of equal length (--skip-bad skips such lines)"
             )
         pairs.append((inp, tgt))
     return pairs, bad
@@ -127,9 +126,7 @@ def load_pairs(paths: Sequence[str | os.PathLike], cfg: TagDataConfig) -> tuple[
     with ``cfg.derive`` from text files (by default the embedded text of that derivation).
     Folders are read recursively."""
     if not paths and not cfg.derive:
-        raise UserError(
-            "give PAIRS.tsv files, or --derive truecase|diacritics with text files (or none: an embedded corpus)"
-        )
+        raise UserError("give PAIRS.tsv files, or --derive truecase|diacritics with text files (or none: an embedded corpus)")
     files = list(paths) or [embedded_path(DERIVE_TEXT[cfg.derive])]
     pairs: list[Pair] = []
     bad = 0
@@ -141,9 +138,7 @@ def load_pairs(paths: Sequence[str | os.PathLike], cfg: TagDataConfig) -> tuple[
             continue
         got, skipped = parse_pairs(text, str(path), cfg.skip_bad)
         if not got:
-            raise UserError(
-                f"{path} holds no input<TAB>target pairs" + (f" ({skipped} bad lines skipped)" if skipped else "")
-            )
+            raise UserError(f"{path} holds no input<TAB>target pairs" + (f" ({skipped} bad lines skipped)" if skipped else ""))
         pairs += got
         bad += skipped
     if not pairs:

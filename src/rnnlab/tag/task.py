@@ -110,9 +110,7 @@ def split_lines(pairs: Sequence[Pair], val_fraction: float) -> tuple[list[Pair],
 class TagTask:
     kind = "tag"
 
-    def __init__(
-        self, data: TagData, model: TagModelConfig, train: TagTrainConfig, data_config: TagDataConfig | None = None
-    ):
+    def __init__(self, data: TagData, model: TagModelConfig, train: TagTrainConfig, data_config: TagDataConfig | None = None):
         self.tag_data = data
         self.in_vocab, self.out_vocab = data.in_vocab, data.out_vocab
         self.model_config = replace(model, vocab_size=len(self.in_vocab), out_vocab=len(self.out_vocab))
@@ -120,9 +118,7 @@ class TagTask:
         max_len = self.data_config.max_len
         train_pairs, self.val_pairs = split_lines(data.pairs, train.val_fraction)
         self.train = encode_pairs(windows(train_pairs, max_len), self.in_vocab, self.out_vocab)
-        self.val = (
-            encode_pairs(windows(self.val_pairs, max_len), self.in_vocab, self.out_vocab) if self.val_pairs else None
-        )
+        self.val = encode_pairs(windows(self.val_pairs, max_len), self.in_vocab, self.out_vocab) if self.val_pairs else None
         n = len(self.train)
         self.batch_size = min(train.batch_size, n)
         self.steps_per_epoch = math.ceil(n / self.batch_size)
@@ -176,9 +172,7 @@ class TagTask:
         picks = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))[:2].tolist()
         width = max(8, self.train_config.sample_chars // 2)
         shown = [(pool[i][0][:width], pool[i][1][:width]) for i in picks]
-        outs = transduce(
-            model, self.in_vocab, self.out_vocab, [i for i, _ in shown], self.data_config.max_len, self.device
-        )
+        outs = transduce(model, self.in_vocab, self.out_vocab, [i for i, _ in shown], self.data_config.max_len, self.device)
         lines = []
         for (inp, tgt), out in zip(shown, outs):
             lines += [f"in:     {inp}", f"out:    {out.text}", f"target: {tgt}"]

@@ -9,5 +9,3 @@
 
 from rnnlab.training.lm_task import LMTask
 from rnnlab.training.loop import Hooks, NonFiniteLoss, Trainer
-
-__all__ = ["Hooks", "LMTask", "NonFiniteLoss", "Trainer"]

@@ -78,10 +78,7 @@ class LMTask:
                 raise UserError(f"--batch-size {self.batch_size} must be a multiple of the {n} processes")
             # Rank r takes its block of streams: together the ranks hold exactly the one-process batch.
             rows = self.batch_size // n
-            self.x, self.y = (
-                self.x[dist.rank * rows : (dist.rank + 1) * rows],
-                self.y[dist.rank * rows : (dist.rank + 1) * rows],
-            )
+            self.x, self.y = (self.x[dist.rank * rows : (dist.rank + 1) * rows], self.y[dist.rank * rows : (dist.rank + 1) * rows])
         if device.type == "cuda":
             # Compact ids fit on the card; moving them once saves a copy per step (and a batch is a
             # strided column slice, whose host->device copy would be synchronous even from pinned
@@ -109,9 +106,7 @@ class LMTask:
     def evaluate(self, model: torch.nn.Module) -> float:
         cfg = self.train_config
         # Wide batches make the forward-only pass cheap, whatever the training batch is.
-        nats, n = score_ids(
-            model, self.val_ids[: cfg.eval_chars + 1], max(64, self.batch_size), cfg.seq_len, self.device, self.dist
-        )
+        nats, n = score_ids(model, self.val_ids[: cfg.eval_chars + 1], max(64, self.batch_size), cfg.seq_len, self.device, self.dist)
         return nats / n / LN2 if n else float("nan")
 
     def preview(self, model: torch.nn.Module, seed: int) -> str:
@@ -119,7 +114,7 @@ class LMTask:
         start = vocab.stoi.get("\n", 0 if vocab.unk is None else min(1, len(vocab) - 1))
         g = torch.Generator(device=self.device).manual_seed(seed)
         prime = torch.tensor([[start]], device=self.device)
-        steps = generate(model, prime, self.train_config.sample_chars, temperature=0.8, generator=g)
+        steps = generate(model, prime, self.train_config.sample_chars, g, temperature=0.8)
         return vocab.decode([int(i[0]) for i in steps])
 
     def describe(self) -> str:

@@ -94,9 +94,7 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.train_model = DistributedDataParallel(self.model, device_ids=ids)
             torch.manual_seed(self.config.seed + 1000003 * dist.rank)  # own dropout masks per rank
-        self.optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
-        )
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
         self.progress = Progress(total_steps=self.planned_steps())
         self.history: list[dict[str, Any]] = []
         if resume is not None:
@@ -213,9 +211,7 @@ class Trainer:
         if cfg.precision == "fp16":
             hint += ", or --precision bf16 (fp16 overflows past 65504)"
         if not cfg.recover or self.folder is None or not self.folder.has(checkpoint.LAST):
-            raise UserError(
-                f"{e}; training stopped (the last checkpoint is kept). Try a {hint}, or pass --recover"
-            ) from None
+            raise UserError(f"{e}; training stopped (the last checkpoint is kept). Try a {hint}, or pass --recover") from None
         if p.recoveries >= MAX_RECOVERIES:
             raise UserError(f"{e} again after {p.recoveries} recoveries; training stopped. Try a {hint}") from None
         recoveries, scale = p.recoveries + 1, p.lr_scale * 0.5
@@ -303,13 +299,7 @@ class Trainer:
         self.save(checkpoint.LAST)
         if self.folder is not None and self.is_main:
             self.folder.write_chart()
-        result = {
-            "reason": reason,
-            "step": p.step,
-            "best_val_bpc": p.best_val,
-            "best_step": p.best_step,
-            "elapsed_s": p.elapsed,
-        }
+        result = {"reason": reason, "step": p.step, "best_val_bpc": p.best_val, "best_step": p.best_step, "elapsed_s": p.elapsed}
         self.hooks.on_end(self, result)
         return result
 
@@ -323,9 +313,7 @@ class Trainer:
         p, cfg = self.progress, self.config
         val_bpc = self.evaluate()
         info["val_bpc"] = val_bpc
-        info["sample"] = (
-            self.task.preview(self.model, seed=cfg.seed + p.step) if cfg.sample_chars and self.is_main else ""
-        )
+        info["sample"] = self.task.preview(self.model, seed=cfg.seed + p.step) if cfg.sample_chars and self.is_main else ""
         self.history.append({k: info[k] for k in ("step", "elapsed_s", "lr", "val_bpc", "sample") if k in info})
         reason = None
         finite = all(bool(torch.isfinite(t).all()) for t in self.model.parameters())

@@ -25,9 +25,7 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     if precision == "fp16" and device.type != "cuda":
         # On a CPU (torch 2.13) autocast's fp16 LSTM has no oneDNN kernel and fails at the first
         # batch, and GRU is not autocast at all: bf16 is the CPU's half-width format.
-        raise UserError(
-            f"--precision fp16 needs a CUDA device (this run is on {device.type}); use --precision bf16 or fp32"
-        )
+        raise UserError(f"--precision fp16 needs a CUDA device (this run is on {device.type}); use --precision bf16 or fp32")
     if precision == "bf16" and device.type == "cuda" and not _cuda_bf16():
         name = torch.cuda.get_device_name(device)
         raise UserError(f"--precision bf16 needs a GPU with bfloat16 support ({name} has none); use fp16 or fp32")
@@ -35,9 +33,7 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     try:
         torch.autocast(device_type=device.type, dtype=dtype)
     except RuntimeError as e:
-        raise UserError(
-            f"--precision {precision} is not available on {device.type}: {str(e).splitlines()[0][:160]}"
-        ) from None
+        raise UserError(f"--precision {precision} is not available on {device.type}: {str(e).splitlines()[0][:160]}") from None
     return dtype
 
 
