@@ -16,7 +16,7 @@ import warnings
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -94,8 +94,7 @@ class TagState:
         return cls(Vocab.from_dict(d["in_vocab"]), Vocab.from_dict(d["out_vocab"]), d.get("shuffle"), d.get("order"))
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):  # the classes of one kind of run
     model: type
     train: type
     data: type

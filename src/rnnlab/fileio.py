@@ -20,15 +20,11 @@ from rnnlab.errors import UserError
 TMP_GLOB = ".*.tmp-*"
 
 
-def temp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:
     """Call ``write(file)`` on a temporary file, then rename it to ``path``. A failure (a full
     disk) keeps the previous file and is a UserError that says so."""
     path = Path(path)
-    tmp = temp_name(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")  # what TMP_GLOB matches
     try:
         with open(tmp, "wb") as f:
             write(f)

@@ -36,8 +36,6 @@ class LanguageModel:
         ckpt, model, dev = load_model(run_dir, which, "lm", device)
         return cls(model, ckpt.task.vocab, dev)
 
-    # ------------------------------------------------------------------------ sampling
-
     def prime_ids(self, prime: str, num: int, generator: torch.Generator) -> torch.Tensor:
         """(num, P) ids that start generation; an empty prime starts from a newline."""
         vocab = self.vocab
@@ -75,8 +73,6 @@ class LanguageModel:
     def sample(self, length: int, prime: str = "", **sampling) -> str:
         """``prime`` followed by ``length`` generated characters (``sampling``: as :meth:`iter_sample`)."""
         return prime + "".join(step[0] for step in self.iter_sample(length, prime, **sampling))
-
-    # ------------------------------------------------------------------------ scoring
 
     def evaluate(self, text: str, chunk: int = 1024) -> dict:
         """Cross-entropy of ``text``: each character predicted from all before it (one pass,

@@ -60,9 +60,6 @@ def override(cls: type, name: str, default: Any, **changes: Any) -> Any:
     return dataclasses.field(default=default, metadata={KEY: dataclasses.replace(f.metadata[KEY], **changes)})
 
 
-# ------------------------------------------------------------------------------------ checks
-
-
 def at_least(least: int | float) -> Check:
     return lambda v: None if v >= least else f"must be at least {least}, got {v}"
 
@@ -96,9 +93,6 @@ def known_encoding(v: str) -> str | None:
     except LookupError:
         return f"is not a text encoding Python knows, got {v!r}"
     return None
-
-
-# ------------------------------------------------------------------------------------ fields
 
 
 def spec(f: dataclasses.Field) -> Setting:
@@ -171,9 +165,6 @@ def default_text(f: dataclasses.Field) -> str:
     return str(d)
 
 
-# ------------------------------------------------------------------------------------ dicts
-
-
 def to_dict(obj: Any, internal: bool = True) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in fields(obj, internal=internal)}
 
@@ -198,9 +189,6 @@ def unknown_keys(d: Iterable[str], known: Iterable[str], where: str) -> None:
 
 def replace(obj: T, **changes: Any) -> T:
     return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
-
-
-# ------------------------------------------------------------------------------------ TOML
 
 
 def read_toml(path: str, known: Mapping[str, tuple[type, dataclasses.Field]]) -> dict[str, Any]:

@@ -18,12 +18,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "lesson",
         help="lecture 12 reproduced: RNNCell, RNN, Embedding, LSTM and GRU learn hello -> ohlol",
         description=(
-            "Lecture 12 of 'PyTorch深度学习实践' (RNN basics) reproduced: five small programs learn "
-            "to turn 'hello' into 'ohlol' with CrossEntropyLoss and Adam, printing the predicted "
-            "string and the loss each epoch in the lecture's format, then a summary table. "
-            "Programs: rnncell (hand-written loop over RNNCell(4, 4), hidden = logits, summed loss), "
-            "rnn (RNN(4, 4) in one call), embedding (Embedding(4, 10) -> RNN(10, 8, 2 layers) -> "
-            "Linear(8, 4)), lstm and gru (the homework: program 3 with LSTM / GRU)."
+            "Lecture 12 of 'PyTorch深度学习实践' (RNN basics) reproduced: five small programs learn to turn 'hello' into 'ohlol' "
+            "with CrossEntropyLoss and Adam, printing the predicted string and the loss each epoch in the lecture's format, then "
+            "a summary table. Programs: rnncell (hand-written loop over RNNCell(4, 4), hidden = logits, summed loss), rnn (RNN(4, 4) "
+            "in one call), embedding (Embedding(4, 10) -> RNN(10, 8, 2 layers) -> Linear(8, 4)), lstm and gru (the homework: "
+            "program 3 with LSTM / GRU)."
         ),
     )
     add_settings(p, LessonConfig, "lesson", defaults=True)

@@ -42,10 +42,6 @@ def summary(trainer: Trainer, batch: str, changes: dict[str, tuple[Any, Any]]) -
     return "\n".join(lines)
 
 
-def _indent(text: str) -> str:
-    return "\n".join("  | " + line for line in text.split("\n"))
-
-
 class ProgressDisplay(Hooks):
     """Trainer hooks that draw the summary, the bar and each evaluation on standard error."""
 
@@ -102,7 +98,7 @@ class ProgressDisplay(Hooks):
         best = " (best)" if trainer.progress.best_step == info["step"] else ""
         text = f"step {info['step']}: validation {info['val_bpc']:.3f} bits/char{best}"
         if info.get("sample"):
-            text += "\n" + _indent(info["sample"])
+            text += "".join(f"\n  | {line}" for line in info["sample"].split("\n"))
         self.write(text)
 
     def on_end(self, trainer: Trainer, result: dict[str, Any]) -> None:

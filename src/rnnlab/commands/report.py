@@ -37,8 +37,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args) -> int:
     from rnnlab.data import read_texts
     from rnnlab.fileio import atomic_write_text
-    from rnnlab.report import build_report, write_lstmvis
-    from rnnlab.report.lstmvis import check_h5py
+    from rnnlab.report import build_report, check_h5py, write_lstmvis
 
     text = None
     if args.text is not None:
@@ -58,8 +57,7 @@ def run(args) -> int:
     except OSError as e:
         raise UserError(f"cannot write {out}: {e.strerror}") from None
     atomic_write_text(out, report.html)
-    size = out.stat().st_size
-    print(f"wrote {out} ({report.data['meta']['chars']:,} characters, {size / 1e6:.1f} MB)", file=sys.stderr)
+    print(f"wrote {out} ({report.data['meta']['chars']:,} characters, {out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.lstmvis:

@@ -54,8 +54,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Map each input character to one output character, as the lecture maps 'hello' to "
         "'ohlol'. Subcommands: train, predict, eval ('rnnlab tag SUBCOMMAND --help').",
     )
-    sub = p.add_subparsers(dest="tag_command", metavar="SUBCOMMAND", parser_class=type(p))
-    sub.required = True
+    sub = p.add_subparsers(dest="tag_command", metavar="SUBCOMMAND", parser_class=type(p), required=True)
 
     t = sub.add_parser(
         "train",
@@ -110,16 +109,10 @@ def _predict(args) -> int:
         return 0
     try:
         for line in iter(sys.stdin.readline, ""):
-            end = "\n" if line.endswith("\n") else ""
-            sys.stdout.write(tagger.predict(line[: len(line) - len(end)]) + end)
-            sys.stdout.flush()
+            print(tagger.predict(line.removesuffix("\n")), end="\n" if line.endswith("\n") else "", flush=True)
     except UnicodeDecodeError as e:
         raise UserError(f"standard input is not valid {e.encoding} ({e.reason})") from None
     return 0
-
-
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.2f}%"
 
 
 def _eval(args) -> int:
@@ -129,20 +122,15 @@ def _eval(args) -> int:
     pairs, bad, _ = load_pairs(args.files, parsed(args, TagDataConfig))
     result = {**tagger.evaluate(pairs), "skipped_lines": bad}
     if args.json:
-        json.dump(result, sys.stdout)
-        sys.stdout.write("\n")
+        print(json.dumps(result))
         return 0
-    base = result["baseline"]
-    lines = f"{result['lines']:,} line{'s' if result['lines'] != 1 else ''}"
-    print(
-        f"{lines}, {result['chars']:,} characters, {result['changed_chars']:,} to change" + (f" ({bad:,} bad lines skipped)" if bad else "")
-    )
+    base, n = result["baseline"], result["lines"]
+    skipped = f" ({bad:,} bad lines skipped)" if bad else ""
+    print(f"{n:,} line{'s' if n != 1 else ''}, {result['chars']:,} characters, {result['changed_chars']:,} to change{skipped}")
     print(f"{'':22}{'model':>10}{'copy input':>12}")
-    for key, label in (
-        ("char_accuracy", "character accuracy"),
-        ("changed_accuracy", "changed positions"),
-        ("line_accuracy", "exact lines"),
-    ):
-        print(f"{label:22}{_pct(result[key]):>10}{_pct(base[key]):>12}")
+    rows = {"char_accuracy": "character accuracy", "changed_accuracy": "changed positions", "line_accuracy": "exact lines"}
+    for key, label in rows.items():
+        model, copy = ("-" if x is None else f"{100 * x:.2f}%" for x in (result[key], base[key]))
+        print(f"{label:22}{model:>10}{copy:>12}")
     print(f"{'wrong changes':22}{result['wrong_changes']:>10,}{base['wrong_changes']:>12,}")
     return 0

@@ -2,7 +2,7 @@
 
 Each is the lecture's ``Model`` with its sizes as constructor arguments, ``init_hidden`` and
 ``out.view(-1, ...)`` as in the lecture, so that students recognise them. ``layers`` is where the
-recurrent classes come from (``torch.nn`` or ``rnnlab.nn``, see :func:`rnnlab.lesson.programs.layers_for`);
+recurrent classes come from (``torch.nn`` or ``rnnlab.nn``, chosen by :func:`rnnlab.lesson.programs.train`);
 ``Embedding`` and ``Linear`` always come from ``torch.nn``. Nothing here prints or traces: the
 ``--shapes`` printout watches these models from outside, with hooks (:mod:`rnnlab.lesson.shapes`).
 """

@@ -1,28 +1,22 @@
 """The lecture's training programs: build the data, the model, ``CrossEntropyLoss`` and Adam, then
 print the predicted string and the loss per epoch in the lecture's formats.
 
-1. ``rnncell``:   a hand-written time loop over ``RNNCell(4, 4)`` whose hidden state *is* the
-                  4 logits; the loss is the sum of the per-step losses.
-2. ``rnn``:       one call of ``RNN(4, 4)`` on the one-hot sequence, output viewed as
-                  ``(seqLen * batchSize, hiddenSize)`` logits; mean loss.
-3. ``embedding``: ``Embedding(4, 10) -> RNN(10, 8, num_layers=2, batch_first=True) -> Linear(8, 4)``
-                  on the ids ``[[1, 0, 2, 2, 3]]``; mean loss.
-4. ``lstm``:      homework: program 3 with ``LSTM`` (state ``(h_0, c_0)``).
-5. ``gru``:       homework: program 3 with ``GRU``.
+1. ``rnncell``: a hand-written time loop over ``RNNCell(4, 4)``, whose hidden state *is* the 4 logits; loss = sum of the step losses.
+2. ``rnn``: one call of ``RNN(4, 4)`` on the one-hot sequence, output viewed as ``(seqLen*batchSize, hiddenSize)`` logits; mean loss.
+3. ``embedding``: ``Embedding(4, 10) -> RNN(10, 8, num_layers=2, batch_first=True) -> Linear(8, 4)`` on the ids of "hello"; mean loss.
+4. ``lstm``: homework: program 3 with ``LSTM`` (state ``(h_0, c_0)``).
+5. ``gru``: homework: program 3 with ``GRU``.
 
 Nothing here prints: every function takes a ``write`` callable (``sys.stdout.write`` in the CLI)
-and returns a :class:`~rnnlab.lesson.task.LessonResult`. Everything random is drawn under
-``seed`` and the global torch RNG state is restored afterwards; training runs on one intra-op
-thread (restored afterwards too), so the same seed gives the same numbers whatever the caller's
-thread setting. The arguments are checked by :class:`rnnlab.config.LessonConfig`'s own fields.
+and returns a :class:`~rnnlab.lesson.task.LessonResult`. The same seed gives the same numbers
+whatever the caller's RNG state and thread setting (see :func:`_seeded`). The arguments are
+checked by :class:`rnnlab.config.LessonConfig`'s own fields.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import types
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -32,38 +26,18 @@ from rnnlab.lesson.models import EmbeddingModel, RNNCellModel, RNNModel
 from rnnlab.lesson.shapes import Write, shapes_shown
 from rnnlab.lesson.task import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SEED, PROGRAMS, LessonResult, Task, format_table, make_task
 
-TITLES: dict[str, str] = {
-    "rnncell": "Program 1 (RNNCell, hand-written time loop, hidden state = logits)",
-    "rnn": "Program 2 (RNN, whole sequence in one call)",
-    "embedding": "Program 3 (Embedding + RNN + Linear)",
-    "lstm": "Homework (program 3 with LSTM)",
-    "gru": "Homework (program 3 with GRU)",
-}
-MODELS: dict[str, str] = {
-    "rnncell": "RNNCell(input_size={v}, hidden_size={v}), batch 1",
-    "rnn": "RNN(input_size={v}, hidden_size={v}, num_layers=1), batch 1",
-    "embedding": "Embedding({v}, 10) -> RNN(10, 8, num_layers=2, batch_first=True) -> Linear(8, {v})",
-    "lstm": "Embedding({v}, 10) -> LSTM(10, 8, num_layers=2, batch_first=True) -> Linear(8, {v})",
-    "gru": "Embedding({v}, 10) -> GRU(10, 8, num_layers=2, batch_first=True) -> Linear(8, {v})",
+#: The first line of each program's log: what it is and the model it trains ({v}: the vocabulary size).
+HEADERS: dict[str, str] = {
+    "rnncell": "Program 1 (RNNCell, hand-written time loop, hidden state = logits): RNNCell(input_size={v}, hidden_size={v}), batch 1",
+    "rnn": "Program 2 (RNN, whole sequence in one call): RNN(input_size={v}, hidden_size={v}, num_layers=1), batch 1",
+    "embedding": "Program 3 (Embedding + RNN + Linear): Embedding({v}, 10) -> RNN(10, 8, num_layers=2, batch_first=True) -> Linear(8, {v})",
+    "lstm": "Homework (program 3 with LSTM): Embedding({v}, 10) -> LSTM(10, 8, num_layers=2, batch_first=True) -> Linear(8, {v})",
+    "gru": "Homework (program 3 with GRU): Embedding({v}, 10) -> GRU(10, 8, num_layers=2, batch_first=True) -> Linear(8, {v})",
 }
 
 
 def _silent(text: str) -> None:
     pass
-
-
-def layers_for(impl: str) -> types.SimpleNamespace:
-    """The recurrent classes to build with: ``torch.nn``'s or ``rnnlab.nn``'s (imported lazily).
-    ``Embedding`` and ``Linear`` always come from ``torch.nn``.
-
-    ``rnnlab.nn`` uses torch's init scheme and parameter order, and the modules are built in the
-    same order under the same seed, so both give the same losses."""
-    LessonConfig(impl=impl)  # a UserError for an impl that does not exist
-    if impl == "torch":
-        nn = torch.nn
-    else:
-        import rnnlab.nn as nn
-    return types.SimpleNamespace(RNNCell=nn.RNNCell, RNN=nn.RNN, LSTM=nn.LSTM, GRU=nn.GRU)
 
 
 @contextlib.contextmanager
@@ -84,75 +58,7 @@ def _seeded(seed: int):
         torch.set_num_threads(threads)
 
 
-def _start(program: str, task: Task | None, epochs, lr, seed, impl, shapes, write: Write):
-    """Check the arguments (as LessonConfig's fields), write the header; the task, lr and result."""
-    LessonConfig(program=program, epochs=epochs, seed=seed, lr=lr, impl=impl, shapes=shapes)
-    task = task or make_task()
-    lr = DEFAULT_LR[program] if lr is None else lr
-    model = MODELS[program].format(v=task.vocab_size)
-    write(
-        f"== {TITLES[program]}: {model} ==\n"
-        f"   Adam lr={lr:g}, {epochs} epoch{'' if epochs == 1 else 's'}, seed {seed}, impl {impl}; "
-        f"{task.input_word!r} -> {task.target_word!r}, idx2char={list(task.idx2char)}\n"
-    )
-    return task, lr, LessonResult(program, impl, seed, lr, task.input_word, task.target_word)
-
-
-def train_rnncell(
-    task: Task | None = None,
-    *,
-    epochs: int = DEFAULT_EPOCHS,
-    lr: float | None = None,
-    seed: int = DEFAULT_SEED,
-    impl: str = "torch",
-    shapes: bool = False,
-    write: Write = _silent,
-) -> LessonResult:
-    """Program 1: the hidden state of an ``RNNCell`` is the logits; loss = sum over steps."""
-    task, lr, result = _start("rnncell", task, epochs, lr, seed, impl, shapes, write)
-    layers = layers_for(impl)
-
-    input_size = hidden_size = task.vocab_size
-    batch_size = 1
-    one_hot_lookup = torch.eye(input_size).tolist()
-    x_one_hot = [one_hot_lookup[x] for x in task.x_data]
-
-    with _seeded(seed):
-        inputs = torch.Tensor(x_one_hot).view(-1, batch_size, input_size)
-        labels = torch.LongTensor(list(task.y_data)).view(-1, 1)
-        net = RNNCellModel(input_size, hidden_size, batch_size, layers=layers)
-        criterion = torch.nn.CrossEntropyLoss()
-        optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-
-        for epoch in range(epochs):
-            with shapes_shown(net, criterion, write, on=shapes and epoch == 0) as shape:
-                shape.show("inputs (seqLen, batchSize, inputSize)", inputs)
-                shape.show("labels (seqLen, 1)", labels)
-                # With --shapes, the first epoch's characters wait until the shape lines are out.
-                chars: list[str] = []
-                emit = chars.append if shape.on else write
-                loss = 0
-                optimizer.zero_grad()
-                hidden = net.init_hidden()
-                shape.show("hidden = net.init_hidden() (batchSize, hiddenSize)", hidden)
-                emit("Predicted string: ")
-                predicted = []
-                for input, label in zip(inputs, labels):
-                    hidden = net(input, hidden)
-                    loss += criterion(hidden, label)
-                    _, idx = hidden.max(dim=1)
-                    predicted.append(task.idx2char[idx.item()])
-                    emit(predicted[-1])
-                loss.backward()
-                optimizer.step()
-            if chars:
-                write("".join(chars))
-            write(", Epoch [%d/%d] loss=%.4f\n" % (epoch + 1, epochs, loss.item()))
-            result.record(epoch + 1, "".join(predicted), loss.item())
-    return result
-
-
-def _train_sequence(
+def train(
     program: str,
     task: Task | None = None,
     *,
@@ -163,59 +69,105 @@ def _train_sequence(
     shapes: bool = False,
     write: Write = _silent,
 ) -> LessonResult:
-    """Programs 2-5: one forward call over the whole sequence, mean cross-entropy."""
-    task, lr, result = _start(program, task, epochs, lr, seed, impl, shapes, write)
-    layers = layers_for(impl)
-
+    """Run one program by name (``rnncell``, ``rnn``, ``embedding``, ``lstm``, ``gru``)."""
+    if program not in PROGRAMS:
+        raise UserError(f"unknown program {program!r}; choose one of: {', '.join(PROGRAMS)}")
+    LessonConfig(program=program, epochs=epochs, seed=seed, lr=lr, impl=impl, shapes=shapes)
+    task = task or make_task()
+    lr = DEFAULT_LR[program] if lr is None else lr
+    write(
+        f"== {HEADERS[program].format(v=task.vocab_size)} ==\n"
+        f"   Adam lr={lr:g}, {epochs} epoch{'' if epochs == 1 else 's'}, seed {seed}, impl {impl}; "
+        f"{task.input_word!r} -> {task.target_word!r}, idx2char={list(task.idx2char)}\n"
+    )
+    result = LessonResult(program, impl, seed, lr, task.input_word, task.target_word)
+    if impl == "torch":
+        layers = torch.nn
+    else:  # torch's init scheme and parameter order, the modules built in the same order: the same losses
+        import rnnlab.nn as layers
     with _seeded(seed):
-        if program == "rnn":
-            input_size = hidden_size = task.vocab_size
-            batch_size = 1
-            one_hot_lookup = torch.eye(input_size).tolist()
-            x_one_hot = [one_hot_lookup[x] for x in task.x_data]
-            inputs = torch.Tensor(x_one_hot).view(-1, batch_size, input_size)
-            input_name = "inputs (seqLen, batchSize, inputSize)"
-            net: torch.nn.Module = RNNModel(input_size, hidden_size, batch_size, layers=layers)
+        if program == "rnncell":
+            _train_rnncell(task, layers, epochs, lr, shapes, write, result)
         else:
-            inputs = torch.LongTensor([list(task.x_data)])
-            input_name = "inputs (batchSize, seqLen)"
-            cell = "rnn" if program == "embedding" else program
-            net = EmbeddingModel(task.vocab_size, task.vocab_size, cell=cell, layers=layers)
-        labels = torch.LongTensor(list(task.y_data))
-        criterion = torch.nn.CrossEntropyLoss()
-        optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-
-        for epoch in range(epochs):
-            with shapes_shown(net, criterion, write, on=shapes and epoch == 0) as shape:
-                shape.show(input_name, inputs)
-                shape.show("labels (seqLen*batchSize,)", labels)
-                optimizer.zero_grad()
-                outputs = net(inputs)
-                loss = criterion(outputs, labels)
-                loss.backward()
-                optimizer.step()
-
-            _, idx = outputs.max(dim=1)
-            idx = idx.data.numpy()
-            predicted = "".join([task.idx2char[x] for x in idx])
-            write("Predicted:  " + predicted)
-            write(", Epoch [%d/%d] loss = %.3f\n" % (epoch + 1, epochs, loss.item()))
-            result.record(epoch + 1, predicted, loss.item())
+            _train_sequence(program, task, layers, epochs, lr, shapes, write, result)
     return result
 
 
-# Programs 2-5 differ only in their model: one function trains them all.
-TRAINERS: dict[str, Callable[..., LessonResult]] = {
-    "rnncell": train_rnncell,
-    **{p: functools.partial(_train_sequence, p) for p in PROGRAMS[1:]},
-}
+def _train_rnncell(task: Task, layers, epochs: int, lr: float, shapes: bool, write: Write, result: LessonResult) -> None:
+    """Program 1: the hidden state of an ``RNNCell`` is the logits; loss = sum over steps."""
+    input_size = hidden_size = task.vocab_size
+    batch_size = 1
+    one_hot_lookup = torch.eye(input_size).tolist()
+    x_one_hot = [one_hot_lookup[x] for x in task.x_data]
+    inputs = torch.Tensor(x_one_hot).view(-1, batch_size, input_size)
+    labels = torch.LongTensor(list(task.y_data)).view(-1, 1)
+    net = RNNCellModel(input_size, hidden_size, batch_size, layers=layers)
+    criterion = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+
+    for epoch in range(epochs):
+        on = shapes and epoch == 0
+        with shapes_shown(net, criterion, write, on) as show:
+            show("inputs (seqLen, batchSize, inputSize)", inputs)
+            show("labels (seqLen, 1)", labels)
+            # With --shapes, the first epoch's characters wait until the shape lines are out.
+            chars: list[str] = []
+            emit = chars.append if on else write
+            loss = 0
+            optimizer.zero_grad()
+            hidden = net.init_hidden()
+            show("hidden = net.init_hidden() (batchSize, hiddenSize)", hidden)
+            emit("Predicted string: ")
+            predicted = []
+            for input, label in zip(inputs, labels):
+                hidden = net(input, hidden)
+                loss += criterion(hidden, label)
+                _, idx = hidden.max(dim=1)
+                predicted.append(task.idx2char[idx.item()])
+                emit(predicted[-1])
+            loss.backward()
+            optimizer.step()
+        if chars:
+            write("".join(chars))
+        write(", Epoch [%d/%d] loss=%.4f\n" % (epoch + 1, epochs, loss.item()))
+        result.record(epoch + 1, "".join(predicted), loss.item())
 
 
-def train(program: str, task: Task | None = None, **kwargs) -> LessonResult:
-    """Run one program by name (``rnncell``, ``rnn``, ``embedding``, ``lstm``, ``gru``)."""
-    if program not in TRAINERS:
-        raise UserError(f"unknown program {program!r}; choose one of: {', '.join(PROGRAMS)}")
-    return TRAINERS[program](task, **kwargs)
+def _train_sequence(program: str, task: Task, layers, epochs: int, lr: float, shapes: bool, write: Write, result: LessonResult) -> None:
+    """Programs 2-5 (they differ only in their model): one forward call over the whole sequence, mean cross-entropy."""
+    if program == "rnn":
+        input_size = hidden_size = task.vocab_size
+        batch_size = 1
+        one_hot_lookup = torch.eye(input_size).tolist()
+        x_one_hot = [one_hot_lookup[x] for x in task.x_data]
+        inputs = torch.Tensor(x_one_hot).view(-1, batch_size, input_size)
+        input_name = "inputs (seqLen, batchSize, inputSize)"
+        net: torch.nn.Module = RNNModel(input_size, hidden_size, batch_size, layers=layers)
+    else:
+        inputs = torch.LongTensor([list(task.x_data)])
+        input_name = "inputs (batchSize, seqLen)"
+        cell = "rnn" if program == "embedding" else program
+        net = EmbeddingModel(task.vocab_size, task.vocab_size, cell=cell, layers=layers)
+    labels = torch.LongTensor(list(task.y_data))
+    criterion = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+
+    for epoch in range(epochs):
+        with shapes_shown(net, criterion, write, shapes and epoch == 0) as show:
+            show(input_name, inputs)
+            show("labels (seqLen*batchSize,)", labels)
+            optimizer.zero_grad()
+            outputs = net(inputs)
+            loss = criterion(outputs, labels)
+            loss.backward()
+            optimizer.step()
+
+        _, idx = outputs.max(dim=1)
+        idx = idx.data.numpy()
+        predicted = "".join([task.idx2char[x] for x in idx])
+        write("Predicted:  " + predicted)
+        write(", Epoch [%d/%d] loss = %.3f\n" % (epoch + 1, epochs, loss.item()))
+        result.record(epoch + 1, predicted, loss.item())
 
 
 def run_lesson(programs: Sequence[str] = PROGRAMS, task: Task | None = None, *, write: Write = _silent, **kwargs) -> list[LessonResult]:

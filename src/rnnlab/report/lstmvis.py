@@ -25,22 +25,14 @@ def check_h5py() -> None:
         raise UserError(NEEDS_H5PY) from None
 
 
-def dict_token(ch: str) -> str:
-    """A character as one whitespace-free token."""
-    if ch in NAMED:
-        return NAMED[ch]
-    if ch.isspace() or not ch.isprintable():
-        return f"U+{ord(ch):04X}"
-    return ch
-
-
 def write_lstmvis(tr: Trace, vocab: Vocab, out_dir: str | os.PathLike, name: str = "rnnlab") -> list[Path]:
     """Write states.h5, chars.h5, chars.dict and lstm.yml, the layout LSTMVis reads.
 
     states.h5 holds, per layer l (1-based), ``output{l}`` = h (T, H) and for an LSTM ``cell{l}``
     = the raw cell state c (T, H); LSTMVis applies tanh to ``cell`` itself (its default
     transform) and shows ``output`` as is. chars.h5 holds ``chars`` (T,) character ids; chars.dict
-    maps each id to its character (space, newline, tab as the symbols in :func:`dict_token`).
+    maps each id to its character as one whitespace-free token (space, newline, tab as the symbols in
+    ``NAMED``, other blank or unprintable characters as ``U+XXXX``).
     """
     check_h5py()
     import h5py
@@ -62,7 +54,7 @@ def write_lstmvis(tr: Trace, vocab: Vocab, out_dir: str | os.PathLike, name: str
             types.append(f"  {{type: {kind}, layer: {layer + 1}, path: output{layer + 1}, transform: none}}")
     with h5py.File(out / "chars.h5", "w") as f:
         f.create_dataset("chars", data=tr.ids.numpy().astype(np.int32))
-    tokens = [dict_token(c) for c in vocab.chars]
+    tokens = [NAMED.get(c, f"U+{ord(c):04X}" if c.isspace() or not c.isprintable() else c) for c in vocab.chars]
     atomic_write_text(out / "chars.dict", "".join(f"{tok} {i}\n" for i, tok in enumerate(tokens)))
     desc = f"{tr.layers}x{tr.hidden} {tr.cell.upper()} on {len(tr.text):,} characters (rnnlab report)"
     yml = (

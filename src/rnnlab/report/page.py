@@ -21,22 +21,18 @@ from typing import Any
 
 import torch
 
-from rnnlab import cells
 from rnnlab.checkpoint import Checkpoint
-from rnnlab.report.analysis import EXAMPLE_SEARCHES, HIGH, LOW, saturation
-from rnnlab.report.tracing import Trace
 from rnnlab.training.rundir import RunFolder
 
 VERSION = 1  # of the JSON the template reads
 PAGE_CHARS = 20_000  # characters drawn at once in the page; longer texts are paginated
 MAX_CURVE_POINTS = 2_000
-KIND_LABELS = {"h": "hidden state h", "c": "cell state tanh(c)"}
 
 
 @dataclass
 class Report:
     """One report: the page (``html``), the JSON in it (``data``), what it was drawn from
-    (a :class:`Trace`, or for a tag run a :class:`~rnnlab.report.tagging.TagTrace`), the
+    (a :class:`Trace`, or for a tag run a :class:`~rnnlab.report.build.TagTrace`), the
     vocabulary of its characters and the notes the page shows."""
 
     html: str
@@ -44,9 +40,6 @@ class Report:
     data: dict[str, Any]
     vocab: Any
     notes: list[str] = field(default_factory=list)
-
-
-# ------------------------------------------------------------------------------------ encodings
 
 
 def b64(t: torch.Tensor) -> str:
@@ -66,56 +59,40 @@ def finite(x):
     return x if isinstance(x, (int, float)) and math.isfinite(x) else None
 
 
-# ------------------------------------------------------------------------------------ the run
-
-
 def read_curves(run_dir: Path) -> dict[str, list]:
     """metrics.csv as columns (downsampled to at most MAX_CURVE_POINTS training rows)."""
-    rows = RunFolder(run_dir).read_metrics()
-    cols: dict[str, list] = {"step": [], "elapsed": [], "lr": [], "train": [], "val": []}
 
-    def num(r, key):
+    def num(value: str | None) -> float | None:
         try:
-            v = float(r.get(key) or "nan")
+            return finite(float(value or "nan"))
         except ValueError:
             return None
-        return v if math.isfinite(v) else None
 
-    train_rows = [r for r in rows if num(r, "train_bpc") is not None and num(r, "step") is not None]
-    stride = max(1, math.ceil(len(train_rows) / MAX_CURVE_POINTS))
-    keep = train_rows[::stride]
-    if train_rows and keep[-1] is not train_rows[-1]:
-        keep.append(train_rows[-1])
-    for r in keep:
-        cols["step"].append(num(r, "step"))
-        cols["elapsed"].append(num(r, "elapsed_s"))
-        cols["lr"].append(num(r, "lr"))
-        cols["train"].append(num(r, "train_bpc"))
-    for r in rows:
-        v = num(r, "val_bpc")
-        if v is not None and num(r, "step") is not None:
-            cols["val"].append([num(r, "step"), num(r, "elapsed_s"), v])
-    return cols
+    keys = ("step", "elapsed_s", "lr", "train_bpc", "val_bpc")
+    rows = [{k: num(r.get(k)) for k in keys} for r in RunFolder(run_dir).read_metrics()]
+    rows = [r for r in rows if r["step"] is not None]
+    train = [r for r in rows if r["train_bpc"] is not None]
+    keep = train[:: max(1, math.ceil(len(train) / MAX_CURVE_POINTS))]
+    if train and keep[-1] is not train[-1]:
+        keep.append(train[-1])
+    return {
+        "step": [r["step"] for r in keep],
+        "elapsed": [r["elapsed_s"] for r in keep],
+        "lr": [r["lr"] for r in keep],
+        "train": [r["train_bpc"] for r in keep],
+        "val": [[r["step"], r["elapsed_s"], r["val_bpc"]] for r in rows if r["val_bpc"] is not None],
+    }
 
 
 def page_data(
-    mode: str,
-    ckpt: Checkpoint,
-    run_dir: Path,
-    corpus: str,
-    source: str,
-    chars: int,
-    total_chars: int,
-    notes: list[str],
-    meta: dict[str, Any],
-    body: dict[str, Any],
+    ckpt: Checkpoint, run_dir: Path, corpus: str, source: str, chars: int, total_chars: int, notes: list[str], meta: dict, body: dict
 ) -> dict[str, Any]:
     """The page's JSON: what every report shows of the run, the text's ``chars`` (of
-    ``total_chars``) from ``source``, plus the ``meta`` and ``body`` of its ``mode``."""
+    ``total_chars``) from ``source``, plus the ``meta`` and ``body`` of its kind of run."""
     cfg, progress = ckpt.model_config, ckpt.progress
     return {
         "version": VERSION,
-        "mode": mode,
+        "mode": ckpt.kind,
         "meta": {
             "run": str(run_dir),
             "checkpoint": Path(ckpt.source).name,
@@ -137,64 +114,11 @@ def page_data(
         },
         "curves": read_curves(run_dir),
         "history": [
-            {
-                "step": h.get("step"),
-                "elapsed_s": finite(h.get("elapsed_s")),
-                "lr": finite(h.get("lr")),
-                "val_bpc": finite(h.get("val_bpc")),
-                "sample": h.get("sample", ""),
-            }
+            {"step": h.get("step"), **{k: finite(h.get(k)) for k in ("elapsed_s", "lr", "val_bpc")}, "sample": h.get("sample", "")}
             for h in ckpt.history
         ],
         **body,
     }
-
-
-# ------------------------------------------------------------------------------------ language models
-
-
-def corpus_name(ckpt: Checkpoint) -> str:
-    """The training text as the page names it."""
-    data = ckpt.data
-    if data.source == "embedded":
-        if data.paths == ("jargon",):
-            return "the embedded corpus (The Jargon File)"
-        return ", ".join(p.name for p in data.locate()[:3])
-    return ", ".join(Path(p).name for p in data.paths[:3])
-
-
-def lm_page_data(
-    tr: Trace, ckpt: Checkpoint, run_dir: Path, source: str, total_chars: int, notes: list[str], search: str
-) -> dict[str, Any]:
-    """The JSON of a language model's page: the text, every state, the predictions, the gates."""
-    kinds = list(cells.get(tr.cell).states)
-    cfg = ckpt.model_config
-    meta = {
-        "embed": None if cfg.one_hot else cfg.embed,
-        "vocab_size": cfg.vocab_size,
-        "corpus_chars": ckpt.data.chars or None,
-        "low": LOW,
-        "high": HIGH,
-    }
-    body = {
-        "text": tr.text,
-        "vocab": list(ckpt.task.vocab.chars),
-        "kinds": kinds,
-        "kind_labels": {k: KIND_LABELS[k] for k in kinds},
-        "acts": {k: [b64(quantize(tr.activation(k, layer))) for layer in range(tr.layers)] for k in kinds},
-        "top_k": int(tr.top_ids.shape[1]),
-        "top_ids": b64(tr.top_ids.to(torch.int32)),
-        "top_p": b64(tr.top_p.to(torch.float32)),
-        "p_next": b64(tr.p_next.to(torch.float32)),
-        "gates": list(cells.get(tr.cell).gates),
-        "saturation": saturation(tr),
-        "search": search,
-        "examples": [list(e) for e in EXAMPLE_SEARCHES],
-    }
-    return page_data("lm", ckpt, run_dir, corpus_name(ckpt), source, len(tr.text), total_chars, notes, meta, body)
-
-
-# ------------------------------------------------------------------------------------ HTML
 
 
 def render_html(data: dict[str, Any]) -> str:

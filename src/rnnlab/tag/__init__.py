@@ -4,12 +4,10 @@ The lecture maps "hello" to "ohlol"; truecasing ("the unix way" -> "The UNIX way
 restoration ("ecole" -> "école") and per-character labelling have the same shape. Data are pairs
 ``(input, target)`` of equal length in characters, read from ``input<TAB>target`` lines or derived
 from plain text. The model reads the whole input (bidirectional by default) and puts a Linear
-over the output vocabulary at every position.
-
-- :mod:`.pairs`: reading and deriving pairs, windows.
-- :mod:`.model`: the network (:class:`TagModel`), with padding that never reaches the outputs.
-- :mod:`.task`: training (:class:`TagTask` for :class:`rnnlab.training.Trainer`, :func:`train_tagger`).
-- :mod:`.infer`: the one transduction, the scores and :class:`Tagger`.
+over the output vocabulary at every position. Modules: :mod:`.pairs` (reading and deriving pairs, windows),
+:mod:`.model` (the network, :class:`TagModel`, with padding that never reaches the outputs), :mod:`.task`
+(training: :class:`TagTask` for :class:`rnnlab.training.Trainer`, :func:`train_tagger`) and :mod:`.infer`
+(the one transduction, the scores and :class:`Tagger`).
 """
 
 from rnnlab.config import TagDataConfig, TagModelConfig, TagTrainConfig

@@ -1,6 +1,5 @@
 """Using a trained tagger: the one transduction (``rnnlab tag predict``, ``tag eval``, the report),
-the scores, and :class:`Tagger`.
-"""
+the scores, and :class:`Tagger`."""
 
 from __future__ import annotations
 
@@ -81,21 +80,14 @@ def score(pairs: Sequence[Pair], predictions: Sequence[str]) -> dict[str, Any]:
         lines_ok += pred == tgt
         chars += len(tgt)
         for a, t, p in zip(inp, tgt, pred):
-            ok = p == t
-            correct += ok
-            if a != t:
-                changed += 1
-                changed_ok += ok
-            elif not ok:
-                wrong_changes += 1
-
-    def ratio(a: int, b: int) -> float | None:
-        return a / b if b else None
-
+            correct += p == t
+            changed += a != t
+            changed_ok += a != t and p == t
+            wrong_changes += a == t != p
     return {
-        "char_accuracy": ratio(correct, chars),
-        "changed_accuracy": ratio(changed_ok, changed),
-        "line_accuracy": ratio(lines_ok, len(pairs)),
+        "char_accuracy": correct / chars if chars else None,
+        "changed_accuracy": changed_ok / changed if changed else None,
+        "line_accuracy": lines_ok / len(pairs) if len(pairs) else None,
         "lines": len(pairs),
         "chars": chars,
         "changed_chars": changed,
@@ -108,14 +100,8 @@ class Tagger:
 
     def __init__(self, model: TagModel, in_vocab: Vocab, out_vocab: Vocab, max_len: int, device: torch.device | str = "cpu"):
         self.model = model.eval()
-        self.in_vocab, self.out_vocab = in_vocab, out_vocab
-        self.max_len = max_len
+        self.in_vocab, self.out_vocab, self.max_len = in_vocab, out_vocab, max_len
         self.device = torch.device(device)
-
-    @classmethod
-    def load(cls, run_dir: str | os.PathLike, which: str = "best", device: str = "cpu") -> Tagger:
-        ckpt, model, dev = load_model(run_dir, which, "tag", device)
-        return cls(model, ckpt.task.in_vocab, ckpt.task.out_vocab, ckpt.data_config.max_len, dev)
 
     def transduce(self, texts: Sequence[str], batch_size: int = 128, top_k: int = 1) -> list[Transduced]:
         return transduce(self.model, self.in_vocab, self.out_vocab, texts, self.max_len, self.device, batch_size, top_k)
@@ -134,4 +120,5 @@ class Tagger:
 
 def load_tagger(run_dir: str | os.PathLike, which: str = "best", device: str = "cpu") -> Tagger:
     """Load a model trained by ``rnnlab tag train`` (``best.pt``, else ``last.pt``)."""
-    return Tagger.load(run_dir, which=which, device=device)
+    ckpt, model, dev = load_model(run_dir, which, "tag", device)
+    return Tagger(model, ckpt.task.in_vocab, ckpt.task.out_vocab, ckpt.data_config.max_len, dev)

@@ -17,8 +17,7 @@ from rnnlab.model import recurrent_layer
 
 
 def reverse_within(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Reverse the first ``lengths[b]`` steps of each row of x (B, T, ...); padding stays at the end.
-    Its own inverse."""
+    """Reverse the first ``lengths[b]`` steps of each row of x (B, T, ...); padding stays at the end. Its own inverse."""
     b, t = x.shape[:2]
     idx = torch.arange(t, device=x.device)[None, :].expand(b, t)  # (B, T)
     rev = lengths.to(x.device)[:, None] - 1 - idx
@@ -35,8 +34,7 @@ class TagModel(nn.Module):
     and the loss is the mean cross-entropy (nats) over the real positions only. (This is the
     masking that ``PackedSequence`` does, without its cost: packed input runs about 1.6x slower
     on a CPU.) Bidirectional models keep one single-layer module per layer and direction, since
-    each layer reads both directions of the one below.
-    """
+    each layer reads both directions of the one below."""
 
     def __init__(self, cfg: TagModelConfig, backend: str | None = None):
         super().__init__()
@@ -47,10 +45,9 @@ class TagModel(nn.Module):
             sizes = [cfg.input_size] + [2 * cfg.hidden] * (cfg.layers - 1)
             self.fwd = nn.ModuleList(recurrent_layer(one, n, backend) for n in sizes)
             self.bwd = nn.ModuleList(recurrent_layer(one, n, backend) for n in sizes)
-            self.between = nn.Dropout(cfg.dropout) if cfg.dropout > 0 else nn.Identity()
         else:
             self.rnn = recurrent_layer(cfg, cfg.input_size, backend)
-        self.drop = nn.Dropout(cfg.dropout) if cfg.dropout > 0 else nn.Identity()
+        self.drop = nn.Dropout(cfg.dropout) if cfg.dropout > 0 else nn.Identity()  # also between bidirectional layers
         self.head = nn.Linear(cfg.hidden * (2 if cfg.bidirectional else 1), cfg.out_vocab)
 
     def forward(
@@ -58,28 +55,21 @@ class TagModel(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         ids = ids.long()
         b, t = ids.shape
-        if self.embed is None:
-            x = F.one_hot(ids, self.cfg.vocab_size).to(self.head.weight.dtype)  # (B, T, V_in)
-        else:
-            x = self.embed(ids)  # (B, T, E)
+        x = F.one_hot(ids, self.cfg.vocab_size).to(self.head.weight.dtype) if self.embed is None else self.embed(ids)  # (B, T, V_in or E)
         if self.cfg.bidirectional:
-            full = torch.full((b,), t, dtype=torch.long, device=ids.device)
-            lens = full if lengths is None else lengths.to(ids.device, torch.long)
+            lens = torch.full((b,), t, dtype=torch.long, device=ids.device) if lengths is None else lengths.to(ids.device, torch.long)
             for i, (fwd, bwd) in enumerate(zip(self.fwd, self.bwd)):
                 if i:
-                    x = self.between(x)
+                    x = self.drop(x)
                 right, _ = fwd(x)  # (B, T, H)
                 left, _ = bwd(reverse_within(x, lens))  # (B, T, H), reversed
                 x = torch.cat([right, reverse_within(left, lens)], dim=-1)  # (B, T, 2H)
-            out = x
         else:
-            out, _ = self.rnn(x)  # (B, T, H)
-        logits = self.head(self.drop(out))  # (B, T, V_out)
-        loss = None
-        if targets is not None:
-            if lengths is None:
-                loss = F.cross_entropy(logits.flatten(0, 1), targets.long().flatten())
-            else:
-                mask = torch.arange(t, device=ids.device)[None, :] < lengths.to(ids.device)[:, None]  # (B, T)
-                loss = F.cross_entropy(logits[mask], targets.long()[mask])
-        return logits, loss
+            x, _ = self.rnn(x)  # (B, T, H)
+        logits = self.head(self.drop(x))  # (B, T, V_out)
+        if targets is None:
+            return logits, None
+        if lengths is None:
+            return logits, F.cross_entropy(logits.flatten(0, 1), targets.long().flatten())
+        mask = torch.arange(t, device=ids.device)[None, :] < lengths.to(ids.device)[:, None]  # (B, T)
+        return logits, F.cross_entropy(logits[mask], targets.long()[mask])

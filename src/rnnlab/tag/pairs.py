@@ -17,8 +17,7 @@ from rnnlab.errors import UserError
 
 Pair = tuple[str, str]
 
-# ------------------------------------------------------------------------------------ deriving
-# Both keep input and target the same length in characters.
+# Deriving pairs from text: both derivations keep input and target the same length in characters.
 
 
 @functools.cache
@@ -52,8 +51,6 @@ DERIVE: dict[str, Callable[[str], Pair]] = {"truecase": derive_truecase, "diacri
 # The embedded text each derivation trains on when no file is given (rnnlab.data.EMBEDDED).
 DERIVE_TEXT = {"truecase": "jargon", "diacritics": "french"}
 
-# ------------------------------------------------------------------------------------ windows
-
 
 def window_spans(text: str, max_len: int) -> list[tuple[int, int]]:
     """Cut ``text`` into consecutive spans of at most ``max_len`` characters, after a space
@@ -73,21 +70,14 @@ def window_spans(text: str, max_len: int) -> list[tuple[int, int]]:
 
 def windows(pairs: Iterable[Pair], max_len: int) -> list[Pair]:
     """Each pair cut at the input's spaces into windows of at most ``max_len`` characters."""
-    out = []
-    for inp, tgt in pairs:
-        out.extend((inp[a:b], tgt[a:b]) for a, b in window_spans(inp, max_len))
-    return out
-
-
-# ------------------------------------------------------------------------------------ reading
+    return [(inp[a:b], tgt[a:b]) for inp, tgt in pairs for a, b in window_spans(inp, max_len)]
 
 
 def parse_pairs(text: str, name: str = "<text>", skip_bad: bool = False) -> tuple[list[Pair], int]:
     """Pairs from ``input<TAB>target`` lines; returns ``(pairs, bad lines skipped)``.
 
     Empty lines are ignored. A line without exactly one tab, or whose two sides differ in
-    length, is an error naming it, or with ``skip_bad`` is skipped and counted.
-    """
+    length, is an error naming it, or with ``skip_bad`` is skipped and counted."""
     pairs: list[Pair] = []
     bad = 0
     for number, line in enumerate(text.split("\n"), 1):
@@ -95,30 +85,21 @@ def parse_pairs(text: str, name: str = "<text>", skip_bad: bool = False) -> tupl
         if not line:
             continue
         tabs = line.count("\t")
-        problem = None
         if tabs != 1:
             problem = "has no tab" if tabs == 0 else f"has {tabs} tabs"
         else:
             inp, tgt = line.split("\t")
-            if len(inp) != len(tgt):
-                problem = f"has an input of {len(inp)} characters but a target of {len(tgt)}"
-            elif not inp:
+            if len(inp) == len(tgt):
+                if inp:
+                    pairs.append((inp, tgt))
                 continue
-        if problem is not None:
-            if skip_bad:
-                bad += 1
-                continue
+            problem = f"has an input of {len(inp)} characters but a target of {len(tgt)}"
+        if not skip_bad:
             raise UserError(
                 f"{name}, line {number} {problem}; each line must be input<TAB>target of equal length (--skip-bad skips such lines)"
             )
-        pairs.append((inp, tgt))
+        bad += 1
     return pairs, bad
-
-
-def derive_lines(text: str, how: str) -> list[Pair]:
-    """One pair per non-empty line of ``text``."""
-    derive = DERIVE[how]
-    return [derive(line) for line in (ln.removesuffix("\r") for ln in text.split("\n")) if line]
 
 
 def load_pairs(paths: Sequence[str | os.PathLike], cfg: TagDataConfig) -> tuple[list[Pair], int, DataSpec]:
@@ -134,7 +115,7 @@ def load_pairs(paths: Sequence[str | os.PathLike], cfg: TagDataConfig) -> tuple[
     for path, text in read_texts(files, cfg.encoding):
         text_digest.update(text)
         if cfg.derive:
-            pairs += derive_lines(text, cfg.derive)
+            pairs += [DERIVE[cfg.derive](line) for line in (ln.removesuffix("\r") for ln in text.split("\n")) if line]
             continue
         got, skipped = parse_pairs(text, str(path), cfg.skip_bad)
         if not got:
@@ -148,5 +129,4 @@ def load_pairs(paths: Sequence[str | os.PathLike], cfg: TagDataConfig) -> tuple[
 
 def read_pairs(path: str | os.PathLike, skip_bad: bool = False, encoding: str = "utf-8") -> tuple[list[Pair], int]:
     """Read one ``input<TAB>target`` file; returns ``(pairs, bad lines skipped)``."""
-    pairs, bad, _ = load_pairs([path], TagDataConfig(encoding=encoding, skip_bad=skip_bad))
-    return pairs, bad
+    return load_pairs([path], TagDataConfig(encoding=encoding, skip_bad=skip_bad))[:2]

@@ -30,19 +30,12 @@ from rnnlab.tag.pairs import Pair, windows
 DEFAULT_EPOCHS = 20
 
 
-def build_vocabs(pairs: Sequence[Pair]) -> tuple[Vocab, Vocab]:
-    """Input vocabulary (an unknown symbol at id 0, also used as padding) and output vocabulary."""
-    ins = sorted(set("".join(i for i, _ in pairs)))
-    outs = sorted(set("".join(t for _, t in pairs)))
-    return Vocab((UNK_DISPLAY, *ins), unk=0), Vocab(tuple(outs))
-
-
 @dataclass
 class TagData:
     """Pairs of whole lines, their vocabularies and where they came from."""
 
     pairs: list[Pair]
-    in_vocab: Vocab | None = None  # built from the pairs when None
+    in_vocab: Vocab | None = None  # built from the pairs when None; its unknown symbol, id 0, is also the padding
     out_vocab: Vocab | None = None
     n_bad: int = 0  # lines skipped with --skip-bad
     spec: DataSpec | None = None  # None: pairs given in memory
@@ -51,7 +44,8 @@ class TagData:
         if not self.pairs:
             raise UserError("there are no pairs to train on")
         if self.in_vocab is None or self.out_vocab is None:
-            self.in_vocab, self.out_vocab = build_vocabs(self.pairs)
+            self.in_vocab = Vocab((UNK_DISPLAY, *sorted(set("".join(i for i, _ in self.pairs)))), unk=0)
+            self.out_vocab = Vocab(tuple(sorted(set("".join(t for _, t in self.pairs)))))
         if self.spec is None:
             self.spec = DataSpec("text", (), self.chars, digest("".join(f"{i}\t{t}\n" for i, t in self.pairs)))
 
@@ -87,24 +81,20 @@ def encode_pairs(pairs: Sequence[Pair], in_vocab: Vocab, out_vocab: Vocab) -> En
     if missing:
         chars = sorted(set("".join(t for _, t in pairs)) - set(out_vocab.chars))
         raise UserError(f"target characters outside the output vocabulary: {', '.join(map(repr, chars[:10]))}")
-    n, width = len(pairs), int(lengths.max()) if len(pairs) else 0
+    real = torch.arange(int(lengths.max()) if pairs else 0)[None, :] < lengths[:, None]  # (N, L), filled row by row
     dtype = max(in_vocab.dtype, out_vocab.dtype, key=lambda d: d.itemsize)
-    x = torch.zeros(n, width, dtype=dtype)
-    y = torch.zeros(n, width, dtype=dtype)
-    rows = torch.repeat_interleave(torch.arange(n), lengths)
-    starts = torch.cumsum(lengths, 0) - lengths
-    cols = torch.arange(int(lengths.sum())) - torch.repeat_interleave(starts, lengths)
-    x[rows, cols] = x_ids.to(dtype)
-    y[rows, cols] = y_ids.to(dtype)
+    x = torch.zeros(real.shape, dtype=dtype)
+    y = torch.zeros(real.shape, dtype=dtype)
+    x[real] = x_ids.to(dtype)
+    y[real] = y_ids.to(dtype)
     return Encoded(x, y, lengths)
 
 
 def split_lines(pairs: Sequence[Pair], val_fraction: float) -> tuple[list[Pair], list[Pair]]:
     """The last ``val_fraction`` of the lines are held out (none when that is under one line)."""
     n_val = int(len(pairs) * val_fraction)
-    if n_val >= len(pairs):
-        n_val = 0
-    return list(pairs[: len(pairs) - n_val]), list(pairs[len(pairs) - n_val :])
+    cut = len(pairs) - n_val if n_val < len(pairs) else len(pairs)
+    return list(pairs[:cut]), list(pairs[cut:])
 
 
 class TagTask:
@@ -127,7 +117,6 @@ class TagTask:
         self.chars_per_step = max(1, round(float(self.train.lengths.float().mean()) * self.batch_size))
         self.shuffle = torch.Generator().manual_seed(train.seed)
         self.order = torch.randperm(n, generator=self.shuffle)
-        self.device = torch.device("cpu")
 
     def place(self, device: torch.device, dist: DistContext | None) -> int:
         if dist is not None:
@@ -143,9 +132,7 @@ class TagTask:
 
     def loss(self, model: torch.nn.Module, index: int) -> torch.Tensor:
         s = index * self.batch_size
-        x, y, lengths = self.train.batch(self.order[s : s + self.batch_size], self.device)
-        _, loss = model(x, y, lengths)
-        return loss
+        return model(*self.train.batch(self.order[s : s + self.batch_size], self.device))[1]  # (x, y, lengths) -> loss
 
     def has_validation(self) -> bool:
         return self.val is not None
@@ -153,19 +140,16 @@ class TagTask:
     @torch.no_grad()
     def evaluate(self, model: torch.nn.Module) -> float:
         cap = int(torch.searchsorted(torch.cumsum(self.val.lengths, 0), self.train_config.eval_chars, right=True))
-        idx = torch.arange(max(1, min(cap, len(self.val))))
-        idx = idx[torch.argsort(self.val.lengths[idx])]  # similar lengths together
+        idx = torch.argsort(self.val.lengths[: max(1, min(cap, len(self.val)))])  # similar lengths together
         was_training = model.training
         model.eval()
-        total, count = 0.0, 0
+        total = 0.0
         for s in range(0, idx.numel(), 256):
             x, y, lengths = self.val.batch(idx[s : s + 256], self.device)
             _, loss = model(x, y, lengths)
-            n = int(lengths.sum())
-            total += float(loss) * n
-            count += n
+            total += float(loss) * int(lengths.sum())
         model.train(was_training)
-        return total / count / LN2
+        return total / int(self.val.lengths[idx].sum()) / LN2
 
     def preview(self, model: torch.nn.Module, seed: int) -> str:
         pool = self.val_pairs or self.tag_data.pairs
@@ -173,10 +157,7 @@ class TagTask:
         width = max(8, self.train_config.sample_chars // 2)
         shown = [(pool[i][0][:width], pool[i][1][:width]) for i in picks]
         outs = transduce(model, self.in_vocab, self.out_vocab, [i for i, _ in shown], self.data_config.max_len, self.device)
-        lines = []
-        for (inp, tgt), out in zip(shown, outs):
-            lines += [f"in:     {inp}", f"out:    {out.text}", f"target: {tgt}"]
-        return "\n".join(lines)
+        return "\n".join(f"in:     {inp}\nout:    {out.text}\ntarget: {tgt}" for (inp, tgt), out in zip(shown, outs))
 
     def describe(self) -> str:
         d = self.tag_data
@@ -207,10 +188,9 @@ def train_tagger(
     """Train from pairs in memory; checkpoints go to ``out`` when given."""
     from rnnlab.training import Trainer
 
-    tag_data = TagData(list(pairs))
+    task = TagTask(TagData(list(pairs)), model or TagModelConfig(), config or TagTrainConfig(), data)
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
-    task = TagTask(tag_data, model or TagModelConfig(), config or TagTrainConfig(), data)
     trainer = Trainer(task, run_dir=out, hooks=hooks)
     trainer.run()
     return Tagger(trainer.model, task.in_vocab, task.out_vocab, task.data_config.max_len, trainer.device)

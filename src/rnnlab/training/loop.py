@@ -108,8 +108,6 @@ class Trainer:
         steps = self.task.epochs * self.task.steps_per_epoch
         return min(steps, self.config.max_steps) if self.config.max_steps is not None else steps
 
-    # ---------------------------------------------------------------------------- state
-
     def checkpoint(self) -> Checkpoint:
         rng = {"torch": torch.get_rng_state()}
         if self.device.type == "cuda":
@@ -159,8 +157,6 @@ class Trainer:
         if self.is_main:
             self.folder.save(name, ckpt)
 
-    # ---------------------------------------------------------------------------- one step
-
     def step(self) -> torch.Tensor:
         """One optimisation step on the next batch; returns the detached loss."""
         p = self.progress
@@ -192,8 +188,6 @@ class Trainer:
             return float("nan")
         with self.precision.autocast():
             return self.task.evaluate(self.model)
-
-    # ---------------------------------------------------------------------------- the loop
 
     def run(self) -> dict[str, Any]:
         """Train until the schedule ends, time runs out, patience is lost or ``stop`` is set."""

@@ -38,8 +38,6 @@ class RunFolder:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
 
-    # ------------------------------------------------------------------------------ the lock
-
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the folder for one training; another one is refused with a line naming its owner.
@@ -69,8 +67,6 @@ class RunFolder:
         except OSError:
             return None
 
-    # ------------------------------------------------------------------------------ checkpoints
-
     def save(self, name: str, ckpt: checkpoint.Checkpoint) -> None:
         checkpoint.save(self.path / name, ckpt)
 
@@ -79,8 +75,6 @@ class RunFolder:
 
     def load(self, name: str, kind: str | None = None) -> checkpoint.Checkpoint:
         return checkpoint.load(self.path / name, kind=kind)
-
-    # ------------------------------------------------------------------------------ metrics
 
     def append_metrics(self, row: dict[str, Any]) -> None:
         path = self.path / METRICS

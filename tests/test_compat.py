@@ -1,0 +1,69 @@
+"""Runs written by earlier rnnlab (checkpoint format versions 1 and 2, tests/data/legacy/) still
+sample, predict, report and resume; a resumed run is written in today's format."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+import rnnlab
+from rnnlab import checkpoint
+from rnnlab.cli import main
+from rnnlab.tag import load_tagger
+
+LEGACY = Path(__file__).resolve().parent / "data" / "legacy"
+TEXT = LEGACY / "text.txt"
+
+
+@pytest.fixture(params=["v1", "v2"])
+def legacy(request, tmp_path):
+    """A copy of the old run folders (resuming writes into them)."""
+    out = tmp_path / request.param
+    shutil.copytree(LEGACY / request.param, out)
+    return out
+
+
+def test_old_language_models_load_sample_and_score(legacy, capsys):
+    old = torch.load(legacy / "lm" / "last.pt", weights_only=True)
+    assert old["version"] == int(legacy.name[1]) and "vocab" in old and "task" not in old
+    ckpt = checkpoint.load(legacy / "lm" / "last.pt", kind="lm")
+    assert ckpt.data.source == "files" and ckpt.data.sha256 is None and ckpt.progress.step == 4
+    # Version 1 knew only torch.nn's layers; version 2's "auto" GRU trained on the fused one.
+    assert ckpt.backend == ("torch" if legacy.name == "v1" else "fused")
+    lm = rnnlab.load(legacy / "lm")
+    assert lm.sample(20, prime="the ", seed=0).startswith("the ") and lm.score("the cat sat") > 0
+    assert main(["sample", str(legacy / "lm"), "--length", "10", "--seed", "1"]) == 0
+    assert len(capsys.readouterr().out) >= 10
+
+
+def test_old_taggers_predict(legacy, capsys):
+    tagger = load_tagger(legacy / "tag")
+    assert tagger.max_len == 200 and len(tagger.predict("the end")) == len("the end")
+    assert main(["tag", "predict", str(legacy / "tag"), "a dog"]) == 0
+    assert len(capsys.readouterr().out.rstrip("\n")) == len("a dog")
+
+
+@pytest.mark.parametrize("kind, command", [("lm", ["train"]), ("tag", ["tag", "train"])])
+def test_old_runs_resume_in_todays_format(legacy, capsys, kind, command):
+    run = legacy / kind
+    # The files these runs were trained on were on another machine: give the text again.
+    assert main([*command, "--resume", str(run), str(TEXT), "--max-steps", "8", "--quiet"]) == 0, capsys.readouterr().err
+    new = torch.load(run / "last.pt", weights_only=True)
+    assert new["version"] == checkpoint.VERSION and new["progress"]["step"] == 8
+    assert new["data"]["sha256"] and new["backend"]
+    # Now the run keeps its text's hash: another text, even of the same length, is refused.
+    other = legacy / "other.txt"
+    other.write_text(TEXT.read_text().replace("cat", "dog"))
+    capsys.readouterr()
+    assert main([*command, "--resume", str(run), str(other), "--max-steps", "9", "--quiet"]) == 2
+    assert "differs from the one this run was trained on" in capsys.readouterr().err
+
+
+def test_an_old_run_reports(legacy, tmp_path):
+    from rnnlab.report import build_report
+
+    report = build_report(legacy / "lm", text="the cat sat on the mat")
+    assert report.data["meta"]["step"] == 4 and "<html" in report.html.lower()
