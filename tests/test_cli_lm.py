@@ -10,6 +10,7 @@ import sys
 import pytest
 import torch
 
+from rnnlab.cells import CELLS
 from rnnlab.cli import main
 
 SMALL = "a quick brown fox jumps over the lazy dog.\n" * 60
@@ -30,7 +31,7 @@ def one_line_error(capsys, code, rc, needle):
     assert needle in err, err
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("impl", ["auto", "torch", "reference"])
 def test_tiny_train_sample_eval_for_every_cell(tmp_path, capsys, text_file, cell, impl):
     run = tmp_path / "run"

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import rnnlab
+from rnnlab.cells import CELLS
 from rnnlab.cli import main
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.data import corpus_from_text
@@ -24,7 +25,6 @@ NO_CUDA = not torch.cuda.is_available() and not os.environ.get("RNNLAB_REQUIRE_G
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(NO_CUDA, reason="needs a CUDA device (set RNNLAB_REQUIRE_GPU=1 to fail instead)")]
 
 SMALL = "a quick brown fox jumps over the lazy dog.\n" * 60
-CELLS = ["lstm", "gru", "rnn"]
 
 
 def bf16_supported() -> bool:

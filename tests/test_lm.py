@@ -9,6 +9,7 @@ from resume_check import assert_same_weights, straight_and_resumed
 
 import rnnlab
 from rnnlab import checkpoint
+from rnnlab.cells import CELLS
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.data import Vocab, corpus_from_text
 from rnnlab.training import LMTask, Trainer
@@ -22,7 +23,7 @@ def tiny(cell="lstm", impl="torch", **kw):
     )
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_overfits_a_short_text(cell):
     m, t = tiny(cell, max_steps=250, schedule="constant")
     trainer = Trainer(LMTask(corpus_from_text(TEXT), m, t))
@@ -121,7 +122,7 @@ def test_checkpoint_is_plain_data_and_loads_weights_only(tmp_path):
     assert ckpt["progress"]["step"] == 5
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("impl", ["auto", "torch", "reference"])
 def test_one_step_sampling_path_equals_the_full_forward(cell, impl):
     from rnnlab.model import CharRNN
@@ -139,7 +140,7 @@ def test_one_step_sampling_path_equals_the_full_forward(cell, impl):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("one_hot", [False, True])
 def test_fast_sampler_writes_what_the_slow_loop_writes(cell, one_hot):
     """The generator's Stepper against the naive loop: one full forward (nn.LSTM etc.) per character."""

@@ -14,6 +14,7 @@ import torch
 from resume_check import assert_same_weights, straight_and_resumed
 
 from rnnlab import checkpoint
+from rnnlab.cells import CELLS
 from rnnlab.cli import main
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.data import corpus_from_text
@@ -22,7 +23,6 @@ from rnnlab.settings import from_dict
 from rnnlab.training import LMTask, Trainer
 
 SMALL = "a quick brown fox jumps over the lazy dog.\n" * 60
-CELLS = ["lstm", "gru", "rnn"]
 # bf16 keeps 8 significant bits: rounding one operand moves it by at most 2^-8 of its size.
 BF16_EPS = 2.0**-8
 

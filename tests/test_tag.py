@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from resume_check import assert_same_weights, straight_and_resumed
 
+from rnnlab.cells import CELLS
 from rnnlab.cli import main
 from rnnlab.config import TagTrainConfig
 from rnnlab.errors import UserError
@@ -127,7 +128,7 @@ def test_read_pairs_and_bad_lines(tmp_path):
 # ------------------------------------------------------------------------------ model
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("bidirectional", [True, False])
 @pytest.mark.parametrize("impl", ["auto", "torch", "reference"])
 def test_padding_changes_neither_loss_nor_predictions(cell, bidirectional, impl):
@@ -218,7 +219,7 @@ def test_hello_becomes_ohlol(tmp_path, capsys):
     assert capsys.readouterr().out == "ohlol\n"
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_tiny_derive_train_predict_eval_for_every_cell(tmp_path, capsys, monkeypatch, cell):
     text = tmp_path / "text.txt"
     text.write_text(TEXT)

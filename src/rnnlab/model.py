@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rnnlab import cells
 from rnnlab.cells import layer_class, resolve_impl
 from rnnlab.config import ModelConfig
 
@@ -62,7 +63,8 @@ class CharRNN(nn.Module):
         cfg = self.cfg
         device = device if device is not None else self.head.weight.device
         h = torch.zeros(cfg.layers, batch_size, cfg.hidden, device=device, dtype=self.head.weight.dtype)  # (L, B, H)
-        return (h, torch.zeros_like(h)) if cfg.cell == "lstm" else h
+        states = (h, *(torch.zeros_like(h) for _ in cells.get(cfg.cell).states[1:]))
+        return states if len(states) > 1 else h
 
     def encode_input(self, ids: torch.Tensor) -> torch.Tensor:
         ids = ids.long()
