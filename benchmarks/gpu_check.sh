@@ -67,7 +67,7 @@ step heldout-text 60 "$PY" - "$HELDOUT" <<'EOF' || true
 import sys
 from rnnlab.config import TrainConfig
 from rnnlab.data import default_corpus_path, load_corpus
-from rnnlab.train import split_train_val
+from rnnlab.training.lm_task import split_train_val
 
 cfg = TrainConfig()
 corpus = load_corpus([default_corpus_path()])
@@ -90,7 +90,8 @@ import torch
 ckpt = torch.load(sys.argv[1], map_location="cpu", weights_only=True)
 p = ckpt["progress"]
 keep = {k: p[k] for k in ("step", "elapsed", "chars_seen", "best_val", "best_step")}
-keep["batch_size"] = ckpt.get("batch_size")
+keep["batch_size"] = ckpt["train_config"]["batch_size"]
+keep["backend"] = ckpt["backend"]
 with open(sys.argv[2], "w") as f:
     json.dump(keep, f)
 print(keep)
