@@ -1,23 +1,33 @@
 """Quality per time: held-out bits per character of ``rnnlab train`` (defaults) against the peers.
 
-The peers are the two designs of ``peers.py`` with their published defaults: char-rnn (per
-character loop, one-hot, 2x128 LSTM, RMSprop) and PyTorch's word_language_model (full-sequence
-loop, 2x200 LSTM, SGD lr 20). Each gets the same whole-process wall-clock time on the same text:
+The peers are the designs of ``peers.py`` with their published defaults: char-rnn (per
+character loop, one-hot, 2x128 LSTM, RMSprop), PyTorch's word_language_model (full-sequence
+loop, 2x200 LSTM, SGD lr 20) and nanoGPT's character model at its README's CPU size (4x128
+transformer, block 64, AdamW). Each gets the same whole-process wall-clock time on the same text:
 rnnlab runs first, as a subprocess ``rnnlab train FILE --max-time T``; its whole-process time W
 (start-up, corpus, evaluations and checkpoints included) becomes each peer's budget, counted
 from the peer's own process start; a peer's final save is not counted against it. All models
-are then scored here by one function on the same held-out tail (the last 5% of the text, which
-no contender trains on).
+are then scored here on the same held-out tail (the last 5% of the text, which no contender
+trains on): the recurrent models by rnnlab's ``score_ids`` (64 streams, state carried, every
+character predicted from all before it in its stream), the transformer, whose context is a block
+of 64, by ``peers.score_sliding`` (windows of 64 at stride 32: every character predicted from at
+least 32 before it).
 
-    .venv/bin/python benchmarks/lm_quality.py --minutes 1 2 5 [--text prose|code|PATH ...]
+Texts: ``prose`` (the embedded corpus), ``code`` (about 1.3 MB of torch's own sources),
+``stdlib`` (the first 3 MB of this interpreter's standard library, ``Lib/**/*.py`` without
+tests, files sorted) or file paths. Each text's SHA-256 and size go into the JSON.
+
+    .venv/bin/python benchmarks/lm_quality.py --minutes 1 2 5 [--text prose|code|stdlib|PATH ...] [--peers charrnn wlm gpt]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shlex
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +36,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, table, write_json
-from peers import build
+from peers import build, score_sliding
 
 from rnnlab.data import default_corpus_path, load_corpus
 from rnnlab.model import LN2
@@ -50,7 +60,47 @@ def source_code_text(limit: int = 1_300_000) -> Path:
     return out
 
 
-PEERS = ("charrnn", "wlm")
+STDLIB_SKIP = {"test", "tests", "idle_test", "site-packages", "dist-packages"}
+
+
+def stdlib_text(limit: int = 3_000_000) -> tuple[Path, dict]:
+    """The first ``limit`` bytes of this interpreter's standard library sources (PSF licence).
+
+    Every ``*.py`` under ``sysconfig.get_paths()["stdlib"]``, in the order of their paths
+    relative to it (as strings), skipping any path with a directory part ``test``, ``tests`` or
+    ``idle_test`` (the test suites), ``site-packages`` / ``dist-packages`` (third-party
+    packages installed there), and the two files the build writes beside the sources
+    (``_sysconfigdata_*.py`` and ``config-*/python-config.py``: not in CPython's ``Lib/``, and
+    they hold this machine's build paths). The files are concatenated as they are and cut at
+    ``limit`` bytes (backed off to a whole UTF-8 character). Returns the text's path and what it
+    is: files, bytes, characters, SHA-256 of the bytes.
+    """
+    root = Path(sysconfig.get_paths()["stdlib"])
+
+    def wanted(rel: Path) -> bool:
+        dirs = rel.parts[:-1]
+        built = rel.name.startswith("_sysconfigdata_") or any(d.startswith("config-") for d in dirs)
+        return not built and not STDLIB_SKIP.intersection(dirs)
+
+    files = [f for f in root.rglob("*.py") if wanted(f.relative_to(root))]
+    data, used = bytearray(), 0
+    for f in sorted(files, key=lambda f: f.relative_to(root).as_posix()):
+        data += f.read_bytes()
+        used += 1
+        if len(data) >= limit:
+            break
+    cut = min(limit, len(data))
+    while cut < len(data) and cut > 0 and (data[cut] & 0xC0) == 0x80:  # not inside a multi-byte character
+        cut -= 1
+    blob = bytes(data[:cut])
+    text = blob.decode("utf-8")
+    out = Path(tempfile.gettempdir()) / "rnnlab-bench-stdlib.txt"
+    out.write_bytes(blob)
+    info = {"root": str(root), "python": sys.version.split()[0], "files": used, "bytes": len(blob), "chars": len(text)}
+    return out, {**info, "sha256": hashlib.sha256(blob).hexdigest()}
+
+
+PEERS = ("charrnn", "wlm", "gpt")
 
 
 def one_budget(minutes, name, path, corpus, val, variant, peers, here, src) -> dict:
@@ -90,26 +140,46 @@ def one_budget(minutes, name, path, corpus, val, variant, peers, here, src) -> d
             out = Path(tmp) / f"{peer}.pt"
             t1 = time.perf_counter()
             subprocess.run([sys.executable, str(here / "peers.py"), peer, str(path), str(wall), str(out), src], check=True)
+            wall_peer = time.perf_counter() - t1
             saved = torch.load(out, weights_only=True)
             net = build(peer, len(corpus.vocab))
             net.load_state_dict(saved["model"])
             theirs = bpc(net, val)
-            row.update(
-                {f"{peer}_wall_s": round(time.perf_counter() - t1, 1), f"{peer}_steps": saved["steps"], f"{peer}_bpc": round(theirs, 4)}
-            )
+            row.update({f"{peer}_wall_s": round(wall_peer, 1), f"{peer}_steps": saved["steps"], f"{peer}_bpc": round(theirs, 4)})
+            if "horizon" in saved:
+                row[f"{peer}_horizon"] = saved["horizon"]
     return row
 
 
 def bpc(model, val: torch.Tensor) -> float:
-    """Held-out bits per character, scored the same way for every contender."""
-    nats, n = score_ids(model, val, 64, 128)
+    """Held-out bits per character: recurrent models by ``score_ids`` (64 carried-state streams),
+    a model with a fixed context (``block_size``) by the sliding window of ``score_sliding``."""
+    block = getattr(model, "block_size", None)
+    nats, n = score_ids(model, val, 64, 128) if block is None else score_sliding(model, val, block)
     return nats / n / LN2
+
+
+def text_path(name: str) -> tuple[Path, dict]:
+    """The file of ``--text NAME`` and what is known of it before reading."""
+    if name == "prose":
+        return default_corpus_path(), {}
+    if name == "code":
+        return source_code_text(), {}
+    if name == "stdlib":
+        return stdlib_text()
+    return Path(name), {}
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, nargs="+", default=[1.0, 2.0, 5.0], help="rnnlab's --max-time values, in minutes")
-    ap.add_argument("--text", nargs="+", default=["prose"], help="prose (embedded corpus), code, or file paths")
+    ap.add_argument(
+        "--text",
+        nargs="+",
+        default=["prose"],
+        help="prose (embedded corpus), code (torch's sources), stdlib (3 MB of this Python's Lib/**/*.py, no tests), or file paths",
+    )
+    ap.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS), help="which peers run (default: all)")
     ap.add_argument("--only-rnnlab", action="store_true", help="skip the peers (the fixed-budget figure)")
     ap.add_argument(
         "--variant",
@@ -123,23 +193,34 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     here = Path(__file__).resolve().parent
     src = str(here.parent / "src")
-    peers = () if args.only_rnnlab else PEERS
+    peers = () if args.only_rnnlab else tuple(dict.fromkeys(args.peers))
     rows = []
+    texts = {}
     variants = args.variant if args.variant is not None else [""]
     for minutes in args.minutes:
         for name in args.text:
-            path = default_corpus_path() if name == "prose" else source_code_text() if name == "code" else Path(name)
+            path, info = text_path(name)
             corpus = load_corpus([path])
             _, val = split_train_val(corpus.ids, 0.05, 128)
+            texts[name] = {
+                "path": str(path),
+                **info,
+                "bytes": sum(Path(f).stat().st_size for f in corpus.files),
+                "chars": len(corpus),
+                "symbols": len(corpus.vocab),
+                "sha256": corpus.spec.sha256,
+                "val_chars": val.numel(),
+            }
             for variant in variants:
-                rows.append(one_budget(minutes, name, path, corpus, val, variant, peers, here, src))
+                row = one_budget(minutes, name, path, corpus, val, variant, peers, here, src)
+                rows.append({**row, "text_sha256": corpus.spec.sha256, "text_bytes": texts[name]["bytes"]})
                 print(rows[-1], flush=True)
     cols = ["minutes", "text"] + (["variant"] if args.variant is not None else []) + ["wall_s", "rnnlab_steps", "rnnlab_bpc"]
     for peer in peers:
         cols += [f"{peer}_steps", f"{peer}_bpc"]
     print()
     print(table(rows, cols))
-    payload = {"benchmark": "lm_quality", "minutes": args.minutes, "rows": rows}
+    payload = {"benchmark": "lm_quality", "minutes": args.minutes, "peers": list(peers), "texts": texts, "rows": rows}
     tag = "-".join(f"{m:g}" for m in args.minutes) + "min" + ("-variants" if args.variant is not None else "")
     write_json(args.out or RESULTS / f"lm_quality_{tag}.json", payload)
     return payload

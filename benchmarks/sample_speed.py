@@ -10,7 +10,13 @@ At batch 1 a step reads every weight once and does little arithmetic with it, so
 limit is memory speed: bytes of weights read per character over the matrix-vector rate measured
 in the same run (``torch.mv`` on a matrix of the same total size).
 
-    .venv/bin/python benchmarks/sample_speed.py [--chars 2000] [--cell lstm] [--device cpu]
+At batch 1 a third contender (``--gpt``, on by default): nanoGPT's character model at its
+README's CPU size (``peers.GPTPeer``: 4 layers, 4 heads, width 128, block 64, random weights)
+generating the way nanoGPT's ``generate`` does: for every new character the whole model runs
+again on the last ``block_size`` characters (no key-value cache), the head on the last position
+only, then softmax and ``torch.multinomial``; the characters are decoded as for the others.
+
+    .venv/bin/python benchmarks/sample_speed.py [--chars 2000] [--cell lstm] [--device cpu] [--no-gpt]
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, alternate, median, table, timed, write_json
+from peers import GPTPeer
 
 from rnnlab.config import ModelConfig
 from rnnlab.data import Vocab
@@ -48,6 +55,22 @@ def naive_sampler(model: CharRNN, vocab: Vocab, device: torch.device):
             logits, _, state = model(ids[:, None], state=state)  # (B, 1, V)
             ids = choose(logits[:, 0], g)
             [vocab.decode([i]) for i in ids.tolist()]
+
+    return run
+
+
+def gpt_sampler(model: GPTPeer, vocab: Vocab, device: torch.device):
+    """nanoGPT's generation: the model re-run on the last block_size characters for every new one."""
+
+    @torch.no_grad()
+    def run(chars: int, batch: int) -> None:
+        g = torch.Generator(device=device).manual_seed(0)
+        idx = torch.full((batch, 1), vocab.stoi["a"], device=device)  # (B, 1)
+        for _ in range(chars):
+            logits = model.head(model.hidden(idx[:, -model.block_size :])[:, -1])  # (B, V)
+            nxt = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=g)  # (B, 1)
+            idx = torch.cat([idx, nxt], dim=1)
+            [vocab.decode([i]) for i in nxt[:, 0].tolist()]
 
     return run
 
@@ -83,6 +106,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--gpt", action=argparse.BooleanOptionalAction, default=True, help="nanoGPT's character model at batch 1 (default: on)")
     ap.add_argument("--out", type=Path, default=RESULTS / "sample_speed.json")
     args = ap.parse_args(argv)
     device = torch.device(args.device)
@@ -91,6 +115,8 @@ def main(argv=None) -> dict:
     model = CharRNN(ModelConfig(vocab_size=len(vocab), cell=args.cell, layers=args.layers, hidden=args.hidden)).to(device).eval()
     lm = LanguageModel(model, vocab, device)
     naive = naive_sampler(model, vocab, device)
+    gpt_model = GPTPeer(len(vocab)).to(device).eval()
+    gpt = gpt_sampler(gpt_model, vocab, device) if args.gpt else None
     nbytes = weight_bytes_per_char(model)
     rate = matvec_rate(nbytes, device)
     limit = rate / nbytes
@@ -105,7 +131,13 @@ def main(argv=None) -> dict:
         def run_naive(batch=batch):
             return args.chars * batch / timed(lambda: (naive(args.chars, batch), sync(device)))
 
-        res = alternate({"rnnlab": run_rnnlab, "naive": run_naive}, rounds=args.rounds)
+        def run_gpt(batch=batch):
+            return args.chars * batch / timed(lambda: (gpt(args.chars, batch), sync(device)))
+
+        contenders = {"rnnlab": run_rnnlab, "naive": run_naive}
+        if gpt is not None and batch == 1:
+            contenders["gpt"] = run_gpt
+        res = alternate(contenders, rounds=args.rounds)
         r, n = median(res["rnnlab"]), median(res["naive"])
         row = {
             "device": device.type,
@@ -118,6 +150,9 @@ def main(argv=None) -> dict:
             "speedup": round(r / n, 2),
             "runs": res,
         }
+        if "gpt" in res:
+            row["gpt_cps"] = round(median(res["gpt"]))
+            row["vs_gpt"] = round(r / median(res["gpt"]), 1)
         if batch == 1:
             row["limit_cps"] = round(limit)
             row["of_limit"] = f"{r / limit:.0%}"
@@ -126,13 +161,24 @@ def main(argv=None) -> dict:
         f"weights read per character at batch 1: {nbytes / 1e6:.2f} MB; matrix-vector rate {rate / 1e9:.1f} GB/s "
         f"-> memory-bound limit {limit:,.0f} chars/s"
     )
-    print(table(rows, ["device", "cell", "layers", "hidden", "batch", "rnnlab_cps", "naive_cps", "speedup", "limit_cps", "of_limit"]))
+    cols = ["device", "cell", "layers", "hidden", "batch", "rnnlab_cps", "naive_cps", "speedup", "limit_cps", "of_limit"]
+    print(table(rows, cols + (["gpt_cps", "vs_gpt"] if args.gpt else [])))
     payload = {
         "benchmark": "sample_speed",
         "chars": args.chars,
         "weight_bytes_per_char": nbytes,
         "matvec_bytes_per_s": rate,
         "limit_cps_batch1": limit,
+        "gpt": {
+            "layers": len(gpt_model.blocks),
+            "heads": gpt_model.blocks[0].attn.heads,
+            "width": gpt_model.tok.weight.shape[1],
+            "block_size": gpt_model.block_size,
+            "parameters": sum(p.numel() for p in gpt_model.parameters()),
+            "kv_cache": False,
+        }
+        if args.gpt
+        else None,
         "rows": rows,
     }
     write_json(args.out, payload)

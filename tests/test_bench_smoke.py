@@ -58,3 +58,108 @@ def test_sample_speed_compares_with_the_naive_loop(tmp_path):
     data = json.loads(out.read_text())
     assert [r["batch"] for r in data["rows"]] == [1, 64]
     assert data["rows"][0]["limit_cps"] > 0 and all(r["naive_cps"] > 0 for r in data["rows"])
+
+
+def test_gpt_peer_builds_trains_within_its_budget_and_saves(tmp_path):
+    import time
+
+    import torch
+
+    peers = _load("peers")
+    text = tmp_path / "t.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog.\n" * 120)
+    out = tmp_path / "gpt.pt"
+    start = time.perf_counter()
+    peers.main(["gpt", str(text), "1.5", str(out), str(SCRIPT.parents[1] / "src")], start=start)
+    assert time.perf_counter() - start < 10.0  # the budget, one more step and the save (slow on a busy machine)
+
+    saved = torch.load(out, weights_only=True)
+    assert saved["steps"] > 0
+    net = peers.build("gpt", 29)  # 28 distinct characters in the text + newline
+    net.load_state_dict(saved["model"])
+    assert net.block_size == 64 and len(net.blocks) == 4 and net.tok.weight.shape == (29, 128)
+    assert sum(p.numel() for p in net.parameters()) == 29 * 128 + 64 * 128 + 4 * (12 * 128 * 128 + 2 * 128) + 128
+    logits = net(torch.zeros(2, 64, dtype=torch.long)).logits
+    assert logits.shape == (2, 64, 29) and torch.isfinite(logits).all()
+
+
+def test_gpt_schedule_warms_up_decays_to_the_floor_and_stays():
+    peers = _load("peers")
+    assert abs(peers.gpt_lr(0, 1000) - 1e-3 / 101) < 1e-15
+    assert peers.gpt_lr(100, 1000) == 1e-3
+    assert abs(peers.gpt_lr(550, 1000) - 5.5e-4) < 1e-12
+    assert peers.gpt_lr(1000, 1000) == 1e-4 and peers.gpt_lr(5000, 1000) == 1e-4
+
+
+def test_sliding_window_score_equals_a_naive_loop_over_positions():
+    import torch
+
+    peers = _load("peers")
+    torch.manual_seed(0)
+    for block in (8, 7):
+        model = peers.GPTPeer(11, block_size=block, layers=2, heads=2, width=8).double()
+        with torch.no_grad():
+            for p in model.parameters():
+                if p.dim() == 2:
+                    p.normal_(0.0, 0.5)  # a context that matters: a window one character off scores differently
+        stride = block // 2
+
+        def nll(ids, lo, p, model=model):  # nats of ids[p + 1] predicted from ids[lo .. p]
+            with torch.no_grad():
+                logits = model(ids[lo : p + 1][None])[0][0, -1]  # (V,)
+            return float(-torch.log_softmax(logits, -1)[int(ids[p + 1])])
+
+        for n in (2, 5, block, block + 1, block + 2, 2 * block, 2 * block + 1, 31):
+            ids = torch.randint(0, 11, (n,), dtype=torch.uint8)
+            nats, count = peers.score_sliding(model, ids, block, batch_size=3)
+            m = n - 1
+            width = min(block, m)
+            # The stride rule: position p is scored in the first window that reaches it; windows
+            # start at multiples of the stride, and the last one ends at the end of the text.
+            starts = [0 if p < width else min(((p - width) // stride + 1) * stride, m - width) for p in range(m)]
+            assert all(p - s + 1 >= min(p + 1, block - stride) for p, s in enumerate(starts))  # at least half a block
+            assert count == m
+            assert abs(nats - sum(nll(ids, s, p) for p, s in enumerate(starts))) < 1e-9, (block, n)
+            if n >= 2 * block:  # the test can tell the stride rule from a full block of context
+                assert abs(nats - sum(nll(ids, max(0, p - block + 1), p) for p in range(m))) > 1e-6
+
+
+def test_sample_speed_times_the_gpt_contender_at_batch_one(tmp_path):
+    out = tmp_path / "s.json"
+    _load("sample_speed").main(["--chars", "20", "--rounds", "1", "--hidden", "16", "--out", str(out)])
+    data = json.loads(out.read_text())
+    one, wide = data["rows"]
+    assert one["gpt_cps"] > 0 and one["vs_gpt"] > 0 and len(one["runs"]["gpt"]) == 1
+    assert "gpt_cps" not in wide
+    assert data["gpt"]["block_size"] == 64 and data["gpt"]["kv_cache"] is False
+
+
+def test_stdlib_text_skips_tests_and_records_its_hash(tmp_path, monkeypatch):
+    import hashlib
+    import sysconfig
+
+    lm = _load("lm_quality")
+    root = tmp_path / "Lib"
+    for rel, body in {
+        "b.py": "b = 2\n",
+        "a/x.py": "x = 1\n",
+        "a.py": "a = 'é'\n",
+        "test/t.py": "T\n",
+        "pkg/tests/t.py": "T\n",
+        "idlelib/idle_test/t.py": "T\n",
+        "idlelib/run.py": "run = 3\n",
+        "site-packages/numpy/n.py": "N\n",
+        "_sysconfigdata__linux.py": "S\n",
+        "config-3.11-x86_64-linux-gnu/python-config.py": "C\n",
+        "notes.txt": "not python\n",
+    }.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(body, encoding="utf-8")
+    monkeypatch.setattr(sysconfig, "get_paths", lambda: {"stdlib": str(root)})
+    monkeypatch.setattr(lm.tempfile, "gettempdir", lambda: str(tmp_path))
+    path, info = lm.stdlib_text()
+    whole = "a = 'é'\nx = 1\nb = 2\nrun = 3\n"  # sorted by relative path: a.py, a/x.py, b.py, idlelib/run.py
+    assert path.read_text(encoding="utf-8") == whole
+    assert info["files"] == 4 and info["bytes"] == len(whole.encode()) and info["sha256"] == hashlib.sha256(whole.encode()).hexdigest()
+    path, info = lm.stdlib_text(limit=6)  # "a = '" is 5 bytes, then the 2-byte é: cut before it
+    assert path.read_bytes() == b"a = '" and info["chars"] == 5 and info["files"] == 1
