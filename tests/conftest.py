@@ -6,7 +6,12 @@ import os
 import pytest
 import torch
 
+from rnnlab.cells import REGISTRY
+
 torch.set_num_threads(1)
+
+# Every registered cell on every backend it has: torch.nn's twin only where torch has one.
+CELL_IMPLS = [(c.name, impl) for c in REGISTRY.values() for impl in ("auto", "torch", "reference") if impl != "torch" or c.torch_twin]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 import torch
+from conftest import CELL_IMPLS
 
-from rnnlab.cells import CELLS
 from rnnlab.cli import main
 
 SMALL = "a quick brown fox jumps over the lazy dog.\n" * 60
@@ -31,8 +31,7 @@ def one_line_error(capsys, code, rc, needle):
     assert needle in err, err
 
 
-@pytest.mark.parametrize("cell", CELLS)
-@pytest.mark.parametrize("impl", ["auto", "torch", "reference"])
+@pytest.mark.parametrize("cell, impl", CELL_IMPLS)
 def test_tiny_train_sample_eval_for_every_cell(tmp_path, capsys, text_file, cell, impl):
     run = tmp_path / "run"
     rc = main(["train", str(text_file), "--out", str(run), "--tiny", "--cell", cell, "--impl", impl, "--quiet"])
@@ -122,7 +121,7 @@ def test_resume_continues_to_more_steps(tmp_path, capsys, text_file):
         (["train", "{text}", "--hidden", "0"], "--hidden: must be between 1 and 65536, got 0"),
         (["train", "{text}", "--seq-len", "-1"], "--seq-len: must be between 1 and"),
         (["train", "{text}", "--batch-size", str(10**9)], "--batch-size: must be between 1 and"),
-        (["train", "{text}", "--cell", "transformer"], "--cell: must be one of lstm, gru, rnn, got 'transformer'"),
+        (["train", "{text}", "--cell", "transformer"], "--cell: must be one of lstm, gru, rnn, mingru, minlstm, got 'transformer'"),
         (["train", "{text}", "--lr", "abc"], "expected a number"),
         (["train", "{text}", "--frobnicate"], "unrecognized arguments"),
         (["sample", "{tmp}"], "not an rnnlab run"),

@@ -54,6 +54,7 @@ def test_old_runs_resume_in_todays_format(legacy, capsys, kind, command):
     new = torch.load(run / "last.pt", weights_only=True)
     assert new["version"] == checkpoint.VERSION and new["progress"]["step"] == 8
     assert new["data"]["sha256"] and new["backend"]
+    assert new["train_config"]["optimizer"] == "adam"  # resumed with the optimiser it was trained with
     # Now the run keeps its text's hash: another text, even of the same length, is refused.
     other = legacy / "other.txt"
     other.write_text(TEXT.read_text().replace("cat", "dog"))

@@ -57,6 +57,8 @@ REGISTRY: dict[str, Cell] = {
         Cell("lstm", "rnnlab.nn.lstm", "LSTM", "lstm_step", ("h", "c"), ("input", "forget", "output"), "lstm_gates"),
         Cell("gru", "rnnlab.nn.gru", "GRU", "gru_step", ("h",), ("reset", "update"), "gru_gates", fused_max_batch=32),
         Cell("rnn", "rnnlab.nn.rnn", "RNN", "rnn_tanh_step", fused_max_batch=64),
+        Cell("mingru", "rnnlab.nn.mingru", "MinGRU", "mingru_step", ("h",), ("update",), "mingru_gates", torch_twin=False),
+        Cell("minlstm", "rnnlab.nn.minlstm", "MinLSTM", "minlstm_step", ("h",), ("forget", "input"), "minlstm_gates", torch_twin=False),
     )
 }
 CELLS = tuple(REGISTRY)

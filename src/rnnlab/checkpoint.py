@@ -31,7 +31,8 @@ FORMAT = "rnnlab-checkpoint"
 # Raise when the layout changes, and teach _migrate to read what older versions wrote.
 # 1: the first. 2: impl may be "auto" or "fused"; "precision"; fp16 runs add "scaler".
 # 3: the typed layout below: data_config, data (with the text's hash), backend, task section.
-VERSION = 3
+# 4: train_config has "optimizer" (adamw); earlier runs trained with "adam".
+VERSION = 4
 MIN_VERSION = 1
 LAST = "last.pt"
 BEST = "best.pt"
@@ -213,11 +214,13 @@ def load(path: Path, kind: str | None = None) -> Checkpoint:
     for key in ("model_config", "model"):
         if key not in raw:
             raise UserError(f"{path} is missing {key!r}; it is not a complete rnnlab checkpoint")
-    if version < 3:
-        try:
+    try:
+        if version < 3:
             raw = _migrate(raw)
-        except (KeyError, TypeError, ValueError) as e:
-            raise UserError(f"{path} (format version {version}) has a broken description ({type(e).__name__}: {e})") from None
+        if version < 4:
+            raw["train_config"] = {**raw["train_config"], "optimizer": "adam"}  # what those versions trained with
+    except (KeyError, TypeError, ValueError) as e:
+        raise UserError(f"{path} (format version {version}) has a broken description ({type(e).__name__}: {e})") from None
     return Checkpoint.from_dict(raw, str(path))
 
 

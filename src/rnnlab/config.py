@@ -22,6 +22,7 @@ from rnnlab.settings import Settings, at_least, between, in_interval, known_enco
 # (weights, optimizer state and checkpoints stay fp32 either way).
 PRECISIONS = ("fp32", "bf16", "fp16")
 SCHEDULES = ("cosine", "constant")
+OPTIMIZERS = ("adamw", "adam")  # see rnnlab.training.optimizer
 DERIVES = ("truecase", "diacritics")
 MAX_SIZE = 1 << 20
 
@@ -116,6 +117,8 @@ class ModelConfig(Settings):
         if self.impl == "fused" and not REGISTRY[self.cell].has_fused:
             fused = ", ".join(c.name.upper() for c in REGISTRY.values() if c.has_fused)
             raise UserError(f"impl fused exists for the {fused}, not the {self.cell.upper()}")
+        if self.impl == "torch" and not REGISTRY[self.cell].torch_twin:
+            raise UserError(f"torch.nn has no {self.cell}: use impl auto or reference")
 
     @property
     def input_size(self) -> int:
@@ -139,11 +142,14 @@ class LoopConfig(Settings):
     """The training loop's settings, shared by every task: optimiser, schedule, stopping, evaluation."""
 
     batch_size: int = setting(16, "parallel streams per step", check=between(1, MAX_SIZE))
-    lr: float = setting(5e-3, "Adam learning rate", check=positive)
+    optimizer: str = setting(
+        "adamw", "adamw: weight decay decoupled, on matrices only; adam: L2 weight decay on every parameter", choices=OPTIMIZERS
+    )
+    lr: float = setting(5e-3, "learning rate", check=positive)
     min_lr_ratio: float = setting(0.1, "the cosine schedule ends at lr times this", check=in_interval(0, 1, closed_hi=True))
     warmup_steps: int = setting(100, "linear warm-up steps", check=at_least(0))
     schedule: str = setting("cosine", "learning-rate schedule after warm-up", choices=SCHEDULES)
-    weight_decay: float = setting(0.0, "Adam weight decay", check=non_negative)
+    weight_decay: float = setting(0.0, "weight decay (see --optimizer)", check=non_negative)
     grad_clip: float = setting(5.0, "clip the gradient norm to this (0: off)", check=non_negative)
     epochs: int = setting(20, "passes over the text", check=at_least(1), resume=True)
     max_steps: int | None = setting(None, "stop after this many steps", check=at_least(1), unset="no limit", resume=True)

@@ -55,7 +55,7 @@ class Stepper:
         self.layers = []
         with torch.no_grad():
             for layer in range(cfg.layers):
-                w_ih, w_hh, b_ih, b_hh = (getattr(rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+                w_ih, w_hh, b_ih, b_hh = (getattr(rnn, f"{n}_l{layer}", None) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
                 if layer == 0:
                     eye = torch.eye(cfg.vocab_size, dtype=w_ih.dtype, device=w_ih.device)
                     symbols = model.embed.weight if model.embed is not None else eye
@@ -63,10 +63,10 @@ class Stepper:
                     b_in = None
                 else:
                     w_in = w_ih.t().contiguous()  # (H, G*H)
-                    b_in = b_ih + b_hh if fold else b_ih  # (G*H,)
+                    b_in = b_ih + b_hh if fold and b_hh is not None else b_ih  # (G*H,)
                 # The step functions compute h @ w.t(); handing them the transposed view of a
                 # contiguous (H, G*H) copy makes that product read memory in order.
-                w_rec = w_hh.t().contiguous().t()  # (G*H, H) view
+                w_rec = None if w_hh is None else w_hh.t().contiguous().t()  # (G*H, H) view; None: gates read the input only
                 self.layers.append((w_in, b_in, w_rec, None if fold else b_hh))
             self.head_w = model.head.weight.t().contiguous()  # (H, V)
             self.head_b = model.head.bias

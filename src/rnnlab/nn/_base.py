@@ -110,15 +110,17 @@ def _check_sizes(input_size: int, hidden_size: int) -> None:
 class Family(nn.Module):
     """What a family (RNN, LSTM, GRU) tells its cell and layer classes: ``num_chunks`` (G),
     ``state_arity`` (1, or 2 for LSTM), ``fold_hidden_bias`` (b_hh may join the input projection),
-    and ``_step``. A family may also supply a whole-sequence function with a hand-written backward,
-    ``_sequence(xw (T, B, G*H), h0 (B, H), w_hh, b_hh) -> out (T, B, H)``; instances with
-    ``fused = True`` use it for padded input, one autograd node per layer and direction."""
+    and ``_step``. A family may also supply a whole-sequence function (a hand-written backward, or
+    a parallel scan), ``_sequence(xw (T, B, G*H), h0 (B, H), w_hh, b_hh) -> out (T, B, H)``;
+    instances with ``fused = True`` use it for padded input, one node per layer and direction.
+    A family whose gates read the input only (minGRU, minLSTM) has no ``recurrent_weights``."""
 
     num_chunks: int = 1
     state_arity: int = 1
     fold_hidden_bias: bool = True
     has_sequence: bool = False
     fused: bool = False
+    recurrent_weights: bool = True
 
     def _step(self, xw: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None) -> State:
         raise NotImplementedError
@@ -230,11 +232,12 @@ class RecurrentBase(Family):
             layer_input_size = input_size if layer == 0 else hidden_size * num_directions
             for direction in range(num_directions):
                 suffix = "_reverse" if direction == 1 else ""
-                names = [f"weight_ih_l{layer}{suffix}", f"weight_hh_l{layer}{suffix}"]
-                shapes = [(gates, layer_input_size), (gates, hidden_size)]
+                kinds = ("ih", "hh") if self.recurrent_weights else ("ih",)
+                names = [f"weight_{k}_l{layer}{suffix}" for k in kinds]
+                shapes = [(gates, layer_input_size), (gates, hidden_size)][: len(kinds)]
                 if bias:
-                    names += [f"bias_ih_l{layer}{suffix}", f"bias_hh_l{layer}{suffix}"]
-                    shapes += [(gates,), (gates,)]
+                    names += [f"bias_{k}_l{layer}{suffix}" for k in kinds]
+                    shapes += [(gates,)] * len(kinds)
                 for name, shape in zip(names, shapes):
                     setattr(self, name, nn.Parameter(torch.empty(shape, **factory)))
                 self._all_weights.append(names)
@@ -266,11 +269,10 @@ class RecurrentBase(Family):
     def _sequence(self, xw: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
         raise NotImplementedError
 
-    def _weights(self, index: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
-        names = self._all_weights[index]
-        if self.bias:
-            return tuple(getattr(self, name) for name in names)  # type: ignore[return-value]
-        return getattr(self, names[0]), getattr(self, names[1]), None, None
+    def _weights(self, index: int) -> tuple[Tensor, Tensor | None, Tensor | None, Tensor | None]:
+        """``(w_ih, w_hh, b_ih, b_hh)`` of one layer and direction, None for those it has not."""
+        suffix = self._all_weights[index][0].removeprefix("weight_ih")
+        return tuple(getattr(self, f"{kind}{suffix}", None) for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))  # type: ignore[return-value]
 
     def _run_fused(
         self, xw: Tensor, seq_len: int, batch: int, state0: State, w_hh: Tensor, b_hh: Tensor | None, reverse: bool

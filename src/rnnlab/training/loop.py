@@ -29,6 +29,7 @@ from rnnlab.distributed import DistContext
 from rnnlab.errors import UserError
 from rnnlab.model import LN2
 from rnnlab.training import schedule
+from rnnlab.training.optimizer import make_optimizer
 from rnnlab.training.precision import Precision
 from rnnlab.training.rundir import RunFolder
 from rnnlab.training.task import Task
@@ -94,7 +95,7 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.train_model = DistributedDataParallel(self.model, device_ids=ids)
             torch.manual_seed(self.config.seed + 1000003 * dist.rank)  # own dropout masks per rank
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+        self.optimizer = make_optimizer(self.model, self.config)
         self.progress = Progress(total_steps=self.planned_steps())
         self.history: list[dict[str, Any]] = []
         if resume is not None:
