@@ -17,14 +17,21 @@ Texts: ``prose`` (the embedded corpus), ``code`` (about 1.3 MB of torch's own so
 ``stdlib`` (the first 3 MB of this interpreter's standard library, ``Lib/**/*.py`` without
 tests, files sorted) or file paths. Each text's SHA-256 and size go into the JSON.
 
-    .venv/bin/python benchmarks/lm_quality.py --minutes 1 2 5 [--text prose|code|stdlib|PATH ...] [--peers charrnn wlm gpt]
+Each run (budget, text, seed, variant) writes its own JSON to ``benchmarks/results/lm_quality/``,
+so a table can be filled across sessions; ``--summary`` averages whatever runs are there.
+
+    .venv/bin/python benchmarks/lm_quality.py --minutes 1 5 --text prose stdlib --seeds 0 1 2 [--peers charrnn wlm gpt]
+    .venv/bin/python benchmarks/lm_quality.py --summary
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
+import re
 import shlex
+import statistics
 import subprocess
 import sys
 import sysconfig
@@ -103,8 +110,8 @@ def stdlib_text(limit: int = 3_000_000) -> tuple[Path, dict]:
 PEERS = ("charrnn", "wlm", "gpt")
 
 
-def one_budget(minutes, name, path, corpus, val, variant, peers, here, src) -> dict:
-    """rnnlab (defaults plus ``variant`` flags) for ``minutes``, then each peer for the same wall time."""
+def one_budget(minutes, name, path, corpus, val, variant, peers, here, src, seed) -> dict:
+    """rnnlab (defaults plus ``variant`` flags) for ``minutes``, then each peer for the same wall time, all with ``seed``."""
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"
         t0 = time.perf_counter()
@@ -120,6 +127,8 @@ def one_budget(minutes, name, path, corpus, val, variant, peers, here, src) -> d
                 "--quiet",
                 "--max-time",
                 str(minutes * 60),
+                "--seed",
+                str(seed),
                 *shlex.split(variant),
             ],
             check=True,
@@ -131,21 +140,34 @@ def one_budget(minutes, name, path, corpus, val, variant, peers, here, src) -> d
             "minutes": minutes,
             "text": name,
             "variant": variant,
+            "seed": seed,
             "chars": len(corpus),
             "wall_s": round(wall, 1),
             "rnnlab_steps": ckpt.progress.step,
+            "rnnlab_params": sum(t.numel() for t in model.parameters()),
+            "rnnlab_cps": round(ckpt.progress.chars_seen / wall),  # training characters per whole-process second
+            "rnnlab_model": ", ".join(
+                [f"{ckpt.model_config.layers}x{ckpt.model_config.hidden} {ckpt.model_config.cell}", *ckpt.model_config.extras()]
+            ),
             "rnnlab_bpc": round(ours, 4),
         }
         for peer in peers:
             out = Path(tmp) / f"{peer}.pt"
             t1 = time.perf_counter()
-            subprocess.run([sys.executable, str(here / "peers.py"), peer, str(path), str(wall), str(out), src], check=True)
+            subprocess.run([sys.executable, str(here / "peers.py"), peer, str(path), str(wall), str(out), src, str(seed)], check=True)
             wall_peer = time.perf_counter() - t1
             saved = torch.load(out, weights_only=True)
             net = build(peer, len(corpus.vocab))
             net.load_state_dict(saved["model"])
             theirs = bpc(net, val)
-            row.update({f"{peer}_wall_s": round(wall_peer, 1), f"{peer}_steps": saved["steps"], f"{peer}_bpc": round(theirs, 4)})
+            row.update(
+                {
+                    f"{peer}_wall_s": round(wall_peer, 1),
+                    f"{peer}_steps": saved["steps"],
+                    f"{peer}_params": sum(t.numel() for t in net.parameters()),
+                    f"{peer}_bpc": round(theirs, 4),
+                }
+            )
             if "horizon" in saved:
                 row[f"{peer}_horizon"] = saved["horizon"]
     return row
@@ -170,6 +192,36 @@ def text_path(name: str) -> tuple[Path, dict]:
     return Path(name), {}
 
 
+RUNS = RESULTS / "lm_quality"  # one JSON per run: budget, text, seed (and variant)
+
+
+def run_name(row: dict) -> str:
+    slug = re.sub(r"[^A-Za-z0-9.]+", "-", row["variant"]).strip("-")
+    return f"{row['text']}_{row['minutes']:g}min_seed{row['seed']}" + (f"_{slug}" if slug else "") + ".json"
+
+
+def summarise(folder: Path) -> list[dict]:
+    """The mean held-out bits/char per (text, minutes, variant) and contender over the runs in ``folder``."""
+    groups: dict[tuple, list[dict]] = {}
+    for f in sorted(folder.glob("*.json")):
+        row = json.loads(f.read_text())["row"]
+        groups.setdefault((row["text"], row["minutes"], row["variant"]), []).append(row)
+    out = []
+    for (text, minutes, variant), rows in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
+        agg = {"text": text, "minutes": minutes, "variant": variant, "seeds": len(rows)}
+        for who in ("rnnlab", *PEERS):
+            vals = [r[f"{who}_bpc"] for r in rows if f"{who}_bpc" in r]
+            if vals:
+                agg[f"{who}_bpc"] = round(statistics.fmean(vals), 3)
+                agg[f"{who}_runs"] = len(vals)
+                agg[f"{who}_params"] = rows[0].get(f"{who}_params")
+        if "gpt_bpc" in agg:
+            agg["gpt_minus_rnnlab"] = round(agg["gpt_bpc"] - agg["rnnlab_bpc"], 3)
+        agg["rnnlab_model"] = rows[0].get("rnnlab_model", "")
+        out.append(agg)
+    return out
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, nargs="+", default=[1.0, 2.0, 5.0], help="rnnlab's --max-time values, in minutes")
@@ -179,6 +231,7 @@ def main(argv=None) -> dict:
         default=["prose"],
         help="prose (embedded corpus), code (torch's sources), stdlib (3 MB of this Python's Lib/**/*.py, no tests), or file paths",
     )
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed (rnnlab's --seed and the peers')")
     ap.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS), help="which peers run (default: all)")
     ap.add_argument("--only-rnnlab", action="store_true", help="skip the peers (the fixed-budget figure)")
     ap.add_argument(
@@ -189,8 +242,19 @@ def main(argv=None) -> dict:
         help='rnnlab train flags to compare, e.g. "--batch-size 16 --seq-len 32" (repeatable; '
         'default: one run with the defaults; "" is the defaults)',
     )
+    ap.add_argument(
+        "--runs", type=Path, default=RUNS, help=f"where each run's JSON goes (default {RUNS.relative_to(RESULTS.parent.parent)})"
+    )
+    ap.add_argument("--summary", action="store_true", help="run nothing: print the means over the runs in --runs and write them to --out")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
+    if args.summary:
+        rows = summarise(args.runs)
+        cols = ["text", "minutes", "variant", "seeds", "rnnlab_bpc", *[f"{p}_bpc" for p in PEERS], "gpt_minus_rnnlab", "rnnlab_model"]
+        print(table(rows, [c for c in cols if any(c in r for r in rows)]))
+        payload = {"benchmark": "lm_quality_summary", "runs": str(args.runs), "rows": rows}
+        write_json(args.out or RESULTS / "lm_quality_summary.json", payload)
+        return payload
     here = Path(__file__).resolve().parent
     src = str(here.parent / "src")
     peers = () if args.only_rnnlab else tuple(dict.fromkeys(args.peers))
@@ -211,18 +275,22 @@ def main(argv=None) -> dict:
                 "sha256": corpus.spec.sha256,
                 "val_chars": val.numel(),
             }
-            for variant in variants:
-                row = one_budget(minutes, name, path, corpus, val, variant, peers, here, src)
-                rows.append({**row, "text_sha256": corpus.spec.sha256, "text_bytes": texts[name]["bytes"]})
-                print(rows[-1], flush=True)
-    cols = ["minutes", "text"] + (["variant"] if args.variant is not None else []) + ["wall_s", "rnnlab_steps", "rnnlab_bpc"]
+            for seed in args.seeds:
+                for variant in variants:
+                    row = one_budget(minutes, name, path, corpus, val, variant, peers, here, src, seed)
+                    rows.append({**row, "text_sha256": corpus.spec.sha256, "text_bytes": texts[name]["bytes"]})
+                    write_json(
+                        args.runs / run_name(row), {"benchmark": "lm_quality", "text": texts[name], "peers": list(peers), "row": rows[-1]}
+                    )
+                    print(rows[-1], flush=True)
+    cols = ["minutes", "text", "seed"] + (["variant"] if args.variant is not None else []) + ["wall_s", "rnnlab_steps", "rnnlab_bpc"]
     for peer in peers:
         cols += [f"{peer}_steps", f"{peer}_bpc"]
     print()
     print(table(rows, cols))
     payload = {"benchmark": "lm_quality", "minutes": args.minutes, "peers": list(peers), "texts": texts, "rows": rows}
-    tag = "-".join(f"{m:g}" for m in args.minutes) + "min" + ("-variants" if args.variant is not None else "")
-    write_json(args.out or RESULTS / f"lm_quality_{tag}.json", payload)
+    if args.out:
+        write_json(args.out, payload)
     return payload
 
 

@@ -24,7 +24,7 @@ Run as a script, a peer trains until its wall-clock budget (counted from the sta
 script, before torch is imported, like rnnlab's --max-time run it is compared with, whose
 wall time includes its start-up) and saves its weights:
 
-    python benchmarks/peers.py {charrnn,wlm,gpt} TEXT BUDGET_S OUT.pt SRC_DIR
+    python benchmarks/peers.py {charrnn,wlm,gpt} TEXT BUDGET_S OUT.pt SRC_DIR [SEED]
 """
 
 from __future__ import annotations
@@ -250,7 +250,9 @@ def gpt_lr(step: int, total: int, lr: float = 1e-3, min_lr: float = 1e-4, warmup
     return min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (lr - min_lr)
 
 
-def train_gpt(model: GPTPeer, train: torch.Tensor, budget: float, start: float = START, batch: int = 12, probe: int = 20) -> dict:
+def train_gpt(
+    model: GPTPeer, train: torch.Tensor, budget: float, start: float = START, batch: int = 12, probe: int = 20, seed: int = 0
+) -> dict:
     """Random windows of block_size + 1 characters, AdamW, clipping 1.0, until ``budget`` seconds
     after ``start``.
 
@@ -265,7 +267,7 @@ def train_gpt(model: GPTPeer, train: torch.Tensor, budget: float, start: float =
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}], lr=1e-3, betas=(0.9, 0.99))
     block = model.block_size
     offsets = torch.arange(block + 1)
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(seed)
     model.train()
     steps, total, t_probe = 0, None, None
     while (now := time.perf_counter()) - start < budget:
@@ -287,11 +289,12 @@ def train_gpt(model: GPTPeer, train: torch.Tensor, budget: float, start: float =
 
 def main(argv: list[str], start: float = START) -> None:
     name, path, budget, out, src = argv[0], argv[1], float(argv[2]), argv[3], argv[4]
+    seed = int(argv[5]) if len(argv) > 5 else 0
     sys.path.insert(0, src)
     from rnnlab.data import load_corpus
     from rnnlab.training.lm_task import split_train_val
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     corpus = load_corpus([path])
     train, val = split_train_val(corpus.ids, 0.05, 128)
     model = build(name, len(corpus.vocab))
@@ -301,7 +304,7 @@ def main(argv: list[str], start: float = START) -> None:
     elif name == "wlm":
         steps = train_wlm(model, train, val, budget)
     else:
-        extra = train_gpt(model, train, budget, start)
+        extra = train_gpt(model, train, budget, start, seed=seed)
         steps = extra.pop("steps")
     torch.save({"model": model.state_dict(), "steps": steps, **extra}, out)
 

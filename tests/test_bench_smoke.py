@@ -33,23 +33,50 @@ def _load(name):
     return module
 
 
-def test_lm_throughput_quick_has_every_cell_both_peers_and_utilisation(tmp_path):
+def test_lm_throughput_quick_has_every_cell_its_peers_and_utilisation(tmp_path):
+    from rnnlab.cells import CELLS
+
     out = tmp_path / "t.json"
     _load("lm_throughput").main(["--quick", "--steps", "1", "--rounds", "1", "--out", str(out)])
     data = json.loads(out.read_text())
-    assert [r["cell"] for r in data["rows"]] == ["lstm", "gru", "rnn"]
+    assert [r["cell"] for r in data["rows"]] == list(CELLS)
     for row in data["rows"]:
-        assert row["rnnlab_cps"] > 0 and row["seq_cps"] > 0 and row["char_cps"] > 0
+        assert row["rnnlab_cps"] > 0 and row["stack"] == "" and row["peers"] == "same"
         assert row["utilisation"].endswith("%") and row["shape_gflops"] > 0 and row["achieved_gflops"] > 0
-        assert row["backend"] == ("torch" if row["cell"] == "lstm" else "fused")
-    assert data["square_matmul_flops_per_s"] > 0
+        if row["cell"].startswith("min"):  # no torch.nn twin: the same model on its step loop
+            assert row["loop_cps"] > 0 and row["vs_loop"] > 0 and "seq_cps" not in row and "char_cps" not in row
+            assert row["backend"] == "reference/scan"
+        else:
+            assert row["seq_cps"] > 0 and row["char_cps"] > 0 and "loop_cps" not in row
+            assert row["backend"] == ("torch" if row["cell"] == "lstm" else "fused")
+    assert data["square_matmul_flops_per_s"] > 0 and data["stack"] == ""
+
+
+def test_lm_throughput_stack_reaches_rnnlab_and_the_loop_peer_not_the_plain_peers(tmp_path):
+    out = tmp_path / "t.json"
+    lm = _load("lm_throughput")
+    quick = ["--quick", "--steps", "1", "--rounds", "1", "--no-char"]
+    lm.main([*quick, "--cells", "gru,mingru", "--stack", "--residual --mlp 2", "--out", str(out)])
+    data = json.loads(out.read_text())
+    assert data["stack"] == "--residual --mlp 2"
+    gru, mingru = data["rows"]
+    assert gru["peers"] == "plain" and gru["seq_cps"] > 0 and mingru["peers"] == "same" and mingru["loop_cps"] > 0
+    assert all(r["stack"] == "--residual --mlp 2" for r in data["rows"])
+    parsed = lm.parse_stack("--residual --norm rms --mlp 2 --tie --dropout 0.1")
+    assert parsed == {"residual": True, "norm": "rms", "mlp": 2, "tie": True, "dropout": 0.1}
 
 
 def test_flop_count_of_a_training_step_by_hand():
+    from rnnlab.config import ModelConfig
+
     lm = _load("lm_throughput")
     # 1-layer LSTM, D=3, H=5, V=7, B=2, T=4: forward 2*(8*3*20 + 4*(2*5*20) + 8*5*7) FLOPs, x3 with backward.
     forward = 2 * (8 * 3 * 20 + 4 * 2 * 5 * 20 + 8 * 5 * 7)
-    assert lm.flops_of(lm.step_matmuls("lstm", 1, 5, 3, 7, 2, 4)) == 3 * forward
+    assert lm.flops_of(lm.step_matmuls(ModelConfig(cell="lstm", layers=1, hidden=5, embed=3, vocab_size=7), 2, 4)) == 3 * forward
+    # 2-layer minGRU, residual (embedding 5 wide), MLP 2x: per layer input (8, 5, 10), MLP (8, 5, 10) and (8, 10, 5),
+    # no recurrent product; head (8, 5, 7): forward 2*(2*(400 + 400 + 400) + 280) = 5360 FLOPs, x3 with backward.
+    cfg = ModelConfig(cell="mingru", layers=2, hidden=5, embed=3, vocab_size=7, residual=True, mlp=2)
+    assert lm.flops_of(lm.step_matmuls(cfg, 2, 4)) == 3 * 5360
 
 
 def test_sample_speed_compares_with_the_naive_loop(tmp_path):

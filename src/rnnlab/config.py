@@ -23,6 +23,7 @@ from rnnlab.settings import Settings, at_least, between, in_interval, known_enco
 PRECISIONS = ("fp32", "bf16", "fp16")
 SCHEDULES = ("cosine", "constant")
 OPTIMIZERS = ("adamw", "adam")  # see rnnlab.training.optimizer
+NORMS = ("none", "layer", "rms")  # see rnnlab.model.make_norm
 DERIVES = ("truecase", "diacritics")
 MAX_SIZE = 1 << 20
 
@@ -94,14 +95,14 @@ class SampleConfig(Settings):
 
 
 @dataclass(frozen=True)
-class ModelConfig(Settings):
-    """Embedding (or one-hot) -> stacked recurrent layers -> Linear over the vocabulary."""
+class RecurrentConfig(Settings):
+    """What every recurrent network of rnnlab has: embedding (or one-hot) and stacked recurrent layers."""
 
     vocab_size: int = setting(0, "symbols in the input vocabulary", internal=True, check=at_least(0))
     cell: str = setting("lstm", "recurrent cell", choices=CELLS)
     layers: int = setting(2, "stacked recurrent layers", check=between(1, 64))
     hidden: int = setting(256, "units per layer", check=between(1, 65536))
-    embed: int = setting(64, "character embedding size (unused with --one-hot)", check=between(1, 65536))
+    embed: int = setting(64, "character embedding size (unused with --one-hot or --residual)", check=between(1, 65536))
     one_hot: bool = setting(False, "one-hot input instead of an embedding, as in the lecture")
     dropout: float = setting(0.0, "dropout between layers and before the output", check=in_interval(0, 1))
     impl: str = setting(
@@ -124,12 +125,61 @@ class ModelConfig(Settings):
     def input_size(self) -> int:
         return self.vocab_size if self.one_hot else self.embed
 
+    def extras(self) -> list[str]:
+        """What the start-up summary lists after the size and cell: input, dropout ..."""
+        return ["one-hot" if self.one_hot else f"embedding {self.input_size}"] + ([f"dropout {self.dropout:g}"] if self.dropout else [])
+
 
 @dataclass(frozen=True)
-class TagModelConfig(ModelConfig):
+class ModelConfig(RecurrentConfig):
+    """The language model: embedding (or one-hot) -> stacked recurrent layers -> Linear over the vocabulary.
+
+    The options below turn the plain stack into a modern one (pre-normalisation, residual
+    connections, MLPs, a tied output layer, AWD-LSTM's dropouts); see :mod:`rnnlab.model`.
+    """
+
+    norm: str = setting("none", "pre-normalise each layer's input and the output: none, layer (LayerNorm) or rms (RMSNorm)", choices=NORMS)
+    residual: bool = setting(False, "add each layer's output to its input; the embedding is then --hidden wide")
+    mlp: int = setting(
+        0, "after each recurrent layer, an MLP this many times --hidden wide (0: none; needs --residual)", check=between(0, 16)
+    )
+    tie: bool = setting(False, "the output layer shares the embedding's weights (needs an embedding as wide as --hidden)")
+    embed_dropout: float = setting(0.0, "drop whole characters from the embedding while training (AWD-LSTM)", check=in_interval(0, 1))
+    variational: bool = setting(False, "dropout keeps one mask per sequence for all its steps (AWD-LSTM's variational dropout)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.one_hot and (self.residual or self.tie):
+            raise UserError(f"--{'residual' if self.residual else 'tie'} needs an embedding, not --one-hot")
+        if self.mlp and not self.residual:
+            raise UserError("--mlp needs --residual")
+        if self.tie and self.input_size != self.hidden:
+            raise UserError(f"--tie needs --embed equal to --hidden ({self.embed} != {self.hidden}), or --residual")
+
+    @property
+    def input_size(self) -> int:
+        return self.hidden if self.residual else super().input_size
+
+    def extras(self) -> list[str]:
+        out = super().extras()
+        if self.variational and self.dropout:
+            out[-1] += " (variational)"
+        out += [f"{self.norm} pre-norm"] if self.norm != "none" else []
+        out += ["residual"] * self.residual + ([f"MLP {self.mlp}x"] if self.mlp else []) + ["tied output"] * self.tie
+        return out + ([f"embedding dropout {self.embed_dropout:g}"] if self.embed_dropout else [])
+
+    @property
+    def stacked(self) -> bool:
+        """Whether the layers are separate blocks (see :class:`rnnlab.model.Block`), not one torch.nn-style stack."""
+        return self.norm != "none" or self.residual or self.variational
+
+
+@dataclass(frozen=True)
+class TagModelConfig(RecurrentConfig):
     """Embedding (or one-hot) -> recurrent layers (bidirectional by default) -> Linear per position."""
 
-    hidden: int = override(ModelConfig, "hidden", 128, help="units per layer and direction")
+    hidden: int = override(RecurrentConfig, "hidden", 128, help="units per layer and direction")
+    embed: int = override(RecurrentConfig, "embed", 64, help="character embedding size (unused with --one-hot)")
     out_vocab: int = setting(0, "symbols in the output vocabulary", internal=True, check=at_least(0))
     bidirectional: bool = setting(True, "read each line in both directions (the whole input is known)")
 

@@ -16,6 +16,7 @@ import torch
 
 from rnnlab.config import DataConfig, ModelConfig, SampleConfig, TrainConfig
 from rnnlab.data import Vocab, corpus_from_text, load_corpus
+from rnnlab.defaults import default_model
 from rnnlab.errors import UserError
 from rnnlab.model import LN2, CharRNN
 from rnnlab.runs import load_model
@@ -122,7 +123,8 @@ def train_lm(
     data: DataConfig | None = None,
     hooks=None,
 ) -> LanguageModel:
-    """Train from a string or files without the CLI; checkpoints go to ``out`` when given, and
+    """Train from a string or files without the CLI (``model=None``: the default model for
+    ``config.max_time``, as ``rnnlab train``); checkpoints go to ``out`` when given, and
     ``rnnlab train --resume OUT`` continues the run (given the same text again as PATH when it
     came from a string)."""
     from rnnlab.training import LMTask, Trainer
@@ -136,6 +138,8 @@ def train_lm(
         corpus = load_corpus(paths, encoding=data.encoding, min_count=data.min_count)
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
-    trainer = Trainer(LMTask(corpus, model or ModelConfig(), config or TrainConfig(), data), run_dir=out, hooks=hooks)
+    config = config or TrainConfig()
+    model = model or default_model(config.max_time)
+    trainer = Trainer(LMTask(corpus, model, config, data), run_dir=out, hooks=hooks)
     trainer.run()
     return LanguageModel(trainer.model, corpus.vocab, trainer.device)

@@ -37,6 +37,7 @@ class Reading:
 
     states: list[tuple[torch.Tensor, ...]]  # per layer, per state tensor (h, or h and c): (T, B, H)
     logits: torch.Tensor  # (T, B, V)
+    inputs: list[torch.Tensor | None]  # per layer, what it read at each step (T, B, D); None for layer 0 (the ids)
 
 
 class Stepper:
@@ -44,6 +45,7 @@ class Stepper:
         cfg = model.cfg
         self.cell = cells.get(cfg.cell)
         self.step_fn = self.cell.step_fn()
+        self.residual = cfg.residual
         fold = self.cell.fold_hh_bias
         if state is None:
             state = model.init_state(batch_size)
@@ -51,15 +53,15 @@ class Stepper:
         self.is_tuple = isinstance(state, tuple)
         self.initial = [tuple(s[layer] for s in per_kind) for layer in range(cfg.layers)]
         self.states = list(self.initial)
-        rnn = model.rnn
-        self.layers = []
+        self.layers, self.norms, self.mlps = [], [], []
         with torch.no_grad():
             for layer in range(cfg.layers):
-                w_ih, w_hh, b_ih, b_hh = (getattr(rnn, f"{n}_l{layer}", None) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+                rnn, k, norm, mlp = model.layer(layer)
+                w_ih, w_hh, b_ih, b_hh = (getattr(rnn, f"{n}_l{k}", None) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
                 if layer == 0:
                     eye = torch.eye(cfg.vocab_size, dtype=w_ih.dtype, device=w_ih.device)
-                    symbols = model.embed.weight if model.embed is not None else eye
-                    w_in = project_input(symbols, w_ih, b_ih, b_hh if fold else None)  # (V, G*H) table
+                    self.symbols = model.embed.weight if model.embed is not None else eye  # (V, E): the residual stream's start
+                    w_in = project_input(norm(self.symbols), w_ih, b_ih, b_hh if fold else None)  # (V, G*H) table
                     b_in = None
                 else:
                     w_in = w_ih.t().contiguous()  # (H, G*H)
@@ -68,23 +70,41 @@ class Stepper:
                 # contiguous (H, G*H) copy makes that product read memory in order.
                 w_rec = None if w_hh is None else w_hh.t().contiguous().t()  # (G*H, H) view; None: gates read the input only
                 self.layers.append((w_in, b_in, w_rec, None if fold else b_hh))
+                self.norms.append(norm)
+                self.mlps.append(mlp)
+            self.final_norm = model.norm if cfg.stacked else None
             self.head_w = model.head.weight.t().contiguous()  # (H, V)
             self.head_b = model.head.bias
 
     def _project(self, layer: int, x: torch.Tensor) -> torch.Tensor:
-        """The input projection of ``layer``: ids (N,) for layer 0, else the layer below's h (N, H)."""
+        """The input projection of ``layer``: ids (N,) for layer 0, else what the layer below passed up (N, D)."""
         w_in, b_in, _, _ = self.layers[layer]
-        return w_in[x.long()] if layer == 0 else torch.addmm(b_in, x, w_in)  # (N, G*H)
+        return w_in[x.long()] if layer == 0 else torch.addmm(b_in, self.norms[layer](x), w_in)  # (N, G*H)
+
+    def _pass_up(self, layer: int, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """What ``layer`` passes up, given what it read (x: ids for layer 0) and its output h (N, H)."""
+        if self.residual:
+            h = (self.symbols[x.long()] if layer == 0 else x) + h  # (N, H)
+        mlp = self.mlps[layer]
+        return h if mlp is None else h + mlp(h)
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        if self.final_norm is not None:
+            x = self.final_norm(x)
+        return torch.addmm(self.head_b, x, self.head_w)  # (B, V)
 
     @torch.no_grad()
-    def __call__(self, ids: torch.Tensor) -> torch.Tensor:
-        """ids (B,) -> logits (B, V); the state moves one character on."""
+    def __call__(self, ids: torch.Tensor, seen: list[list[torch.Tensor]] | None = None) -> torch.Tensor:
+        """ids (B,) -> logits (B, V); the state moves one character on. ``seen``: per layer, a
+        list that gets what the layer read (for :meth:`read`)."""
         x = ids
         for layer, (_, _, w_rec, b_rec) in enumerate(self.layers):
+            if seen is not None:
+                seen[layer].append(x)
             out = self.step_fn(self._project(layer, x), self.states[layer], w_rec, b_rec)
             self.states[layer] = out
-            x = out[0]  # (B, H)
-        return torch.addmm(self.head_b, x, self.head_w)  # (B, V)
+            x = self._pass_up(layer, x, out[0])  # (B, H)
+        return self._logits(x)
 
     def state(self) -> State:
         """The current state in ``forward``'s layout: (L, B, H), or a tuple of them (LSTM's h, c)."""
@@ -93,16 +113,18 @@ class Stepper:
 
     @torch.no_grad()
     def read(self, ids: torch.Tensor) -> Reading:
-        """Feed ids (B, T) one step at a time, keeping every state and the logits after each step."""
+        """Feed ids (B, T) one step at a time, keeping every state, what each layer read, and the logits."""
         kept: list[list[list[torch.Tensor]]] = [[[] for _ in s] for s in self.states]
+        inputs: list[list[torch.Tensor]] = [[] for _ in self.layers]
         logits = []
         for t in range(ids.shape[1]):
-            logits.append(self(ids[:, t]))
+            logits.append(self(ids[:, t], inputs))
             for layer, st in enumerate(self.states):
                 for k, s in enumerate(st):
                     kept[layer][k].append(s)
         states = [tuple(torch.stack(k) for k in layer) for layer in kept]  # (T, B, H) each
-        return Reading(states, torch.stack(logits))  # logits (T, B, V)
+        seen = [None] + [torch.stack(x) for x in inputs[1:]]  # (T, B, D) each
+        return Reading(states, torch.stack(logits), seen)  # logits (T, B, V)
 
     @torch.no_grad()
     def gates(self, ids: torch.Tensor, reading: Reading, row: int = 0) -> list[dict[str, torch.Tensor]]:
@@ -110,10 +132,9 @@ class Stepper:
         stepper's initial state: per layer, gate name -> (T, H) in (0, 1). They are recomputed in
         one product per layer from the recorded states, ``pre = W_ih x_t + W_hh h_{t-1} + b``."""
         out = []
-        x = ids[row]  # (T,)
         for layer, (_, _, w_rec, b_rec) in enumerate(self.layers):
+            x = ids[row] if layer == 0 else reading.inputs[layer][:, row]  # (T,) ids, or (T, D)
             h = reading.states[layer][0][:, row]  # (T, H)
             h_prev = torch.cat([self.initial[layer][0][row : row + 1], h[:-1]])  # (T, H): where each step started
             out.append(self.cell.gate_values(self._project(layer, x), h_prev, w_rec, b_rec))
-            x = h
         return out

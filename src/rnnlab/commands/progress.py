@@ -23,16 +23,17 @@ fmt_duration = tqdm.format_interval  # 125 s -> "02:05"
 fmt_rate = tqdm.format_sizeof  # 12345.6 characters/s -> "12.3k"
 
 
-def summary(trainer: Trainer, batch: str, changes: dict[str, tuple[Any, Any]]) -> str:
-    """The start-up message: data, model, schedule, and what a resume changed."""
+def summary(trainer: Trainer, batch: str, changes: dict[str, tuple[Any, Any]], model_note: str | None = None) -> str:
+    """The start-up message: data, model (and why this one, when rnnlab chose it), schedule, and what a resume changed."""
     m, cfg, p, task = trainer.task.model_config, trainer.config, trainer.progress, trainer.task
     backend = f"impl {m.impl} -> {trainer.backend}" if m.impl == "auto" else f"impl {trainer.backend}"
     lines = [
         task.describe(),
         f"model: {m.layers}x{m.hidden} {'bidirectional ' if getattr(m, 'bidirectional', False) else ''}"
-        f"{m.cell.upper()} ({backend}), {'one-hot' if m.one_hot else f'embedding {m.embed}'}, "
+        f"{m.cell.upper()} ({backend}), {', '.join(m.extras())}, "
         f"{sum(t.numel() for t in trainer.model.parameters()):,} parameters, on {trainer.device}"
         + (f" ({cfg.precision} autocast)" if cfg.precision != "fp32" else ""),
+        *([f"  ({model_note}; model flags choose your own)"] if model_note else []),
         f"training: {batch}, {task.steps_per_epoch} steps per epoch, lr {cfg.lr:g} ({cfg.schedule}), "
         f"up to {p.total_steps} steps" + (f" or {fmt_duration(cfg.max_time)}" if cfg.max_time else ""),
     ]
@@ -45,8 +46,10 @@ def summary(trainer: Trainer, batch: str, changes: dict[str, tuple[Any, Any]]) -
 class ProgressDisplay(Hooks):
     """Trainer hooks that draw the summary, the bar and each evaluation on standard error."""
 
-    def __init__(self, quiet: bool, batch: str, changes: dict[str, tuple[Any, Any]] | None = None, stream=None):
-        self.quiet, self.batch, self.changes = quiet, batch, changes or {}
+    def __init__(
+        self, quiet: bool, batch: str, changes: dict[str, tuple[Any, Any]] | None = None, stream=None, model_note: str | None = None
+    ):
+        self.quiet, self.batch, self.changes, self.model_note = quiet, batch, changes or {}, model_note
         self.stream = stream or sys.stderr
         self.interactive = getattr(self.stream, "isatty", lambda: False)() or "ipykernel" in sys.modules
         self.bar: tqdm | None = None
@@ -63,7 +66,7 @@ class ProgressDisplay(Hooks):
     def on_start(self, trainer: Trainer) -> None:
         if self.quiet:
             return
-        self.write(summary(trainer, self.batch, self.changes))
+        self.write(summary(trainer, self.batch, self.changes, self.model_note))
         if self.interactive:
             p = trainer.progress
             self.bar = tqdm(

@@ -42,6 +42,7 @@ class TrainingCommand:
     make_task: Callable  # (data, model config, train config, data config) -> Task
     batch: Callable  # task -> "batch 16 x seq 32"
     next_step: str  # printed at the end, with {out}
+    default_model: Callable | None = None  # max_time -> (model settings, why), used when no model setting is given
 
     @property
     def sections(self) -> tuple[tuple[str, type], ...]:
@@ -62,8 +63,9 @@ def add_arguments(p: argparse.ArgumentParser, cmd: TrainingCommand) -> None:
         add_settings(p, cls, title)
 
 
-def _asked(args, cmd: TrainingCommand) -> dict[str, Any]:
-    """The settings asked for: the tiny recipe, then the config files, then the flags."""
+def _asked(args, cmd: TrainingCommand) -> tuple[dict[str, Any], str | None]:
+    """The settings asked for: the tiny recipe, then the config files, then the flags; and, when
+    none of them is a model setting, the command's default model for the budget (with why)."""
     known = cmd.known()
     values: dict[str, Any] = {}
     if args.tiny:
@@ -72,7 +74,10 @@ def _asked(args, cmd: TrainingCommand) -> dict[str, Any]:
     for path in args.config:
         values.update(settings.read_toml(path, known))
     values.update(given(args, [cls for _, cls in cmd.sections]))
-    return values
+    if cmd.default_model is None or args.resume or any(f.name in values for f in settings.fields(cmd.model)):
+        return values, None
+    model, why = cmd.default_model(values.get("max_time"))
+    return {**model, **values}, why
 
 
 def _resumed(ckpt, asked: dict[str, Any], cmd: TrainingCommand):
@@ -121,7 +126,7 @@ def run(args, cmd: TrainingCommand) -> int:
     from rnnlab import checkpoint, distributed
 
     logging.basicConfig(level=logging.WARNING, format="rnnlab: %(message)s")
-    asked = _asked(args, cmd)
+    asked, why = _asked(args, cmd)
     ckpt, changes = None, {}
     if args.resume:
         if args.out or args.tiny:
@@ -135,12 +140,12 @@ def run(args, cmd: TrainingCommand) -> int:
 
     ctx = distributed.from_env(train_cfg.device)
     try:
-        return _train(args, cmd, ckpt, (data_cfg, model_cfg, train_cfg), changes, ctx)
+        return _train(args, cmd, ckpt, (data_cfg, model_cfg, train_cfg), changes, ctx, why)
     finally:
         distributed.shutdown(ctx)
 
 
-def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx) -> int:
+def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | None = None) -> int:
     from rnnlab.commands.progress import ProgressDisplay, fmt_duration
     from rnnlab.training import Trainer
     from rnnlab.training.loop import REASONS
@@ -166,7 +171,7 @@ def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx) -> int:
         print(f"rnnlab {cmd.name}: skipped {data.n_bad:,} bad lines", file=sys.stderr)
 
     task = cmd.make_task(data, model_cfg, train_cfg, data_cfg)
-    hooks = ProgressDisplay(args.quiet or not main_rank, cmd.batch(task), changes)
+    hooks = ProgressDisplay(args.quiet or not main_rank, cmd.batch(task), changes, model_note=why)
     with stop_on_signals() as stop:
         trainer = Trainer(task, run_dir=out, hooks=hooks, stop=stop, resume=ckpt, dist=ctx)
         result = trainer.run()
