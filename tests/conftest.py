@@ -10,6 +10,25 @@ from rnnlab.cells import REGISTRY
 
 torch.set_num_threads(1)
 
+# A small text for the command-line tests, and the file that holds it.
+SMALL = "a quick brown fox jumps over the lazy dog.\n" * 60
+
+
+@pytest.fixture
+def text_file(tmp_path):
+    p = tmp_path / "corpus.txt"
+    p.write_text(SMALL)
+    return p
+
+
+def one_line_error(capsys, rc, needle: str) -> None:
+    """The command failed with exit status 2 and one line on standard error, without a traceback, naming ``needle``."""
+    err = capsys.readouterr().err.strip()
+    assert rc == 2, err
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert needle in err, err
+
+
 # Every registered cell on every backend it has: torch.nn's twin only where torch has one.
 CELL_IMPLS = [(c.name, impl) for c in REGISTRY.values() for impl in ("auto", "torch", "reference") if impl != "torch" or c.torch_twin]
 

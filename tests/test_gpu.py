@@ -12,6 +12,7 @@ import os
 
 import pytest
 import torch
+from conftest import SMALL
 
 import rnnlab
 from rnnlab.cells import CELLS
@@ -24,21 +25,12 @@ from rnnlab.training import LMTask, Trainer
 NO_CUDA = not torch.cuda.is_available() and not os.environ.get("RNNLAB_REQUIRE_GPU")
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(NO_CUDA, reason="needs a CUDA device (set RNNLAB_REQUIRE_GPU=1 to fail instead)")]
 
-SMALL = "a quick brown fox jumps over the lazy dog.\n" * 60
-
 
 def bf16_supported() -> bool:
     try:
         return torch.cuda.is_bf16_supported(including_emulation=False)
     except TypeError:
         return torch.cuda.is_bf16_supported()
-
-
-@pytest.fixture
-def text_file(tmp_path):
-    p = tmp_path / "corpus.txt"
-    p.write_text(SMALL)
-    return p
 
 
 def tensors(obj):

@@ -11,6 +11,7 @@ import os
 
 import pytest
 import torch
+from conftest import SMALL, one_line_error
 from resume_check import assert_same_weights, straight_and_resumed
 
 from rnnlab import checkpoint
@@ -22,26 +23,11 @@ from rnnlab.errors import UserError
 from rnnlab.settings import from_dict
 from rnnlab.training import LMTask, Trainer
 
-SMALL = "a quick brown fox jumps over the lazy dog.\n" * 60
 # bf16 keeps 8 significant bits: rounding one operand moves it by at most 2^-8 of its size.
 BF16_EPS = 2.0**-8
 
 # As in test_gpu.py: RNNLAB_REQUIRE_GPU turns the skip into a failure (benchmarks/gpu_check.sh).
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available() and not os.environ.get("RNNLAB_REQUIRE_GPU"), reason="needs a CUDA device")
-
-
-@pytest.fixture
-def text_file(tmp_path):
-    p = tmp_path / "corpus.txt"
-    p.write_text(SMALL)
-    return p
-
-
-def one_line_error(capsys, rc, needle):
-    err = capsys.readouterr().err.strip()
-    assert rc == 2, err
-    assert "Traceback" not in err and len(err.splitlines()) == 1, err
-    assert needle in err, err
 
 
 def train_bpc(run):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import one_line_error
 
 from rnnlab import checkpoint
 from rnnlab.cli import main
@@ -185,13 +186,6 @@ def lstm_run(corpus_file, tmp_path_factory):
 @pytest.fixture(scope="module")
 def gru_run(corpus_file, tmp_path_factory):
     return _train(corpus_file, tmp_path_factory, "gru")
-
-
-def one_line_error(capsys, rc, needle):
-    err = capsys.readouterr().err.strip()
-    assert rc == 2, err
-    assert "Traceback" not in err and len(err.splitlines()) == 1, err
-    assert needle in err, err
 
 
 def test_report_command_writes_one_self_contained_file(lstm_run, corpus_file, tmp_path, capsys):

@@ -159,13 +159,6 @@ def test_bad_config_files_are_one_line_naming_the_file(tmp_path, capsys, content
 # ------------------------------------------------------------------------------ resume
 
 
-@pytest.fixture
-def text_file(tmp_path):
-    p = tmp_path / "text.txt"
-    p.write_text(TEXT)
-    return p
-
-
 def test_resume_applies_what_may_change_prints_it_and_refuses_the_rest(tmp_path, capsys, text_file):
     run = tmp_path / "run"
     base = ["train", str(text_file), "--out", str(run), "--tiny", "--max-steps", "10", "--quiet"]

@@ -5,7 +5,7 @@ import unicodedata
 
 import pytest
 import torch
-from conftest import CELL_IMPLS
+from conftest import CELL_IMPLS, one_line_error
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from resume_check import assert_same_weights, straight_and_resumed
@@ -35,13 +35,6 @@ TEXT = (
     "Unix and GNU are names. I said so, and she agreed.\n"
     "A line without an end? Then another one! Fine.\n"
 ) * 8
-
-
-def one_line_error(capsys, rc, needle):
-    err = capsys.readouterr().err.strip()
-    assert rc == 2, err
-    assert "Traceback" not in err and len(err.splitlines()) == 1, err
-    assert needle in err, err
 
 
 # ------------------------------------------------------------------------------ derive
