@@ -217,6 +217,9 @@ def summarise(folder: Path) -> list[dict]:
                 agg[f"{who}_params"] = rows[0].get(f"{who}_params")
         if "gpt_bpc" in agg:
             agg["gpt_minus_rnnlab"] = round(agg["gpt_bpc"] - agg["rnnlab_bpc"], 3)
+        cps = [r["rnnlab_cps"] for r in rows if "rnnlab_cps" in r]
+        if cps:
+            agg["rnnlab_cps"] = round(statistics.fmean(cps))
         agg["rnnlab_model"] = rows[0].get("rnnlab_model", "")
         out.append(agg)
     return out
@@ -250,7 +253,8 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     if args.summary:
         rows = summarise(args.runs)
-        cols = ["text", "minutes", "variant", "seeds", "rnnlab_bpc", *[f"{p}_bpc" for p in PEERS], "gpt_minus_rnnlab", "rnnlab_model"]
+        cols = ["text", "minutes", "variant", "seeds", "rnnlab_bpc", *[f"{p}_bpc" for p in PEERS], "gpt_minus_rnnlab"]
+        cols += ["rnnlab_params", "rnnlab_cps", "rnnlab_model"]
         print(table(rows, [c for c in cols if any(c in r for r in rows)]))
         payload = {"benchmark": "lm_quality_summary", "runs": str(args.runs), "rows": rows}
         write_json(args.out or RESULTS / "lm_quality_summary.json", payload)

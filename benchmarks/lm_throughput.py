@@ -12,15 +12,17 @@ For the cells with a torch.nn twin (LSTM, GRU, RNN):
 - ``char`` (a): the per-character loop of the popular PyTorch char-rnn ports: one call of the
   recurrent module per character (sequence length 1), loss summed over the chunk.
 
-For the cells without one (minGRU, minLSTM, whose gates read the input only):
+For the cells without one (minGRU, minLSTM, whose gates read the input only), the very same
+rnnlab trainer and model on the other way of running them:
 
-- ``loop``: the very same rnnlab trainer and model with every scan layer switched to its step
-  loop (``ScanLayer.fused = False``), i.e. step-by-step training: what the minGRU paper's speed
-  claims compare the parallel scan against.
+- ``scan`` when rnnlab steps them (``--impl auto`` on a CPU, ``reference``): every scan layer
+  switched to the parallel scan (``ScanLayer.fused = True``, ``--impl fused``);
+- ``loop`` when rnnlab scans (``--impl fused``, or ``auto`` off a CPU): every scan layer on its
+  step loop, i.e. step-by-step training, what the minGRU paper's speed claims compare against.
 
 ``--stack`` turns rnnlab's model into a modern stack (``"--residual --norm rms --mlp 2 --tie"``,
 the flags of ``rnnlab train``); the ``seq`` and ``char`` peers still run the plain torch.nn
-model (the row's ``peers`` says ``plain``), while ``loop`` runs the same stack.
+model (the row's ``peers`` says ``plain``), while ``scan``/``loop`` run the same stack.
 
 Utilisation is the distance to the physical limit: characters/s times the matmul FLOPs per
 character over the rate of one large float32 ``torch.mm`` (1024^3) measured in the same run, the
@@ -198,12 +200,13 @@ def peer_runner(design, cell, layers, hidden, embed, batch, seq, ids, vocab, dev
     return step
 
 
-def loop_trainer(make_trainer) -> Trainer:
-    """A fresh trainer of the same model whose scan layers run their step loop instead."""
+def other_trainer(make_trainer, scans: bool) -> tuple[str, Trainer]:
+    """A fresh trainer of the same model whose scan layers run the other way: the step loop
+    when ``scans`` (rnnlab's runs the scan), else the scan; and its contender name."""
     trainer = make_trainer()
     for m in scan_layers(trainer.model):
-        m.fused = False
-    return trainer
+        m.fused = not scans
+    return ("loop" if scans else "scan"), trainer
 
 
 def main(argv=None) -> dict:
@@ -263,7 +266,8 @@ def main(argv=None) -> dict:
             if not args.no_char:
                 contenders["char"] = peer_runner("char", cell, layers, hidden, args.embed, batch, seq, ids, vocab, device)
         else:
-            contenders["loop"] = loop_trainer(make_trainer).step
+            name, other = other_trainer(make_trainer, trainer_backend(trainer).endswith("/scan"))
+            contenders[name] = other.step
         chars = batch * seq * args.steps
 
         def rate_of(step, chars=chars):
@@ -298,7 +302,7 @@ def main(argv=None) -> dict:
             "utilisation": f"{cps['rnnlab'] * flops / peak:.0%}",
             "runs": res,
         }
-        for peer, digits in (("seq", 3), ("char", 2), ("loop", 2)):
+        for peer, digits in (("seq", 3), ("char", 2), ("scan", 2), ("loop", 2)):
             if peer in cps:
                 row.update({f"{peer}_cps": round(cps[peer]), f"vs_{peer}": round(cps["rnnlab"] / cps[peer], digits)})
         rows.append(row)
@@ -310,7 +314,9 @@ def main(argv=None) -> dict:
         )
     print()
     columns = ["cell", "layers", "hidden", *(["stack", "peers"] if stack_text else []), "backend", "rnnlab_cps"]
-    columns += [c for peer in ("seq", "char", "loop") if any(f"{peer}_cps" in r for r in rows) for c in (f"{peer}_cps", f"vs_{peer}")]
+    columns += [
+        c for peer in ("seq", "char", "scan", "loop") if any(f"{peer}_cps" in r for r in rows) for c in (f"{peer}_cps", f"vs_{peer}")
+    ]
     columns += ["flops_per_char", "achieved_gflops", "shape_gflops", "utilisation"]
     print(table(rows, columns))  # a row without a peer leaves its columns empty
     payload = {

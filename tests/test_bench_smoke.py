@@ -43,16 +43,16 @@ def test_lm_throughput_quick_has_every_cell_its_peers_and_utilisation(tmp_path):
     for row in data["rows"]:
         assert row["rnnlab_cps"] > 0 and row["stack"] == "" and row["peers"] == "same"
         assert row["utilisation"].endswith("%") and row["shape_gflops"] > 0 and row["achieved_gflops"] > 0
-        if row["cell"].startswith("min"):  # no torch.nn twin: the same model on its step loop
-            assert row["loop_cps"] > 0 and row["vs_loop"] > 0 and "seq_cps" not in row and "char_cps" not in row
-            assert row["backend"] == "reference/scan"
+        if row["cell"].startswith("min"):  # no torch.nn twin: on a CPU the step loop, against its own scan
+            assert row["scan_cps"] > 0 and row["vs_scan"] > 0 and "seq_cps" not in row and "char_cps" not in row
+            assert row["backend"] == "reference"
         else:
-            assert row["seq_cps"] > 0 and row["char_cps"] > 0 and "loop_cps" not in row
+            assert row["seq_cps"] > 0 and row["char_cps"] > 0 and "scan_cps" not in row and "loop_cps" not in row
             assert row["backend"] == ("torch" if row["cell"] == "lstm" else "fused")
     assert data["square_matmul_flops_per_s"] > 0 and data["stack"] == ""
 
 
-def test_lm_throughput_stack_reaches_rnnlab_and_the_loop_peer_not_the_plain_peers(tmp_path):
+def test_lm_throughput_stack_reaches_rnnlab_and_the_scan_peer_not_the_plain_peers(tmp_path):
     out = tmp_path / "t.json"
     lm = _load("lm_throughput")
     quick = ["--quick", "--steps", "1", "--rounds", "1", "--no-char"]
@@ -60,8 +60,11 @@ def test_lm_throughput_stack_reaches_rnnlab_and_the_loop_peer_not_the_plain_peer
     data = json.loads(out.read_text())
     assert data["stack"] == "--residual --mlp 2"
     gru, mingru = data["rows"]
-    assert gru["peers"] == "plain" and gru["seq_cps"] > 0 and mingru["peers"] == "same" and mingru["loop_cps"] > 0
+    assert gru["peers"] == "plain" and gru["seq_cps"] > 0 and mingru["peers"] == "same" and mingru["scan_cps"] > 0
     assert all(r["stack"] == "--residual --mlp 2" for r in data["rows"])
+    lm.main([*quick, "--cells", "minlstm", "--impl", "fused", "--out", str(out)])  # rnnlab scans: the peer is the loop
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["backend"] == "fused/scan" and row["loop_cps"] > 0 and "scan_cps" not in row
     parsed = lm.parse_stack("--residual --norm rms --mlp 2 --tie --dropout 0.1")
     assert parsed == {"residual": True, "norm": "rms", "mlp": 2, "tie": True, "dropout": 0.1}
 
@@ -190,3 +193,19 @@ def test_stdlib_text_skips_tests_and_records_its_hash(tmp_path, monkeypatch):
     assert info["files"] == 4 and info["bytes"] == len(whole.encode()) and info["sha256"] == hashlib.sha256(whole.encode()).hexdigest()
     path, info = lm.stdlib_text(limit=6)  # "a = '" is 5 bytes, then the 2-byte é: cut before it
     assert path.read_bytes() == b"a = '" and info["chars"] == 5 and info["files"] == 1
+
+
+def test_lm_quality_summary_averages_the_runs_of_each_text_budget_and_variant(tmp_path):
+    lm = _load("lm_quality")
+    run = {"text": "prose", "minutes": 1.0, "variant": "", "rnnlab_params": 7}
+    rows = [
+        {**run, "seed": 0, "rnnlab_bpc": 2.0, "gpt_bpc": 3.0, "rnnlab_cps": 100},
+        {**run, "seed": 1, "rnnlab_bpc": 2.2, "gpt_bpc": 3.4, "rnnlab_cps": 300},
+        {**run, "variant": "--cell gru", "seed": 0, "rnnlab_bpc": 2.5, "rnnlab_cps": 50},
+    ]
+    for r in rows:
+        (tmp_path / lm.run_name(r)).write_text(json.dumps({"row": r}))
+    plain, gru = lm.summarise(tmp_path)
+    assert (plain["variant"], plain["seeds"], plain["rnnlab_bpc"], plain["gpt_bpc"]) == ("", 2, 2.1, 3.2)
+    assert plain["gpt_minus_rnnlab"] == 1.1 and plain["rnnlab_cps"] == 200 and plain["rnnlab_params"] == 7
+    assert gru["variant"] == "--cell gru" and gru["rnnlab_bpc"] == 2.5 and "gpt_bpc" not in gru

@@ -217,6 +217,10 @@ def test_auto_picks_the_backend_per_cell_and_device_and_checkpoints_cross_over(t
     assert resolve_impl("auto", "lstm", "cpu") == "torch" and resolve_impl("reference", "gru", "cuda") == "reference"
     assert resolve_impl("auto", "rnn", "cpu", batch_size=64) == "fused"
     assert resolve_impl("auto", "rnn", "cpu", batch_size=128) == "torch"
+    for cell in ("mingru", "minlstm"):  # the step loop on a CPU, the parallel scan elsewhere
+        assert resolve_impl("auto", cell, "cpu") == "reference" and resolve_impl("auto", cell, "cuda") == "fused"
+        assert not CharRNN(ModelConfig(vocab_size=5, cell=cell)).rnn.fused
+        assert CharRNN(ModelConfig(vocab_size=5, cell=cell, impl="fused")).rnn.fused
     assert isinstance(CharRNN(ModelConfig(vocab_size=5, cell="gru")).rnn, ref.GRU)
     assert CharRNN(ModelConfig(vocab_size=5, cell="gru")).rnn.fused
     assert isinstance(CharRNN(ModelConfig(vocab_size=5, cell="lstm")).rnn, torch.nn.LSTM)

@@ -50,8 +50,8 @@ def layer(cell: str, **kw) -> torch.nn.Module:
 @pytest.mark.parametrize("layers, bidirectional", [(1, False), (2, False), (2, True)])
 @pytest.mark.parametrize("steps", [T, 7])
 def test_scan_equals_the_step_loop_values_and_gradients(cell, layers, bidirectional, steps):
-    scan = layer(cell, num_layers=layers, bidirectional=bidirectional, batch_first=True)
-    loop = layer(cell, num_layers=layers, bidirectional=bidirectional, batch_first=True, scan=False)
+    scan = layer(cell, num_layers=layers, bidirectional=bidirectional, batch_first=True, fused=True)
+    loop = layer(cell, num_layers=layers, bidirectional=bidirectional, batch_first=True)
     x = torch.randn(N, steps, D, dtype=torch.float64, requires_grad=True)
     h0 = torch.randn(layers * (2 if bidirectional else 1), N, H, dtype=torch.float64, requires_grad=True)  # any sign
     results = []
@@ -67,8 +67,9 @@ def test_scan_equals_the_step_loop_values_and_gradients(cell, layers, bidirectio
 
 
 @pytest.mark.parametrize("cell", LAYERS)
-def test_the_layer_is_the_papers_equations(cell):
-    m = layer(cell)
+@pytest.mark.parametrize("fused", [False, True])
+def test_the_layer_is_the_papers_equations(cell, fused):
+    m = layer(cell, fused=fused)
     x = torch.randn(T, N, D, dtype=torch.float64)
     h0 = torch.randn(1, N, H, dtype=torch.float64)
     out, h_n = m(x, h0)
@@ -79,8 +80,9 @@ def test_the_layer_is_the_papers_equations(cell):
 
 
 @pytest.mark.parametrize("cell", LAYERS)
-def test_gradcheck(cell):
-    m = layer(cell, num_layers=2)
+@pytest.mark.parametrize("fused", [False, True])
+def test_gradcheck(cell, fused):
+    m = layer(cell, num_layers=2, fused=fused)
     x = torch.randn(T, N, D, dtype=torch.float64, requires_grad=True)
     h0 = torch.randn(2, N, H, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(
@@ -91,11 +93,12 @@ def test_gradcheck(cell):
 
 @pytest.mark.parametrize("cell", LAYERS)
 @pytest.mark.parametrize("bias", [-8.0, 8.0])
-def test_a_long_sequence_stays_finite_and_exact_in_float32(cell, bias):
+@pytest.mark.parametrize("fused", [False, True])
+def test_a_long_sequence_stays_finite_and_exact_in_float32(cell, bias, fused):
     """3,000 steps with the state kept (forget gates near 1) or dropped (near 0) at every step: the
     gates' product underflows long before the end, so a scan outside log space would divide by
     zero, and one long log-space scan would keep only a few digits in float32."""
-    m = layer(cell)
+    m = layer(cell, fused=fused)
     with torch.no_grad():
         m.bias_ih_l0[:H].fill_(bias)  # minGRU's z = 1 - forget; minLSTM's f
     x = torch.randn(3000, 1, D, dtype=torch.float64)
@@ -108,8 +111,9 @@ def test_a_long_sequence_stays_finite_and_exact_in_float32(cell, bias):
 
 
 @pytest.mark.parametrize("cell", LAYERS)
-def test_state_carried_across_chunks_equals_one_long_chunk(cell):
-    m = layer(cell, num_layers=2, batch_first=True)
+@pytest.mark.parametrize("fused", [False, True])
+def test_state_carried_across_chunks_equals_one_long_chunk(cell, fused):
+    m = layer(cell, num_layers=2, batch_first=True, fused=fused)
     x = torch.randn(N, 9, D, dtype=torch.float64)
     whole, h_whole = m(x)
     first, h = m(x[:, :4])
@@ -119,9 +123,10 @@ def test_state_carried_across_chunks_equals_one_long_chunk(cell):
 
 
 @pytest.mark.parametrize("cell", LAYERS)
-def test_training_resumes_bit_exactly(tmp_path, cell):
+@pytest.mark.parametrize("impl", ["reference", "fused"])
+def test_training_resumes_bit_exactly(tmp_path, cell, impl):
     corpus = corpus_from_text("the cat sat on the mat. " * 100)
-    m = ModelConfig(cell=cell, layers=2, hidden=16, embed=8, dropout=0.2)
+    m = ModelConfig(cell=cell, layers=2, hidden=16, embed=8, dropout=0.2, impl=impl)
     t = TrainConfig(batch_size=4, seq_len=16, max_steps=20, eval_every=5, sample_chars=10, seed=3)
     straight, second, first = straight_and_resumed(lambda d, **kw: Trainer(LMTask(corpus, m, t), run_dir=d, **kw), tmp_path, stop_at=10)
     assert first.progress.step == 10 and second.progress.step == 20

@@ -108,8 +108,8 @@ class RecurrentConfig(Settings):
     impl: str = setting(
         "auto",
         "backend: auto (the fastest measured for the cell, device and batch), torch (torch.nn's layers), "
-        "reference (rnnlab.nn's cells from tensor ops) or fused (rnnlab.nn's GRU or RNN with a hand-written "
-        "backward); weights load into any",
+        "reference (rnnlab.nn's cells from tensor ops, one step at a time) or fused (rnnlab.nn's GRU or RNN "
+        "with a hand-written backward, the min cells' parallel scan); weights load into any",
         choices=IMPLS,
     )
 

@@ -1,22 +1,28 @@
-"""The default model for a training budget: what ``rnnlab train`` builds when no model setting is given.
+"""The default recipe for a training budget: what ``rnnlab train`` builds when no model setting is given.
 
-The best model for the time spent depends on the time: a small, fast network learns most in a
-minute, while over a quarter of an hour it would stop improving and begin to memorise its text,
-and a larger or more regularised one wins. ``--max-time`` is known when training starts, so the
-default model is chosen by it from the recipes below (files in ``rnnlab/recipes/``, each a model
-section a user can also pass as ``--config``), the ones measured best on a 2-core CPU by
-``benchmarks/lm_quality.py`` on prose and on Python code (docs/benchmarks.md). Any model setting
-given by flag or config file turns the choice off: the user's model is built as asked, with the
-field defaults of :class:`~rnnlab.config.ModelConfig` for the rest.
+The best model for the time spent depends on the time: in a minute, many small steps (16 streams
+of 32 characters) teach a 2x256 LSTM the most; over five minutes and more, the same model learns
+more from fewer, larger steps (32 x 64: more characters per second and a longer backprop window)
+and would begin to memorise its text without dropout. ``--max-time`` is known when training
+starts, so the default is chosen by it from the recipes below (files in ``rnnlab/recipes/``, each
+a model and how to feed it, which a user can also pass as ``--config``), the ones measured best
+on a 2-core CPU by ``benchmarks/lm_quality.py`` on prose and on Python code (docs/benchmarks.md).
+
+A recipe is taken whole or not at all: any model setting given by flag or config file turns it
+off, and the user's model is built as asked, with the field defaults of
+:class:`~rnnlab.config.ModelConfig` and :class:`~rnnlab.config.TrainConfig` for the rest.
+Training settings given alongside no model setting (``--lr``, ``--batch-size`` ...) win over the
+recipe's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from importlib import resources
 
 from rnnlab import settings
-from rnnlab.config import ModelConfig
+from rnnlab.config import ModelConfig, TrainConfig
 
 
 @dataclass(frozen=True)
@@ -26,8 +32,14 @@ class BudgetRecipe:
     why: str  # for the start-up summary
 
 
-# Measured: docs/benchmarks.md, "Against a small transformer".
-BY_BUDGET = (BudgetRecipe("cpu.toml", None, "measured best at 1 and 5 minutes on a 2-core CPU, on prose and on code"),)
+# Measured: docs/benchmarks.md, "Against a small transformer" and "How the default was chosen".
+BY_BUDGET = (
+    BudgetRecipe(
+        "cpu-short.toml", 300.0, "measured best at 1 minute on a 2-core CPU, on prose and on code; at 5, level with cpu-long.toml"
+    ),
+    BudgetRecipe("cpu-long.toml", None, "measured best at 15 minutes on a 2-core CPU, on prose and on code"),
+)
+SECTIONS = (ModelConfig, TrainConfig)  # what a recipe may set
 
 
 def for_budget(max_time: float | None) -> BudgetRecipe:
@@ -38,11 +50,17 @@ def for_budget(max_time: float | None) -> BudgetRecipe:
     return BY_BUDGET[-1]
 
 
-def model_values(recipe: BudgetRecipe) -> dict:
-    """The model settings of a recipe file."""
-    known = {f.name: (ModelConfig, f) for f in settings.fields(ModelConfig)}
+def recipe_values(recipe: BudgetRecipe) -> dict:
+    """The settings of a recipe file (model and training fields)."""
+    known = {f.name: (cls, f) for cls in SECTIONS for f in settings.fields(cls)}
     with resources.as_file(resources.files("rnnlab") / "recipes" / recipe.file) as path:
         return settings.read_toml(str(path), known)
+
+
+def model_values(recipe: BudgetRecipe) -> dict:
+    """The model settings of a recipe."""
+    names = {f.name for f in settings.fields(ModelConfig)}
+    return {k: v for k, v in recipe_values(recipe).items() if k in names}
 
 
 def describe(recipe: BudgetRecipe, max_time: float | None) -> str:
@@ -50,6 +68,12 @@ def describe(recipe: BudgetRecipe, max_time: float | None) -> str:
     return f"the default for {budget}: recipes/{recipe.file}, {recipe.why}"
 
 
-def default_model(max_time: float | None) -> ModelConfig:
-    """The default model for a run of ``max_time`` seconds (vocabulary size still unset)."""
-    return ModelConfig(**model_values(for_budget(max_time)))
+def default_configs(train: TrainConfig) -> tuple[ModelConfig, TrainConfig]:
+    """The default model for ``train.max_time`` (vocabulary size still unset), and ``train`` with
+    the recipe's training settings in the fields it leaves at their defaults."""
+    recipe = for_budget(train.max_time)
+    values = recipe_values(recipe)
+    model = ModelConfig(**model_values(recipe))
+    plain = TrainConfig()
+    unset = {f.name for f in dataclasses.fields(TrainConfig) if getattr(train, f.name) == getattr(plain, f.name)}
+    return model, settings.replace(train, **{k: v for k, v in values.items() if k in unset})

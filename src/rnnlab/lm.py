@@ -16,7 +16,7 @@ import torch
 
 from rnnlab.config import DataConfig, ModelConfig, SampleConfig, TrainConfig
 from rnnlab.data import Vocab, corpus_from_text, load_corpus
-from rnnlab.defaults import default_model
+from rnnlab.defaults import default_configs
 from rnnlab.errors import UserError
 from rnnlab.model import LN2, CharRNN
 from rnnlab.runs import load_model
@@ -123,8 +123,9 @@ def train_lm(
     data: DataConfig | None = None,
     hooks=None,
 ) -> LanguageModel:
-    """Train from a string or files without the CLI (``model=None``: the default model for
-    ``config.max_time``, as ``rnnlab train``); checkpoints go to ``out`` when given, and
+    """Train from a string or files without the CLI (``model=None``: the default recipe for
+    ``config.max_time``, as ``rnnlab train``: its model, and its training settings where
+    ``config`` leaves the field defaults); checkpoints go to ``out`` when given, and
     ``rnnlab train --resume OUT`` continues the run (given the same text again as PATH when it
     came from a string)."""
     from rnnlab.training import LMTask, Trainer
@@ -139,7 +140,8 @@ def train_lm(
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
     config = config or TrainConfig()
-    model = model or default_model(config.max_time)
+    if model is None:
+        model, config = default_configs(config)
     trainer = Trainer(LMTask(corpus, model, config, data), run_dir=out, hooks=hooks)
     trainer.run()
     return LanguageModel(trainer.model, corpus.vocab, trainer.device)

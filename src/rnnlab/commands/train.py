@@ -14,11 +14,11 @@ def _load(paths, cfg: DataConfig, resumed):
     return load_corpus(paths or None, cfg.encoding, cfg.min_count, vocab=resumed.vocab if resumed else None)
 
 
-def _default_model(max_time):
+def _default_recipe(max_time):
     from rnnlab import defaults
 
     recipe = defaults.for_budget(max_time)
-    return defaults.model_values(recipe), defaults.describe(recipe, max_time)
+    return defaults.recipe_values(recipe), defaults.describe(recipe, max_time)
 
 
 def _task(corpus, model, train, data):
@@ -39,7 +39,7 @@ COMMAND = training.TrainingCommand(
     make_task=_task,
     batch=lambda task: f"batch {task.batch_size} x seq {task.train_config.seq_len}",
     next_step="sample it: rnnlab sample {out}",
-    default_model=_default_model,
+    default_recipe=_default_recipe,
 )
 
 

@@ -42,7 +42,7 @@ class TrainingCommand:
     make_task: Callable  # (data, model config, train config, data config) -> Task
     batch: Callable  # task -> "batch 16 x seq 32"
     next_step: str  # printed at the end, with {out}
-    default_model: Callable | None = None  # max_time -> (model settings, why), used when no model setting is given
+    default_recipe: Callable | None = None  # max_time -> (settings, why), used when no model setting is given
 
     @property
     def sections(self) -> tuple[tuple[str, type], ...]:
@@ -65,7 +65,7 @@ def add_arguments(p: argparse.ArgumentParser, cmd: TrainingCommand) -> None:
 
 def _asked(args, cmd: TrainingCommand) -> tuple[dict[str, Any], str | None]:
     """The settings asked for: the tiny recipe, then the config files, then the flags; and, when
-    none of them is a model setting, the command's default model for the budget (with why)."""
+    none of them is a model setting, the command's default recipe for the budget under them (with why)."""
     known = cmd.known()
     values: dict[str, Any] = {}
     if args.tiny:
@@ -74,10 +74,10 @@ def _asked(args, cmd: TrainingCommand) -> tuple[dict[str, Any], str | None]:
     for path in args.config:
         values.update(settings.read_toml(path, known))
     values.update(given(args, [cls for _, cls in cmd.sections]))
-    if cmd.default_model is None or args.resume or any(f.name in values for f in settings.fields(cmd.model)):
+    if cmd.default_recipe is None or args.resume or any(f.name in values for f in settings.fields(cmd.model)):
         return values, None
-    model, why = cmd.default_model(values.get("max_time"))
-    return {**model, **values}, why
+    recipe, why = cmd.default_recipe(values.get("max_time"))
+    return {**recipe, **values}, why
 
 
 def _resumed(ckpt, asked: dict[str, Any], cmd: TrainingCommand):

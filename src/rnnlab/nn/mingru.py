@@ -2,11 +2,12 @@
 
     z = sigmoid(W_z x + b_z),  h~ = g(W_h x + b_h),  h' = (1 - z) * h + z * h~
 
-No recurrent weights: a whole chunk is one parallel scan (:mod:`rnnlab.nn.scan`) in training,
-while generation takes one constant-size step per character like any cell. :class:`MinGRU` has
-``torch.nn.GRU``'s signature and parameter naming (``weight_ih_l0`` (2H, D), ``bias_ih_l0``),
-without the ``hh`` ones; ``scan=False`` runs the step loop instead, the reference the scan is
-tested against.
+No recurrent weights: a whole chunk can be one parallel scan (:mod:`rnnlab.nn.scan`) in
+training, while generation takes one constant-size step per character like any cell.
+:class:`MinGRU` has ``torch.nn.GRU``'s signature and parameter naming (``weight_ih_l0`` (2H, D),
+``bias_ih_l0``), without the ``hh`` ones. ``fused=True`` runs the scan (``--impl fused``, what
+``auto`` takes on a GPU); the default is the step loop, faster on a CPU and the reference the
+scan is tested against.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def mingru_step(xw: Tensor, state: State, w_hh: Tensor | None = None, b_hh: Tens
     """One step; ``xw`` (B, 2H) is the projected input [gate | candidate]."""
     (h,) = state
     k, v = xw.chunk(2, 1)  # (B, H) each
-    return (torch.lerp(h, g(v), torch.sigmoid(k)),)  # (1 - z) h + z g(v)
+    # Under autocast xw is half precision while the carried state stays float32; lerp wants one dtype.
+    return (torch.lerp(h, g(v).to(h.dtype), torch.sigmoid(k).to(h.dtype)),)  # (1 - z) h + z g(v)
 
 
 def mingru_log_gates(xw: Tensor) -> tuple[Tensor, Tensor]:

@@ -5,7 +5,7 @@
 
 The normalisation keeps the state's scale independent of time. As :mod:`rnnlab.nn.mingru`: no
 recurrent weights, a parallel scan over a chunk, one constant-size step per generated character;
-``weight_ih_l0`` is (3H, D); ``scan=False`` runs the step loop.
+``weight_ih_l0`` is (3H, D); ``fused=True`` runs the scan, the default the step loop.
 """
 
 from __future__ import annotations

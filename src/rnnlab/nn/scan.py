@@ -60,14 +60,16 @@ def run_scan(log_gates, xw: Tensor, h0: Tensor, weight: Tensor) -> Tensor:
 class ScanLayer(RecurrentBase):
     """A stack of layers whose gates read the input only; ``(input, h_0) -> (output, h_n)`` as
     ``torch.nn.GRU``. A family sets ``num_chunks``, ``step`` (one step, for generation and the
-    reference loop) and ``log_gates`` (log a, log b of the scan). ``scan=False`` runs the step loop."""
+    reference loop) and ``log_gates`` (log a, log b of the scan). As with the GRU's fused layer,
+    ``fused=True`` takes the whole chunk at once, here by the scan; the default is the step loop,
+    which trains faster on a CPU at rnnlab's sizes (docs/benchmarks.md)."""
 
     recurrent_weights = False
     has_sequence = True
 
-    def __init__(self, *args, scan: bool = True, **kwargs) -> None:
+    def __init__(self, *args, fused: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fused = scan
+        self.fused = fused
 
     def _step(self, xw: Tensor, state: State, w_hh: Tensor | None, b_hh: Tensor | None) -> State:
         return type(self).step(xw, state)
