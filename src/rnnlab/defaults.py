@@ -1,8 +1,8 @@
 """The default recipe for a training budget: what ``rnnlab train`` builds when no model setting is given.
 
 The best model for the time spent depends on the time: in a minute, many small steps (16 streams
-of 32 characters) teach a 2x256 LSTM the most; over five minutes and more, the same model learns
-more from fewer, larger steps (32 x 64: more characters per second and a longer backprop window)
+of 32 characters) teach a 2x256 LSTM the most; beyond five minutes, the same model learns more
+from fewer, larger steps (32 x 64: more characters per second and a longer backprop window)
 and would begin to memorise its text without dropout. ``--max-time`` is known when training
 starts, so the default is chosen by it from the recipes below (files in ``rnnlab/recipes/``, each
 a model and how to feed it, which a user can also pass as ``--config``), the ones measured best
@@ -17,7 +17,6 @@ recipe's.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from importlib import resources
 
@@ -57,10 +56,14 @@ def recipe_values(recipe: BudgetRecipe) -> dict:
         return settings.read_toml(str(path), known)
 
 
+def _model_part(values: dict) -> dict:
+    names = {f.name for f in settings.fields(ModelConfig)}
+    return {k: v for k, v in values.items() if k in names}
+
+
 def model_values(recipe: BudgetRecipe) -> dict:
     """The model settings of a recipe."""
-    names = {f.name for f in settings.fields(ModelConfig)}
-    return {k: v for k, v in recipe_values(recipe).items() if k in names}
+    return _model_part(recipe_values(recipe))
 
 
 def describe(recipe: BudgetRecipe, max_time: float | None) -> str:
@@ -71,9 +74,8 @@ def describe(recipe: BudgetRecipe, max_time: float | None) -> str:
 def default_configs(train: TrainConfig) -> tuple[ModelConfig, TrainConfig]:
     """The default model for ``train.max_time`` (vocabulary size still unset), and ``train`` with
     the recipe's training settings in the fields it leaves at their defaults."""
-    recipe = for_budget(train.max_time)
-    values = recipe_values(recipe)
-    model = ModelConfig(**model_values(recipe))
+    values = recipe_values(for_budget(train.max_time))
+    model = ModelConfig(**_model_part(values))
     plain = TrainConfig()
-    unset = {f.name for f in dataclasses.fields(TrainConfig) if getattr(train, f.name) == getattr(plain, f.name)}
+    unset = {f.name for f in settings.fields(TrainConfig) if getattr(train, f.name) == getattr(plain, f.name)}
     return model, settings.replace(train, **{k: v for k, v in values.items() if k in unset})
