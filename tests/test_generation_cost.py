@@ -1,17 +1,22 @@
-"""The recurrent advantage, tested: generating 10,000 characters costs no more per character
-(time within 20%) and no more memory (peak heap within 5%) than generating 1,000.
+"""The recurrent advantage, tested: the 10,000th generated character costs the same work as the
+10th, and generating 10,000 characters takes no more memory (peak heap within 5%) than 1,000.
 
 A transformer re-reads its window (or a growing key/value cache) for every new character; a
-recurrent model carries a state of fixed size, so both costs are flat. Memory is glibc's count
-of heap bytes in use (``mallinfo2``: where torch's CPU allocator gets its memory), sampled while
-the characters are drawn, so a tensor kept per generated character would show.
+recurrent model carries a state of fixed size, so both costs are flat. Work is counted, not
+timed, so that a busy machine cannot fail the test: every tensor operation the generator runs is
+seen by a ``TorchDispatchMode`` that adds up the elements it reads and writes (a matrix-vector
+product reads its whole matrix). Seconds per character are a benchmark's business
+(``benchmarks/sample_speed.py``). Memory is glibc's count of heap bytes in use (``mallinfo2``:
+where torch's CPU allocator gets its memory), sampled while the characters are drawn, so a
+tensor kept per generated character would show.
 """
 
 import ctypes
-import time
 
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
 
 from rnnlab.config import ModelConfig
 from rnnlab.model import CharRNN
@@ -40,29 +45,81 @@ def heap_meter():
     return in_use
 
 
-def cost(model, n: int, in_use) -> tuple[float, int]:
-    """Seconds per character and peak heap bytes while generating n characters at batch 1."""
-    prime = torch.tensor([[1, 2, 3]])
-    peak = in_use()
-    t0 = time.perf_counter()
-    for i, _ in enumerate(generate(model, prime, n, torch.Generator().manual_seed(0))):
-        if i % 25 == 0:
-            peak = max(peak, in_use())
-    return (time.perf_counter() - t0) / n, max(peak, in_use())
+class WorkMeter(TorchDispatchMode):
+    """Counts operations and the tensor elements they read and write."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = self.elements = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        self.ops += 1
+        self.elements += sum(t.numel() for t in tree_flatten((args, kwargs, out))[0] if isinstance(t, torch.Tensor))
+        return out
+
+
+def work_per_step(steps, at: set[int]) -> dict[int, tuple[int, int]]:
+    """(operations, elements) spent producing step i of the iterator ``steps``, for each i in ``at``;
+    the other steps run unmetered (the meter's Python hook is slow)."""
+    seen = {}
+    steps = iter(steps)
+    for i in range(max(at) + 1):
+        if i in at:
+            with WorkMeter() as meter:
+                next(steps)
+            seen[i] = (meter.ops, meter.elements)
+        else:
+            next(steps)
+    return seen
+
+
+def model_for(cell: str) -> CharRNN:
+    torch.manual_seed(0)
+    return CharRNN(ModelConfig(vocab_size=96, cell=cell)).eval()  # the default size
+
+
+PRIME = torch.tensor([[1, 2, 3]])
 
 
 @pytest.mark.parametrize("cell", ["lstm", "mingru"])
-def test_time_and_memory_per_character_do_not_grow_with_length(cell):
+def test_the_ten_thousandth_character_costs_what_the_tenth_did(cell):
+    seen = work_per_step(generate(model_for(cell), PRIME, 10_001, torch.Generator().manual_seed(0)), at={10, 1_000, 10_000})
+    ops, elements = seen[10]
+    assert ops > 5 and elements > 100_000  # the meter saw the step: a 2x256 LSTM reads ~0.8 M weights
+    assert seen[1_000] == seen[10_000] == seen[10], seen
+
+
+def test_the_work_meter_sees_a_growing_context():
+    """The check above can fail: a generator that re-reads everything so far (a transformer
+    without a window) costs more per step as it goes, and the meter says so."""
+
+    def rereads_history(n):
+        history = torch.zeros(1, 8)
+        for _ in range(n):
+            step = history.mean(0, keepdim=True)  # attends to every earlier position
+            history = torch.cat([history, step])
+            yield step
+
+    seen = work_per_step(rereads_history(1_001), at={10, 1_000})
+    assert seen[1_000][1] > 50 * seen[10][1], seen
+
+
+def peak_heap(model, n: int, in_use) -> int:
+    """Peak heap bytes while generating n characters at batch 1."""
+    peak = in_use()
+    for i, _ in enumerate(generate(model, PRIME, n, torch.Generator().manual_seed(0))):
+        if i % 25 == 0:
+            peak = max(peak, in_use())
+    return max(peak, in_use())
+
+
+@pytest.mark.parametrize("cell", ["lstm", "mingru"])
+def test_memory_does_not_grow_with_length(cell):
     in_use = heap_meter()
-    torch.manual_seed(0)
-    model = CharRNN(ModelConfig(vocab_size=96, cell=cell)).eval()  # the default size
-    cost(model, 200, in_use)  # warm-up: first calls allocate and pick kernels
-    short, long = [], []
-    for _ in range(3):  # interleaved, so that a busy moment of the machine falls on both
-        short.append(cost(model, 1_000, in_use))
-        long.append(cost(model, 10_000, in_use))
-    per_char_short, per_char_long = min(s for s, _ in short), min(s for s, _ in long)
-    assert per_char_long <= 1.2 * per_char_short, (per_char_short, per_char_long)
-    peak_short, peak_long = max(m for _, m in short), max(m for _, m in long)
+    model = model_for(cell)
+    peak_heap(model, 200, in_use)  # warm-up: first calls allocate and pick kernels
+    peak_short = max(peak_heap(model, 1_000, in_use) for _ in range(2))
+    peak_long = max(peak_heap(model, 10_000, in_use) for _ in range(2))
     assert peak_long <= 1.05 * peak_short, (peak_short, peak_long)
     assert peak_long - peak_short < 256 * 1024  # not even a quarter of a megabyte more (10,000 kept (V,) rows would be 3.8 MB)
