@@ -27,6 +27,7 @@ so a table can be filled across sessions; ``--summary`` averages whatever runs a
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import re
@@ -150,6 +151,7 @@ def one_budget(minutes, name, path, corpus, val, variant, peers, here, src, seed
                 [f"{ckpt.model_config.layers}x{ckpt.model_config.hidden} {ckpt.model_config.cell}", *ckpt.model_config.extras()]
             ),
             "rnnlab_bpc": round(ours, 4),
+            "rnnlab_evals": evaluations(run / "metrics.csv"),
         }
         for peer in peers:
             out = Path(tmp) / f"{peer}.pt"
@@ -171,6 +173,12 @@ def one_budget(minutes, name, path, corpus, val, variant, peers, here, src, seed
             if "horizon" in saved:
                 row[f"{peer}_horizon"] = saved["horizon"]
     return row
+
+
+def evaluations(metrics: Path) -> list[list[float]]:
+    """The run's validation curve from its ``metrics.csv``: [step, learning rate, validation bits/char] per evaluation."""
+    with metrics.open(newline="") as f:
+        return [[int(r["step"]), float(r["lr"]), round(float(r["val_bpc"]), 4)] for r in csv.DictReader(f) if r.get("val_bpc")]
 
 
 def bpc(model, val: torch.Tensor) -> float:

@@ -16,7 +16,13 @@ generating the way nanoGPT's ``generate`` does: for every new character the whol
 again on the last ``block_size`` characters (no key-value cache), the head on the last position
 only, then softmax and ``torch.multinomial``; the characters are decoded as for the others.
 
-    .venv/bin/python benchmarks/sample_speed.py [--chars 2000] [--cell lstm] [--device cpu] [--no-gpt]
+The recurrent advantage in seconds (``--lengths``, default 1,000 and 10,000): rnnlab's generator
+at batch 1 for the LSTM and the minGRU of the default size, each length timed in alternating
+rounds; a model that re-read its past would take longer per character on the longer run.
+``tests/test_generation_cost.py`` checks the same by counting work, which a busy machine cannot
+disturb.
+
+    .venv/bin/python benchmarks/sample_speed.py [--chars 2000] [--cell lstm] [--device cpu] [--no-gpt] [--lengths 1000 10000]
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, alternate, median, table, timed, write_json
 from peers import GPTPeer
 
+from rnnlab.cells import CELLS
 from rnnlab.config import ModelConfig
 from rnnlab.data import Vocab
 from rnnlab.lm import LanguageModel
@@ -98,15 +105,41 @@ def matvec_rate(nbytes: int, device: torch.device, repeats: int = 2000) -> float
     return w.numel() * 4 * repeats / min(timed(go) for _ in range(3))
 
 
+def length_rows(cells, lengths, rounds: int, device: torch.device, vocab: Vocab, **size) -> list[dict]:
+    """Microseconds per character of batch-1 generation at each length, per cell, alternating."""
+    rows = []
+    for cell in cells:
+        torch.manual_seed(0)
+        model = CharRNN(ModelConfig(vocab_size=len(vocab), cell=cell, **size)).to(device).eval()
+        lm = LanguageModel(model, vocab, device)
+
+        def per_char(n, lm=lm):
+            return lambda: timed(lambda: (list(lm.iter_sample(n, prime="a", seed=0)), sync(device))) / n * 1e6
+
+        res = alternate({str(n): per_char(n) for n in lengths}, rounds=rounds)
+        us = {n: median(res[str(n)]) for n in lengths}
+        rows.append(
+            {
+                "cell": cell,
+                **{f"us_per_char_{n}": round(us[n], 1) for n in lengths},
+                "longest_vs_shortest": round(us[max(lengths)] / us[min(lengths)], 3),
+                "runs": res,
+            }
+        )
+    return rows
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--chars", type=int, default=2000)
-    ap.add_argument("--cell", default="lstm", choices=["lstm", "gru", "rnn"])
+    ap.add_argument("--cell", default="lstm", choices=CELLS)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--gpt", action=argparse.BooleanOptionalAction, default=True, help="nanoGPT's character model at batch 1 (default: on)")
+    ap.add_argument("--lengths", type=int, nargs="*", default=[1_000, 10_000], help="batch-1 lengths to time per character (none: skip)")
+    ap.add_argument("--length-cells", nargs="+", default=["lstm", "mingru"], choices=CELLS)
     ap.add_argument("--out", type=Path, default=RESULTS / "sample_speed.json")
     args = ap.parse_args(argv)
     device = torch.device(args.device)
@@ -163,6 +196,11 @@ def main(argv=None) -> dict:
     )
     cols = ["device", "cell", "layers", "hidden", "batch", "rnnlab_cps", "naive_cps", "speedup", "limit_cps", "of_limit"]
     print(table(rows, cols + (["gpt_cps", "vs_gpt"] if args.gpt else [])))
+    by_length = []
+    if args.lengths:
+        by_length = length_rows(args.length_cells, args.lengths, args.rounds, device, vocab, layers=args.layers, hidden=args.hidden)
+        print(f"batch-1 microseconds per character by length (median of {args.rounds} alternating rounds):")
+        print(table(by_length, ["cell", *(f"us_per_char_{n}" for n in args.lengths), "longest_vs_shortest"]))
     payload = {
         "benchmark": "sample_speed",
         "chars": args.chars,
@@ -180,6 +218,7 @@ def main(argv=None) -> dict:
         if args.gpt
         else None,
         "rows": rows,
+        "by_length": by_length,
     }
     write_json(args.out, payload)
     return payload

@@ -84,10 +84,12 @@ def test_flop_count_of_a_training_step_by_hand():
 
 def test_sample_speed_compares_with_the_naive_loop(tmp_path):
     out = tmp_path / "s.json"
-    _load("sample_speed").main(["--chars", "20", "--rounds", "1", "--hidden", "16", "--out", str(out)])
+    _load("sample_speed").main(["--chars", "20", "--rounds", "1", "--hidden", "16", "--lengths", "30", "60", "--out", str(out)])
     data = json.loads(out.read_text())
     assert [r["batch"] for r in data["rows"]] == [1, 64]
     assert data["rows"][0]["limit_cps"] > 0 and all(r["naive_cps"] > 0 for r in data["rows"])
+    assert [r["cell"] for r in data["by_length"]] == ["lstm", "mingru"]
+    assert all(r["us_per_char_30"] > 0 and r["us_per_char_60"] > 0 and r["longest_vs_shortest"] > 0 for r in data["by_length"])
 
 
 def test_gpt_peer_builds_trains_within_its_budget_and_saves(tmp_path):
@@ -156,7 +158,7 @@ def test_sliding_window_score_equals_a_naive_loop_over_positions():
 
 def test_sample_speed_times_the_gpt_contender_at_batch_one(tmp_path):
     out = tmp_path / "s.json"
-    _load("sample_speed").main(["--chars", "20", "--rounds", "1", "--hidden", "16", "--out", str(out)])
+    _load("sample_speed").main(["--chars", "20", "--rounds", "1", "--hidden", "16", "--lengths", "--out", str(out)])
     data = json.loads(out.read_text())
     one, wide = data["rows"]
     assert one["gpt_cps"] > 0 and one["vs_gpt"] > 0 and len(one["runs"]["gpt"]) == 1

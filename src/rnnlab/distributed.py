@@ -9,6 +9,7 @@ steps as one process with B streams. Rank 0 alone writes checkpoints, metrics an
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 from dataclasses import dataclass
 
@@ -70,4 +71,10 @@ def shutdown(ctx: DistContext | None) -> None:
     if ctx is not None and dist.is_initialized():
         with contextlib.suppress(RuntimeError):  # a peer already failed; torchrun reports it
             dist.barrier()
+        # DistributedDataParallel's reducer holds the group too; when a reference cycle keeps it
+        # alive, gloo's worker threads outlive destroy_process_group and are torn down during
+        # interpreter finalisation, which aborts the process now and then ("terminate called
+        # without an active exception", seen once in CI). Free such cycles while Python still runs.
+        gc.collect()
         dist.destroy_process_group()
+        gc.collect()
