@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 LOCK := requirements/lock.txt
 
-.PHONY: demo test test-all lint format bench bench-gpu lesson rates clean
+.PHONY: demo test test-all lint format bench bench-gpu lesson rates base-model clean
 
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -15,13 +15,14 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PY) -m pip install --quiet -c $(LOCK) -e '.[dev]'
 	touch $@
 
-# The main job on the embedded corpus: the lesson, then a language model trained for two
-# minutes, then samples. Each demo run gets its own folder, so no earlier run is overwritten.
+# The main job on the embedded corpus: the lesson, then the shipped English base model
+# fine-tuned on it for two minutes (docs/base-model.md), then samples. Each demo run gets its own
+# folder, so no earlier run is overwritten.
 DEMO_RUN := runs/demo-$(shell date +%Y%m%d-%H%M%S)
 
 demo: $(VENV)/.installed
 	$(PY) -m rnnlab lesson
-	$(PY) -m rnnlab train --out $(DEMO_RUN) --max-time 120
+	$(PY) -m rnnlab train --init-from base --out $(DEMO_RUN) --max-time 120
 	$(PY) -m rnnlab sample $(DEMO_RUN) --length 600 --temperature 0.8 --seed 0
 	$(PY) -m rnnlab sample $(DEMO_RUN) --length 300 --temperature 0.6 --prime "hacker" --seed 1
 
@@ -45,6 +46,12 @@ lesson: $(VENV)/.installed
 
 rates: $(VENV)/.installed
 	$(PY) scripts/lesson_success_rates.py
+
+# The English base model shipped in src/rnnlab/models/base.pt (docs/base-model.md): builds its
+# corpus (apt-get download of r-cran-janeaustenr), trains, exports. About 80 minutes on 2 cores;
+# after a stop, `$(PY) scripts/train_base.py --resume` goes on.
+base-model: $(VENV)/.installed
+	$(PY) scripts/train_base.py
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/reference_speed.py --repeats 15

@@ -211,3 +211,19 @@ def test_lm_quality_summary_averages_the_runs_of_each_text_budget_and_variant(tm
     assert (plain["variant"], plain["seeds"], plain["rnnlab_bpc"], plain["gpt_bpc"]) == ("", 2, 2.1, 3.2)
     assert plain["gpt_minus_rnnlab"] == 1.1 and plain["rnnlab_cps"] == 200 and plain["rnnlab_params"] == 7
     assert gru["variant"] == "--cell gru" and gru["rnnlab_bpc"] == 2.5 and "gpt_bpc" not in gru
+
+
+def test_demo_english_counts_words_of_the_list():
+    share = _load("demo_english").english_share
+    assert share("The cat sat on the mat; xqzv wibble don't.", {"the", "cat", "sat", "on", "mat", "don't"}) == (7, 9)
+
+
+def test_finetune_quality_scores_the_tail_train_validates_on():
+    import torch
+
+    from rnnlab.training.lm_task import split_train_val
+
+    text = "abcdefghij" * 1000
+    tail = _load("finetune_quality").heldout(text)
+    _, val = split_train_val(torch.arange(len(text)), 0.05, 32)
+    assert len(tail) == val.numel() and text.endswith(tail) and 0.04 * len(text) < len(tail) <= 0.05 * len(text)

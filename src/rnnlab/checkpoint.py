@@ -32,7 +32,8 @@ FORMAT = "rnnlab-checkpoint"
 # 1: the first. 2: impl may be "auto" or "fused"; "precision"; fp16 runs add "scaler".
 # 3: the typed layout below: data_config, data (with the text's hash), backend, task section.
 # 4: train_config has "optimizer" (adamw); earlier runs trained with "adam".
-VERSION = 4
+# 5: train_config has "init_from", the task sections "origin" (both absent: random weights).
+VERSION = 5
 MIN_VERSION = 1
 LAST = "last.pt"
 BEST = "best.pt"
@@ -62,17 +63,18 @@ class LMState:
 
     vocab: Vocab
     carried_state: list[torch.Tensor] | None = None  # per state tensor (h, or h and c): (L, B, H)
+    origin: dict | None = None  # where the weights started (init_from.Start.origin), None: random
 
     def sizes(self) -> dict[str, int]:
         """The model settings the vocabulary decides."""
         return {"vocab_size": len(self.vocab)}
 
     def to_dict(self) -> dict:
-        return {"vocab": self.vocab.to_dict(), "carried_state": self.carried_state}
+        return {"vocab": self.vocab.to_dict(), "carried_state": self.carried_state, "origin": self.origin}
 
     @classmethod
     def from_dict(cls, d: dict) -> LMState:
-        return cls(Vocab.from_dict(d["vocab"]), d.get("carried_state"))
+        return cls(Vocab.from_dict(d["vocab"]), d.get("carried_state"), d.get("origin"))
 
 
 @dataclass
@@ -83,16 +85,23 @@ class TagState:
     out_vocab: Vocab
     shuffle: torch.Tensor | None = None  # the shuffling generator's state
     order: torch.Tensor | None = None  # this epoch's order of the training windows
+    origin: dict | None = None  # the language model the weights started from (tag.from_lm), None: random
 
     def sizes(self) -> dict[str, int]:
         return {"vocab_size": len(self.in_vocab), "out_vocab": len(self.out_vocab)}
 
     def to_dict(self) -> dict:
-        return {"in_vocab": self.in_vocab.to_dict(), "out_vocab": self.out_vocab.to_dict(), "shuffle": self.shuffle, "order": self.order}
+        return {
+            "in_vocab": self.in_vocab.to_dict(),
+            "out_vocab": self.out_vocab.to_dict(),
+            "shuffle": self.shuffle,
+            "order": self.order,
+            "origin": self.origin,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> TagState:
-        return cls(Vocab.from_dict(d["in_vocab"]), Vocab.from_dict(d["out_vocab"]), d.get("shuffle"), d.get("order"))
+        return cls(Vocab.from_dict(d["in_vocab"]), Vocab.from_dict(d["out_vocab"]), d.get("shuffle"), d.get("order"), d.get("origin"))
 
 
 class Kind(NamedTuple):  # the classes of one kind of run

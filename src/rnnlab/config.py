@@ -222,6 +222,13 @@ class LoopConfig(Settings):
     )
     sample_chars: int = setting(200, "characters sampled at each evaluation", check=at_least(0), resume=True)
     recover: bool = setting(False, "on a NaN/inf loss, reload the last checkpoint and halve the learning rate", resume=True)
+    init_from: str | None = setting(
+        None,
+        "start from a trained language model: a run folder, a checkpoint file, or base (the English model shipped "
+        "with rnnlab); its shape and weights, new characters added, a fresh optimizer and schedule",
+        unset="random weights",
+        metavar="RUN_DIR|base",
+    )
 
 
 @dataclass(frozen=True)
@@ -241,6 +248,13 @@ class TagTrainConfig(LoopConfig):
 
     batch_size: int = override(LoopConfig, "batch_size", 32, help="lines (windows) per batch")
     epochs: int | None = override(LoopConfig, "epochs", None, unset=f"20, raised to reach {MIN_TAG_STEPS} steps on a small file")
+    init_from: str | None = override(
+        LoopConfig,
+        "init_from",
+        None,
+        help="start from a trained language model (a run folder, a checkpoint file, or base): its sizes, embedding "
+        "and recurrent layers, in both directions; a fresh output layer",
+    )
 
 
 # ------------------------------------------------------------------------------------ report

@@ -17,7 +17,7 @@ import functools
 import hashlib
 import os
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -376,9 +376,11 @@ def load_corpus(
     min_count: int = 1,
     unk: bool = False,
     vocab: Vocab | None = None,
+    grow: Callable[[Vocab], Vocab] | None = None,
 ) -> Corpus:
     """Read files or folders (by default the embedded corpus) into ids. With ``vocab`` given,
-    encode with it (unknowns -> unk)."""
+    encode with it (unknowns -> unk); with ``grow``, with ``grow(the text's vocabulary)`` (a
+    trained model's vocabulary grown by the text's new characters: ``--init-from``)."""
     files, skipped = list_text_files(paths or [default_corpus_path()])
     total = None
     if vocab is None:
@@ -388,6 +390,7 @@ def load_corpus(
             names = ", ".join(str(f) for f in files[:3])
             raise UserError(f"the corpus is empty ({names}{'...' if len(files) > 3 else ''})")
         vocab = build_vocab(counts, min_count=min_count, unk=unk)
+        vocab = grow(vocab) if grow is not None else vocab
     ids, n_unknown, sha = encode_files(files, vocab, encoding, total)
     if ids.numel() == 0:
         raise UserError("the corpus is empty")
@@ -395,12 +398,15 @@ def load_corpus(
     return Corpus(ids, vocab, spec, [str(f) for f in files], n_unknown, skipped)
 
 
-def corpus_from_text(text: str, min_count: int = 1, unk: bool = False, vocab: Vocab | None = None) -> Corpus:
+def corpus_from_text(
+    text: str, min_count: int = 1, unk: bool = False, vocab: Vocab | None = None, grow: Callable[[Vocab], Vocab] | None = None
+) -> Corpus:
     """The same as :func:`load_corpus`, for a string already in memory."""
     if not text:
         raise UserError("the text is empty")
     if vocab is None:
         vocab = build_vocab(count_chars([text]), min_count=min_count, unk=unk)
+        vocab = grow(vocab) if grow is not None else vocab
     ids, n_unknown = vocab.encode(text)
     if ids.numel() == 0:
         raise UserError("no character of the text is in the vocabulary")

@@ -22,6 +22,7 @@ from rnnlab.model import LN2, CharRNN
 from rnnlab.runs import load_model
 from rnnlab.sampling import generate
 from rnnlab.scoring import score_ids
+from rnnlab.settings import replace, to_dict
 
 
 class LanguageModel:
@@ -122,26 +123,39 @@ def train_lm(
     config: TrainConfig | None = None,
     data: DataConfig | None = None,
     hooks=None,
+    init_from: str | os.PathLike | None = None,
 ) -> LanguageModel:
     """Train from a string or files without the CLI (``model=None``: the default recipe for
     ``config.max_time``, as ``rnnlab train``: its model, and its training settings where
     ``config`` leaves the field defaults); checkpoints go to ``out`` when given, and
     ``rnnlab train --resume OUT`` continues the run (given the same text again as PATH when it
-    came from a string)."""
+    came from a string).
+
+    ``init_from`` (or ``config.init_from``): start from a trained model's weights, as
+    ``--init-from``: a run folder, a checkpoint file, or ``"base"``. Its model settings are
+    used; ``model``, if given, may change only those that keep the weights' shape."""
+    from rnnlab.init_from import read
     from rnnlab.training import LMTask, Trainer
 
     if (text is None) == (paths is None):
         raise UserError("give exactly one of text= or paths=")
     data = data or DataConfig()
+    config = config or TrainConfig()
+    if init_from is not None:
+        config = replace(config, init_from=str(init_from))
+    start = read(config.init_from) if config.init_from else None
+    if start is not None:
+        asked = {} if model is None else {k: v for k, v in to_dict(model).items() if v != getattr(ModelConfig(), k)}
+        model = start.model_config(asked, lambda key: f"model.{key}")
+    grow = start.grow if start is not None else None
     if text is not None:
-        corpus = corpus_from_text(text, min_count=data.min_count)
+        corpus = corpus_from_text(text, min_count=data.min_count, grow=grow)
     else:
-        corpus = load_corpus(paths, encoding=data.encoding, min_count=data.min_count)
+        corpus = load_corpus(paths, encoding=data.encoding, min_count=data.min_count, grow=grow)
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
-    config = config or TrainConfig()
     if model is None:
         model, config = default_configs(config)
-    trainer = Trainer(LMTask(corpus, model, config, data), run_dir=out, hooks=hooks)
+    trainer = Trainer(LMTask(corpus, model, config, data, start), run_dir=out, hooks=hooks)
     trainer.run()
     return LanguageModel(trainer.model, corpus.vocab, trainer.device)

@@ -22,11 +22,29 @@ from rnnlab.errors import UserError
 # The network of each kind of run, imported on first use.
 MODELS = {"lm": ("rnnlab.model", "CharRNN"), "tag": ("rnnlab.tag.model", "TagModel")}
 
+# The name of the English language model shipped inside the package (docs/base-model.md). A run
+# folder that happens to be called "base" is reached as ./base.
+BASE = "base"
+
+
+def base_model_path() -> Path:
+    return Path(__file__).resolve().parent / "models" / "base.pt"
+
+
+def locate(run: str | os.PathLike) -> Path:
+    """Where a run named on the command line is: ``base`` is the shipped model, else a path."""
+    if isinstance(run, str) and run == BASE:
+        path = base_model_path()
+        if not path.is_file():
+            raise UserError(f"this rnnlab has no base model ({path} is missing); train one with scripts/train_base.py")
+        return path
+    return Path(run)
+
 
 def load_run(run_dir: str | os.PathLike, which: str = "best", kind: str | None = None) -> Checkpoint:
-    """The checkpoint of a run folder (``best.pt``, else ``last.pt``; or ``which="last"``), or a
-    checkpoint file named directly."""
-    return checkpoint.load(checkpoint.find(Path(run_dir), which), kind=kind)
+    """The checkpoint of a run folder (``best.pt``, else ``last.pt``; or ``which="last"``), a
+    checkpoint file named directly, or the shipped model (``"base"``)."""
+    return checkpoint.load(checkpoint.find(locate(run_dir), which), kind=kind)
 
 
 def build_model(ckpt: Checkpoint, device: torch.device | str = "cpu", backend: str | None = None) -> torch.nn.Module:

@@ -34,6 +34,7 @@ def summary(trainer: Trainer, batch: str, changes: dict[str, tuple[Any, Any]], m
         f"{sum(t.numel() for t in trainer.model.parameters()):,} parameters, on {trainer.device}"
         + (f" ({cfg.precision} autocast)" if cfg.precision != "fp32" else ""),
         *([f"  ({model_note}; model flags choose your own)"] if model_note else []),
+        *([f"  ({started(origin)})"] if (origin := getattr(task, "origin", None)) else []),
         f"training: {batch}, {task.steps_per_epoch} steps per epoch, lr {cfg.lr:g} ({cfg.schedule}), "
         f"up to {p.total_steps} steps" + (f" or {fmt_duration(cfg.max_time)}" if cfg.max_time else ""),
     ]
@@ -41,6 +42,14 @@ def summary(trainer: Trainer, batch: str, changes: dict[str, tuple[Any, Any]], m
         changed = ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changes.items())
         lines.append(f"resuming at step {p.step}" + (f"; changed: {changed}" if changed else ""))
     return "\n".join(lines)
+
+
+def started(origin: dict[str, Any]) -> str:
+    """Where the weights came from, in words (``init_from.Start.origin``)."""
+    val = f", validation {origin['best_val']:.3f} bits/char" if origin.get("best_val") is not None else ""
+    new = origin.get("new_chars", 0)
+    grown = f"; {new} new character{'s' * (new != 1)} added to its {origin['source_vocab']}" if new else ""
+    return f"started from {origin['init_from']}: its weights after {origin['step']:,} steps{val}{grown}"
 
 
 class ProgressDisplay(Hooks):

@@ -51,7 +51,10 @@ def run(args) -> int:
     )
     if args.lstmvis and report.data["mode"] == "tag":
         raise UserError("--lstmvis writes the states of language-model runs; this is a tag run")
-    out = Path(args.out) if args.out else Path(args.run_dir) / "report.html"
+    from rnnlab.runs import BASE
+
+    # The shipped model has no run folder to write into: its page goes to the current folder.
+    out = Path(args.out) if args.out else Path("base-report.html") if args.run_dir == BASE else Path(args.run_dir) / "report.html"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:

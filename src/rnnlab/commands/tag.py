@@ -18,7 +18,7 @@ from rnnlab.config import TagDataConfig, TagModelConfig, TagTrainConfig
 from rnnlab.errors import UserError
 
 
-def _load(paths, cfg: TagDataConfig, resumed):
+def _load(paths, cfg: TagDataConfig, resumed, start=None):  # start: the tagger keeps its own input vocabulary
     from rnnlab.tag import TagData, load_pairs
 
     pairs, bad, spec = load_pairs(paths, cfg)
@@ -26,10 +26,17 @@ def _load(paths, cfg: TagDataConfig, resumed):
     return TagData(pairs, *vocabs, n_bad=bad, spec=spec)
 
 
-def _task(data, model, train, data_config):
+def _task(data, model, train, data_config, start=None):
     from rnnlab.tag import TagTask
 
-    return TagTask(data, model, train, data_config)
+    return TagTask(data, model, train, data_config, start)
+
+
+def _start(name: str):
+    from rnnlab import init_from
+    from rnnlab.tag.from_lm import TagStart
+
+    return TagStart(init_from.read(name))
 
 
 COMMAND = training.TrainingCommand(
@@ -44,6 +51,7 @@ COMMAND = training.TrainingCommand(
     make_task=_task,
     batch=lambda task: f"batch {task.batch_size} lines",
     next_step="use it: rnnlab tag predict {out} TEXT",
+    start=_start,
 )
 
 

@@ -8,10 +8,18 @@ from rnnlab.commands import training
 from rnnlab.config import DataConfig, ModelConfig, TrainConfig
 
 
-def _load(paths, cfg: DataConfig, resumed):
+def _load(paths, cfg: DataConfig, resumed, start=None):
     from rnnlab.data import load_corpus
 
-    return load_corpus(paths or None, cfg.encoding, cfg.min_count, vocab=resumed.vocab if resumed else None)
+    return load_corpus(
+        paths or None, cfg.encoding, cfg.min_count, vocab=resumed.vocab if resumed else None, grow=start.grow if start else None
+    )
+
+
+def _start(name: str):
+    from rnnlab import init_from
+
+    return init_from.read(name)
 
 
 def _default_recipe(max_time):
@@ -21,10 +29,10 @@ def _default_recipe(max_time):
     return defaults.recipe_values(recipe), defaults.describe(recipe, max_time)
 
 
-def _task(corpus, model, train, data):
+def _task(corpus, model, train, data, start=None):
     from rnnlab.training import LMTask
 
-    return LMTask(corpus, model, train, data)
+    return LMTask(corpus, model, train, data, start)
 
 
 COMMAND = training.TrainingCommand(
@@ -40,6 +48,7 @@ COMMAND = training.TrainingCommand(
     batch=lambda task: f"batch {task.batch_size} x seq {task.train_config.seq_len}",
     next_step="sample it: rnnlab sample {out}",
     default_recipe=_default_recipe,
+    start=_start,
 )
 
 
@@ -48,7 +57,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "train",
         help="train a character language model",
         description="Train a character-level language model. With no PATH it trains on the embedded "
-        "corpus (The Jargon File 4.4.7). Ctrl-C saves a checkpoint; --resume continues it.",
+        "corpus (The Jargon File 4.4.7). --init-from base fine-tunes the shipped English model instead of "
+        "starting from random weights. Ctrl-C saves a checkpoint; --resume continues it.",
     )
     p.add_argument(
         "paths",

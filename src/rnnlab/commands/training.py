@@ -43,6 +43,7 @@ class TrainingCommand:
     batch: Callable  # task -> "batch 16 x seq 32"
     next_step: str  # printed at the end, with {out}
     default_recipe: Callable | None = None  # max_time -> (settings, why), used when no model setting is given
+    start: Callable | None = None  # --init-from's name -> init_from.Start, for a command that has the setting
 
     @property
     def sections(self) -> tuple[tuple[str, type], ...]:
@@ -74,7 +75,8 @@ def _asked(args, cmd: TrainingCommand) -> tuple[dict[str, Any], str | None]:
     for path in args.config:
         values.update(settings.read_toml(path, known))
     values.update(given(args, [cls for _, cls in cmd.sections]))
-    if cmd.default_recipe is None or args.resume or any(f.name in values for f in settings.fields(cmd.model)):
+    chosen = values.get("init_from") or any(f.name in values for f in settings.fields(cmd.model))
+    if cmd.default_recipe is None or args.resume or chosen:
         return values, None
     recipe, why = cmd.default_recipe(values.get("max_time"))
     return {**recipe, **values}, why
@@ -127,7 +129,7 @@ def run(args, cmd: TrainingCommand) -> int:
 
     logging.basicConfig(level=logging.WARNING, format="rnnlab: %(message)s")
     asked, why = _asked(args, cmd)
-    ckpt, changes = None, {}
+    ckpt, changes, start = None, {}, None
     if args.resume:
         if args.out or args.tiny:
             raise UserError(f"--resume goes on with the run's own folder and settings; give no {'--out' if args.out else '--tiny'}")
@@ -135,17 +137,20 @@ def run(args, cmd: TrainingCommand) -> int:
         data_cfg, model_cfg, train_cfg, changes = _resumed(ckpt, asked, cmd)
     else:
         data_cfg, model_cfg, train_cfg = (build(cls, asked) for _, cls in cmd.sections)
+        if getattr(train_cfg, "init_from", None):
+            start = cmd.start(train_cfg.init_from)  # read and checked before anything is written
+            model_cfg = start.model_config({f.name: asked[f.name] for f in settings.fields(cmd.model) if f.name in asked}, flag)
     if args.print_config:
         return _print_config((data_cfg, model_cfg, train_cfg))
 
     ctx = distributed.from_env(train_cfg.device)
     try:
-        return _train(args, cmd, ckpt, (data_cfg, model_cfg, train_cfg), changes, ctx, why)
+        return _train(args, cmd, ckpt, (data_cfg, model_cfg, train_cfg), changes, ctx, why, start)
     finally:
         distributed.shutdown(ctx)
 
 
-def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | None = None) -> int:
+def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | None = None, start=None) -> int:
     from rnnlab.commands.progress import ProgressDisplay, fmt_duration
     from rnnlab.training import Trainer
     from rnnlab.training.loop import REASONS
@@ -157,7 +162,7 @@ def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | N
         ckpt.data.check_same(data.spec)
         out = Path(args.resume)
     else:
-        data = cmd.load(args.paths, data_cfg, None)
+        data = cmd.load(args.paths, data_cfg, None, start)
         if ctx is not None and not args.out:
             raise UserError("give --out when training with torchrun, so that every process names the same folder")
         out = Path(args.out) if args.out else default_out(cmd.out_prefix)
@@ -170,7 +175,7 @@ def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | N
     if getattr(data, "n_bad", 0) and not args.quiet:
         print(f"rnnlab {cmd.name}: skipped {data.n_bad:,} bad lines", file=sys.stderr)
 
-    task = cmd.make_task(data, model_cfg, train_cfg, data_cfg)
+    task = cmd.make_task(data, model_cfg, train_cfg, data_cfg, start)
     hooks = ProgressDisplay(args.quiet or not main_rank, cmd.batch(task), changes, model_note=why)
     with stop_on_signals() as stop:
         trainer = Trainer(task, run_dir=out, hooks=hooks, stop=stop, resume=ckpt, dist=ctx)

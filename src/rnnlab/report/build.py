@@ -55,7 +55,7 @@ def build_report(
     cfg = dataclasses.replace(config or ReportConfig(), **settings)
     if text is not None and prime is not None:
         raise UserError("give at most one of --text and --prime")
-    ckpt = load_run(Path(run_dir), which)
+    ckpt = load_run(run_dir, which)
     build = build_tag_report if ckpt.kind == "tag" else build_lm_report
     return build(Path(run_dir), ckpt, build_model(ckpt, "cpu"), text, prime, cfg)
 

@@ -23,6 +23,7 @@ from rnnlab.distributed import DistContext
 from rnnlab.errors import UserError
 from rnnlab.model import LN2
 from rnnlab.settings import replace
+from rnnlab.tag.from_lm import TagStart, load_into
 from rnnlab.tag.infer import Tagger, transduce
 from rnnlab.tag.model import TagModel
 from rnnlab.tag.pairs import Pair, windows
@@ -100,10 +101,21 @@ def split_lines(pairs: Sequence[Pair], val_fraction: float) -> tuple[list[Pair],
 class TagTask:
     kind = "tag"
 
-    def __init__(self, data: TagData, model: TagModelConfig, train: TagTrainConfig, data_config: TagDataConfig | None = None):
+    def __init__(
+        self,
+        data: TagData,
+        model: TagModelConfig,
+        train: TagTrainConfig,
+        data_config: TagDataConfig | None = None,
+        start: TagStart | None = None,
+    ):
+        """``start``: the language model to start from (``model`` then has its sizes); None:
+        random weights, or a resumed run's."""
         self.tag_data = data
         self.in_vocab, self.out_vocab = data.in_vocab, data.out_vocab
         self.model_config = replace(model, vocab_size=len(self.in_vocab), out_vocab=len(self.out_vocab))
+        self.init_weights = start.weights_for(self.model_config, self.in_vocab) if start is not None else None
+        self.origin = start.origin(self.in_vocab) if start is not None else None
         self.train_config, self.data_config, self.data = train, data_config or TagDataConfig(), data.spec
         max_len = self.data_config.max_len
         train_pairs, self.val_pairs = split_lines(data.pairs, train.val_fraction)
@@ -125,7 +137,10 @@ class TagTask:
         return self.batch_size
 
     def build_model(self, backend: str) -> TagModel:
-        return TagModel(self.model_config, backend)
+        model = TagModel(self.model_config, backend)
+        if self.init_weights is not None:
+            load_into(model, self.init_weights)
+        return model
 
     def start_epoch(self) -> None:
         self.order = torch.randperm(len(self.train), generator=self.shuffle)
@@ -170,9 +185,10 @@ class TagTask:
         )
 
     def state(self) -> TagState:
-        return TagState(self.in_vocab, self.out_vocab, self.shuffle.get_state(), self.order)
+        return TagState(self.in_vocab, self.out_vocab, self.shuffle.get_state(), self.order, self.origin)
 
     def restore(self, state: TagState) -> None:
+        self.origin = state.origin
         self.shuffle.set_state(state.shuffle)
         self.order = state.order.clone()
 
@@ -184,11 +200,23 @@ def train_tagger(
     config: TagTrainConfig | None = None,
     data: TagDataConfig | None = None,
     hooks=None,
+    init_from: str | os.PathLike | None = None,
 ) -> Tagger:
-    """Train from pairs in memory; checkpoints go to ``out`` when given."""
+    """Train from pairs in memory; checkpoints go to ``out`` when given. ``init_from`` (or
+    ``config.init_from``): start from a language model, as ``--init-from`` (its sizes; ``model``,
+    if given, may change the others)."""
+    from rnnlab.init_from import read
+    from rnnlab.settings import to_dict
     from rnnlab.training import Trainer
 
-    task = TagTask(TagData(list(pairs)), model or TagModelConfig(), config or TagTrainConfig(), data)
+    config = config or TagTrainConfig()
+    if init_from is not None:
+        config = replace(config, init_from=str(init_from))
+    start = TagStart(read(config.init_from)) if config.init_from else None
+    if start is not None:
+        asked = {} if model is None else {k: v for k, v in to_dict(model).items() if v != getattr(TagModelConfig(), k)}
+        model = start.model_config(asked, lambda key: f"model.{key}")
+    task = TagTask(TagData(list(pairs)), model or TagModelConfig(), config, data, start)
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
     trainer = Trainer(task, run_dir=out, hooks=hooks)

@@ -10,6 +10,7 @@ exactly where it stopped.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import torch
 import torch.distributed as dist_ops
@@ -24,6 +25,9 @@ from rnnlab.sampling import generate
 from rnnlab.scoring import score_ids
 from rnnlab.settings import replace
 from rnnlab.training.precision import carry
+
+if TYPE_CHECKING:
+    from rnnlab.init_from import Start
 
 log = logging.getLogger("rnnlab.train")
 
@@ -54,9 +58,13 @@ def stream_batches(ids: torch.Tensor, batch_size: int, seq_len: int) -> tuple[to
 class LMTask:
     kind = "lm"
 
-    def __init__(self, corpus: Corpus, model: ModelConfig, train: TrainConfig, data: DataConfig | None = None):
+    def __init__(self, corpus: Corpus, model: ModelConfig, train: TrainConfig, data: DataConfig | None = None, start: Start | None = None):
+        """``start``: the model to start from (``corpus`` encoded with its vocabulary, extended),
+        whose shape ``model`` then has; None: random weights, or a resumed run's."""
         self.corpus, self.vocab = corpus, corpus.vocab
         self.model_config = replace(model, vocab_size=len(corpus.vocab))
+        self.init_weights = start.weights_for(corpus.vocab) if start is not None else None
+        self.origin = start.origin(corpus.vocab) if start is not None else None
         self.train_config, self.data_config, self.data = train, data or DataConfig(), corpus.spec
         self.epochs = train.epochs
         self.train_ids, self.val_ids = split_train_val(corpus.ids, train.val_fraction, train.seq_len)
@@ -87,7 +95,10 @@ class LMTask:
         return rows
 
     def build_model(self, backend: str) -> CharRNN:
-        return CharRNN(self.model_config, backend)
+        model = CharRNN(self.model_config, backend)
+        if self.init_weights is not None:
+            model.load_state_dict(self.init_weights)
+        return model
 
     def start_epoch(self) -> None:
         self.carried = None  # a new pass over the text starts from a blank state
@@ -127,7 +138,7 @@ class LMTask:
             if self.dist is not None:
                 # Each rank carries the state of its own streams: save the whole batch's, in order.
                 carried = [self._gather_rows(s) for s in carried]  # (L, B, H) each
-        return LMState(self.vocab, carried)
+        return LMState(self.vocab, carried, self.origin)
 
     def _gather_rows(self, t: torch.Tensor) -> torch.Tensor:
         parts = [torch.empty_like(t) for _ in range(self.dist.world_size)]
@@ -135,6 +146,7 @@ class LMTask:
         return torch.cat(parts, dim=1)
 
     def restore(self, state: LMState) -> None:
+        self.origin = state.origin
         carried = state.carried_state
         if carried is None:
             return
