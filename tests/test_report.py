@@ -14,12 +14,12 @@ import json
 import math
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 import torch
+from browser import Tab, launch, needs_browser
 from conftest import one_line_error
 
 from rnnlab import checkpoint
@@ -275,57 +275,10 @@ def test_lstmvis_export(lstm_run, corpus_file, tmp_path, capsys):
 # The page in Chromium
 
 
-def find_chromium():
-    for name in (os.environ.get("RNNLAB_CHROMIUM"), "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if name and shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
-CHROMIUM = find_chromium()
-needs_browser = pytest.mark.skipif(CHROMIUM is None, reason="no chromium found (apt-get install chromium; .ci/run installs it)")
-# For closed networks (CI): without the background-networking switches Chromium tries to connect out.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-class Tab:
-    """A Playwright page, and the console errors and uncaught exceptions seen on it."""
-
-    def __init__(self, page):
-        self.page = page
-        self.problems: list[str] = []
-        page.on("console", self._console)
-        page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e.stack or e}"[:300]))
-
-    def _console(self, msg) -> None:
-        # Chromium's log entries (network, security, ...) come through as console messages too.
-        if msg.type in ("error", "assert") and "favicon" not in msg.location.get("url", ""):
-            self.problems.append(f"console.{msg.type}: {msg.text}"[:300])
-
-    def js(self, expression: str):
-        return self.page.evaluate(expression)
-
-    def errors(self) -> list[str]:
-        """Console errors and uncaught exceptions seen so far."""
-        return list(self.problems)
-
-
 @pytest.fixture(scope="module")
 def chromium():
-    """One headless Chromium for the module's browser tests, driven by Playwright."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install playwright)")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=60_000)
+    with launch() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

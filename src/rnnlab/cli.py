@@ -17,7 +17,7 @@ from rnnlab import __version__
 from rnnlab.errors import UserError
 
 # Order is the order ``rnnlab --help`` lists them in.
-COMMANDS = ("lesson", "train", "sample", "eval", "tag", "report")
+COMMANDS = ("lesson", "train", "sample", "eval", "tag", "report", "serve")
 
 
 class ArgumentParser(argparse.ArgumentParser):

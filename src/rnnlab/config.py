@@ -257,6 +257,27 @@ class TagTrainConfig(LoopConfig):
     )
 
 
+# ------------------------------------------------------------------------------------ serve
+
+
+@dataclass(frozen=True)
+class ServeConfig(Settings):
+    """``rnnlab serve``: where it listens, who may call it, and the limits of one request."""
+
+    host: str = setting("127.0.0.1", "address to listen on (0.0.0.0: every interface; there is no authentication without --api-key)")
+    port: int = setting(8000, "port to listen on", check=between(0, 65535))
+    api_key: str | None = setting(
+        None, "every request must send 'Authorization: Bearer KEY' (also from RNNLAB_API_KEY)", unset="no key", metavar="KEY"
+    )
+    max_tokens: int = setting(4096, "the most characters one completion may ask for", check=between(1, MAX_SIZE))
+    max_n: int = setting(16, "the most completions (n) one request may ask for", check=between(1, 1024))
+    max_prompt: int = setting(100_000, "the longest prompt or scored text, in characters", check=between(1, MAX_SIZE))
+    max_streams: int = setting(256, "streams of one model stepped together; more wait their turn", check=between(1, 65536))
+    shutdown_timeout: float = setting(
+        5.0, "on SIGTERM or Ctrl-C, seconds that open streams get to finish before they are cut", check=non_negative, metavar="SECONDS"
+    )
+
+
 # ------------------------------------------------------------------------------------ report
 
 

@@ -45,6 +45,37 @@ def choose(logits: torch.Tensor, generator: torch.Generator | None, greedy: bool
     return (probs / race).argmax(dim=-1)
 
 
+def choose_many(logits: torch.Tensor, parts: list[tuple[int, torch.Generator | None, dict]]) -> torch.Tensor:
+    """(B, V) logits of several requests, stacked in order -> (B,) ids. ``parts``: per request,
+    its number of rows, its generator and its :func:`choose` settings (``greedy``,
+    ``temperature``, ``top_k``, ``top_p``). Each request's rows are drawn exactly as
+    :func:`choose` alone would draw them (the filters act row by row; each generator fills only
+    its own rows), but the filtering runs once per distinct setting instead of once per request."""
+    starts = [0]
+    for n, _, _ in parts:
+        starts.append(starts[-1] + n)
+    by_setting: dict[tuple, list[int]] = {}
+    for i, (_, _, f) in enumerate(parts):
+        by_setting.setdefault(tuple(sorted(f.items())), []).append(i)
+    out = torch.empty(logits.shape[0], dtype=torch.long, device=logits.device)
+    for key, members in by_setting.items():
+        f = dict(key)
+        every = len(by_setting) == 1  # the usual case: one setting for all, no gathering of rows
+        rows = slice(None) if every else torch.cat([torch.arange(starts[i], starts[i + 1]) for i in members]).to(logits.device)
+        if f.get("greedy"):
+            out[rows] = logits[rows].argmax(dim=-1)
+            continue
+        probs = torch.softmax(filter_logits(logits[rows], f.get("temperature", 1.0), f.get("top_k"), f.get("top_p")), dim=-1)  # (R, V)
+        race = torch.empty_like(probs)
+        at = 0
+        for i in members:  # each request's rows from its own generator, as choose() draws them
+            n = parts[i][0]
+            race[at : at + n].exponential_(generator=parts[i][1])
+            at += n
+        out[rows] = (probs / race.clamp_min_(torch.finfo(probs.dtype).tiny)).argmax(dim=-1)
+    return out
+
+
 @torch.no_grad()
 def generate(model, prime_ids: torch.Tensor, length: int, generator: torch.Generator | None = None, **sampling) -> Iterator[torch.Tensor]:
     """Yield ``length`` steps of (B,) ids, continuing ``prime_ids`` (B, P) with P >= 1; ``sampling``

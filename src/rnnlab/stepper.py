@@ -106,6 +106,18 @@ class Stepper:
             x = self._pass_up(layer, x, out[0])  # (B, H)
         return self._logits(x)
 
+    def add_rows(self, state: State) -> None:
+        """Append streams to the batch: ``state`` in ``forward``'s layout, (L, B', H) each
+        (continuous batching: a stream joins between steps)."""
+        per_kind = state if isinstance(state, tuple) else (state,)
+        self.states = [
+            tuple(torch.cat([old, new[layer]]) for old, new in zip(self.states[layer], per_kind)) for layer in range(len(self.states))
+        ]
+
+    def keep_rows(self, rows: torch.Tensor) -> None:
+        """Keep only the streams ``rows`` (B',), in that order: the others leave the batch."""
+        self.states = [tuple(s.index_select(0, rows) for s in layer) for layer in self.states]
+
     def state(self) -> State:
         """The current state in ``forward``'s layout: (L, B, H), or a tuple of them (LSTM's h, c)."""
         stacked = tuple(torch.stack([s[k] for s in self.states]) for k in range(len(self.states[0])))  # (L, B, H) each

@@ -1,0 +1,190 @@
+"""Continuous batching: every open stream of one model advances in one batched step per character.
+
+One worker thread per model owns a :class:`~rnnlab.stepper.Stepper` whose rows are the open
+streams. Between steps, new requests join (their prompt read by one forward pass, exactly as
+``rnnlab sample`` reads a prime) and finished or abandoned ones leave. A recurrent model makes
+this simple: a stream's whole context is its state, a few rows of a tensor, so joining and
+leaving are a concatenation and an index.
+
+Each request draws from its own ``torch.Generator`` with its own temperature, top-k and top-p,
+through the one sampler (:func:`rnnlab.sampling.choose_many`: :func:`~rnnlab.sampling.choose` for
+many requests at once) on its own rows: a seeded
+request gives the text ``LanguageModel.sample`` gives with that seed, whatever else is being
+served (to float rounding of the batched product; tested).
+
+Written by hand rather than taken from a serving library: those (vLLM, TGI) batch transformer
+key-value caches on GPUs; a recurrent stream needs none of that machinery.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from rnnlab.lm import LanguageModel
+from rnnlab.sampling import choose_many
+from rnnlab.stepper import Stepper
+
+# Characters are handed to the event loop at most every FLUSH_S seconds per request, and less
+# often the more streams are open (FLUSH_PER_STREAM_S each), so that the event loop hands out at
+# most about 1 / FLUSH_PER_STREAM_S chunks a second: each chunk costs the loop (and the GIL it
+# shares with the model) about as much as a step of the model does (benchmarks/serve_load.py).
+FLUSH_S = 0.02
+FLUSH_PER_STREAM_S = 0.002
+Event = tuple[str, Any]  # ("chars", [(row, text), ...]) | ("done", [finish reason per row]) | ("error", message)
+
+
+@dataclass(eq=False)  # compared by identity: a request is one client's
+class Request:
+    """One completion request: ``n`` rows drawn together from one generator (as ``--num``)."""
+
+    prompt_ids: torch.Tensor  # (n, P), P >= 1: the prime, as LanguageModel.prime_ids makes it
+    length: int  # characters to generate per row at most
+    generator: torch.Generator
+    filters: dict[str, Any]  # choose()'s greedy, temperature, top_k, top_p
+    stops: tuple[str, ...]
+    emit: Callable[[Event], None]  # called from the worker thread
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self):
+        n = self.prompt_ids.shape[0]
+        self.texts, self.sent, self.counts = [""] * n, [0] * n, [0] * n
+        self.finish: list[str | None] = [None] * n
+        self.flushed = -1e9  # when characters were last emitted: the first ones go at once
+
+    @property
+    def n(self) -> int:
+        return self.prompt_ids.shape[0]
+
+    @property
+    def done(self) -> bool:
+        return all(self.finish)
+
+    def _held(self, text: str) -> int:
+        """How many characters at the end of ``text`` could begin a stop string: held back
+        until it is known whether the stop completes (its characters are never sent)."""
+        return max((k for s in self.stops for k in range(1, len(s)) if text.endswith(s[:k])), default=0)
+
+    def advance(self, chars: list[str], every: float = FLUSH_S) -> int:
+        """Take one drawn character per row; emit what may be sent, at most ``every`` seconds
+        (the first characters at once). Returns the characters emitted."""
+        for row, c in enumerate(chars):
+            if self.finish[row]:
+                continue  # a finished row still steps with its group (the draws stay as --num's), unseen
+            text = self.texts[row] + c
+            self.counts[row] += 1
+            stop = next((s for s in self.stops if text.endswith(s)), None)
+            if stop is not None:
+                text, self.finish[row] = text[: len(text) - len(stop)], "stop"
+            elif self.counts[row] >= self.length:
+                self.finish[row] = "length"
+            self.texts[row] = text
+        now = time.monotonic()
+        if not self.done and now - self.flushed < every:
+            return 0
+        self.flushed = now
+        out = []
+        for row, text in enumerate(self.texts):
+            end = len(text) if self.finish[row] else len(text) - self._held(text)
+            if end > self.sent[row]:
+                out.append((row, text[self.sent[row] : end]))
+                self.sent[row] = end
+        if out:
+            self.emit(("chars", out))
+        if self.done:
+            self.emit(("done", list(self.finish)))
+        return sum(len(t) for _, t in out)
+
+
+class Engine:
+    """The worker of one model: ``submit`` requests from any thread; ``close`` stops it."""
+
+    def __init__(self, lm: LanguageModel, max_streams: int = 256):
+        self.lm, self.max_streams = lm, max_streams
+        self.symbols = [lm.vocab.decode([i]) for i in range(len(lm.vocab))]
+        self.pending: queue.SimpleQueue[Request] = queue.SimpleQueue()
+        self.wake = threading.Event()
+        self.stopping = False
+        self.chars = 0  # characters sent, all streams together (read by /health)
+        self.steps = 0
+        self.streams = 0  # rows in the batch now
+        self.thread = threading.Thread(target=self._run, name="rnnlab-engine", daemon=True)
+        self.thread.start()
+
+    def submit(self, req: Request) -> None:
+        if req.length == 0:
+            req.emit(("done", ["length"] * req.n))
+            return
+        self.pending.put(req)
+        self.wake.set()
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.stopping = True
+        self.wake.set()
+        self.thread.join(timeout)
+
+    @torch.no_grad()
+    def _run(self) -> None:
+        model = self.lm.model
+        stepper = Stepper(model, model.init_state(0, self.lm.device))
+        ids = torch.empty(0, dtype=torch.long, device=self.lm.device)  # (B,): each row's last character
+        active: list[Request] = []
+        while not self.stopping:
+            if not active and self.pending.empty():
+                self.wake.wait(0.5)
+                self.wake.clear()
+                continue
+            try:
+                ids, active = self._admit(stepper, ids, active)
+                self.streams = ids.numel()
+                if not active:
+                    continue
+                logits = stepper(ids)  # (B, V)
+                ids = choose_many(logits, [(req.n, req.generator, req.filters) for req in active])  # (B,)
+                drawn, row = ids.tolist(), 0
+                every = max(FLUSH_S, FLUSH_PER_STREAM_S * len(drawn))
+                for req in active:
+                    self.chars += req.advance([self.symbols[i] for i in drawn[row : row + req.n]], every)
+                    row += req.n
+                self.steps += 1
+            except Exception as e:  # a failed step must not take the server down with it
+                for req in active:
+                    req.emit(("error", f"generation failed: {type(e).__name__}: {e}"))
+                stepper, ids, active = Stepper(model, model.init_state(0, self.lm.device)), ids[:0], []
+            self.streams = ids.numel()
+        for req in active:
+            req.emit(("error", "the server is shutting down"))
+
+    def _admit(self, stepper: Stepper, ids: torch.Tensor, active: list[Request]) -> tuple[torch.Tensor, list[Request]]:
+        """Between steps: drop finished and abandoned requests, then let waiting ones join."""
+        keep = [r for r in active if not r.done and not r.cancelled.is_set()]
+        if len(keep) != len(active):
+            rows, start = [], 0
+            for r in active:
+                if r in keep:
+                    rows.extend(range(start, start + r.n))
+                start += r.n
+            index = torch.tensor(rows, dtype=torch.long, device=ids.device)
+            stepper.keep_rows(index)
+            ids, active = ids.index_select(0, index), keep
+        size = ids.numel()
+        while size < self.max_streams and not self.pending.empty():
+            req = self.pending.get()
+            if req.cancelled.is_set():
+                continue
+            prime = req.prompt_ids  # (n, P)
+            model = self.lm.model
+            # As sampling.generate: the prime but its last character in one forward pass, then
+            # the last character is the first step's input.
+            state = model(prime[:, :-1])[2] if prime.shape[1] > 1 else model.init_state(req.n, prime.device)
+            stepper.add_rows(state)
+            ids = torch.cat([ids, prime[:, -1]])
+            active.append(req)
+            size += req.n
+        return ids, active
