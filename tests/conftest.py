@@ -60,3 +60,12 @@ def pytest_sessionfinish(session, exitstatus):
         out = Path(__file__).resolve().parents[1] / "test-artifacts"
         out.mkdir(exist_ok=True)
         (out / "promises.json").write_text(json.dumps(PROMISES, indent=2, sort_keys=True) + "\n")
+
+
+@pytest.fixture(autouse=True)
+def english_locale(monkeypatch):
+    """Commands whose language follows the locale (rnnlab lesson) speak English in the tests,
+    whatever the machine's LANG; a test that wants Chinese sets it."""
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)

@@ -300,6 +300,9 @@ class ReportConfig(Settings):
 # ------------------------------------------------------------------------------------ lesson
 
 LESSON_PROGRAMS = ("rnncell", "rnn", "embedding", "lstm", "gru")
+# The languages of the lesson's headings and table: rnnlab.lesson.text has one text per entry,
+# and a locale naming none of them gives the first.
+LESSON_LANGS = ("en", "zh")
 # The lecture's learning rates: 0.1 for RNNCell, 0.05 for RNN and Embedding. For the LSTM/GRU
 # homework the lecture allows 0.05 to 0.1; 0.1 reaches "ohlol" within 15 epochs on 44/50 and
 # 47/50 seeds (the LSTM only on 30/50 at 0.05: its gates learn slower).
@@ -325,3 +328,9 @@ class LessonConfig(Settings):
     shapes: bool = setting(False, "print the shape of every tensor on its way through, in the first epoch")
     input: str = setting("hello", "input word", metavar="WORD")
     target: str = setting("ohlol", "target word, as long as the input", metavar="WORD")
+    lang: str | None = setting(
+        None,
+        "language of the headings, the --shapes lines and the summary table (the training lines keep the lecture's format in both)",
+        choices=LESSON_LANGS,
+        unset="from the locale: zh if LC_ALL, LC_MESSAGES or LANG (the first one set) is zh_*, else en",
+    )

@@ -56,16 +56,16 @@ def choose_many(logits: torch.Tensor, parts: list[tuple[int, torch.Generator | N
         starts.append(starts[-1] + n)
     by_setting: dict[tuple, list[int]] = {}
     for i, (_, _, f) in enumerate(parts):
-        by_setting.setdefault(tuple(sorted(f.items())), []).append(i)
+        key = (bool(f.get("greedy")), f.get("temperature", 1.0), f.get("top_k"), f.get("top_p"))
+        by_setting.setdefault(key, []).append(i)
     out = torch.empty(logits.shape[0], dtype=torch.long, device=logits.device)
-    for key, members in by_setting.items():
-        f = dict(key)
+    for (greedy, temperature, top_k, top_p), members in by_setting.items():
         every = len(by_setting) == 1  # the usual case: one setting for all, no gathering of rows
         rows = slice(None) if every else torch.cat([torch.arange(starts[i], starts[i + 1]) for i in members]).to(logits.device)
-        if f.get("greedy"):
+        if greedy:
             out[rows] = logits[rows].argmax(dim=-1)
             continue
-        probs = torch.softmax(filter_logits(logits[rows], f.get("temperature", 1.0), f.get("top_k"), f.get("top_p")), dim=-1)  # (R, V)
+        probs = torch.softmax(filter_logits(logits[rows], temperature, top_k, top_p), dim=-1)  # (R, V)
         race = torch.empty_like(probs)
         at = 0
         for i in members:  # each request's rows from its own generator, as choose() draws them

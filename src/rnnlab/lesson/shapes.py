@@ -7,7 +7,9 @@ over. Tensors that the program builds itself (``inputs``, ``labels``, ``net.init
 are not module calls; the program shows them with the ``show`` that :func:`shapes_shown` yields.
 
 Each line reads ``  shape of <tensor> (<layout>): <shape>``, e.g.
-``  shape of out (seqLen, batchSize, hiddenSize): (5, 1, 4)``.
+``  shape of out (seqLen, batchSize, hiddenSize): (5, 1, 4)`` (in Chinese
+``  out (seqLen, batchSize, hiddenSize) 的形状：(5, 1, 4)``). Tensors are named by their
+``shape.*`` keys in :mod:`rnnlab.lesson.text`, without the prefix (``"out"``, ``"h0"`` ...).
 """
 
 from __future__ import annotations
@@ -19,13 +21,9 @@ from collections.abc import Callable, Iterator
 import torch
 
 from rnnlab.lesson.models import EmbeddingModel, RNNCellModel, RNNModel
+from rnnlab.lesson.text import message
 
 Write = Callable[[str], object]
-
-H0 = "hidden h_0 (numLayers, batchSize, hiddenSize)"
-C0 = "cell c_0 (numLayers, batchSize, hiddenSize)"
-HN = "h_n (numLayers, batchSize, hiddenSize)"
-CN = "c_n (numLayers, batchSize, hiddenSize)"
 
 
 def _tensors(value) -> list[torch.Tensor]:
@@ -38,42 +36,38 @@ def _tensors(value) -> list[torch.Tensor]:
 def _watched(net: torch.nn.Module, criterion: torch.nn.Module) -> list[tuple[torch.nn.Module, bool, list[str | None]]]:
     """The calls of ``net`` (a lesson model), its layers and ``criterion`` that carry the shapes the
     lecture talks about, as ``(module, before, names)``: ``before`` shows what the module is called
-    with, else what it returns; one name per tensor, in order (nested tuples flattened), None for
-    one not shown; ``{step}`` is the number of the call (1 for the first), for program 1's time loop."""
+    with, else what it returns; one name (a ``shape.*`` key of :mod:`rnnlab.lesson.text`) per tensor,
+    in order (nested tuples flattened), None for one not shown; the ``step_*`` names carry the number
+    of the call (1 for the first), for program 1's time loop."""
     if isinstance(net, RNNCellModel):
         # Program 1's time loop: net(input, hidden) and criterion(hidden, label) once per step.
-        return [
-            (net, True, ["input at step {step} (batchSize, inputSize)", None]),
-            (net, False, ["hidden = logits at step {step} (batchSize, hiddenSize)"]),
-            (criterion, True, [None, "label at step {step} (batchSize,)"]),
-        ]
+        return [(net, True, ["step_input", None]), (net, False, ["step_hidden"]), (criterion, True, [None, "step_label"])]
     if isinstance(net, RNNModel):
-        return [
-            (net.rnn, True, [None, H0]),
-            (net.rnn, False, ["out (seqLen, batchSize, hiddenSize)", HN]),
-            (net, False, ["outputs = out.view(-1, hiddenSize) (seqLen*batchSize, hiddenSize)"]),
-        ]
+        return [(net.rnn, True, [None, "h0"]), (net.rnn, False, ["out", "hn"]), (net, False, ["out_view"])]
     if isinstance(net, EmbeddingModel):
         lstm = net.cell == "lstm"
         return [
-            (net.emb, False, ["emb(x) (batchSize, seqLen, embeddingSize)"]),
-            (net.rnn, True, [None, H0, *([C0] if lstm else [])]),
-            (net.rnn, False, ["rnn out (batchSize, seqLen, hiddenSize)", HN, *([CN] if lstm else [])]),
-            (net.fc, False, ["fc(x) (batchSize, seqLen, numClass)"]),
-            (net, False, ["outputs = x.view(-1, numClass) (batchSize*seqLen, numClass)"]),
+            (net.emb, False, ["emb"]),
+            (net.rnn, True, [None, "h0", *(["c0"] if lstm else [])]),
+            (net.rnn, False, ["rnn_out", "hn", *(["cn"] if lstm else [])]),
+            (net.fc, False, ["fc"]),
+            (net, False, ["x_view"]),
         ]
     raise TypeError(f"not a lesson model: {type(net).__name__}")
 
 
 @contextlib.contextmanager
-def shapes_shown(net: torch.nn.Module, criterion: torch.nn.Module, write: Write, on: bool) -> Iterator[Callable[[str, torch.Tensor], None]]:
+def shapes_shown(
+    net: torch.nn.Module, criterion: torch.nn.Module, write: Write, on: bool, lang: str = "en"
+) -> Iterator[Callable[..., None]]:
     """While the block runs (one epoch), show shapes through hooks on ``net`` and ``criterion``
-    if ``on``; the hooks are removed when it ends, however it ends. Yields ``show(name, tensor)``,
-    which writes one line if ``on`` and nothing otherwise; with ``on`` false nothing is hooked."""
+    if ``on``, in ``lang``; the hooks are removed when it ends, however it ends. Yields
+    ``show(name, tensor)`` (``name``: a ``shape.*`` key without the prefix), which writes one line
+    if ``on`` and nothing otherwise; with ``on`` false nothing is hooked."""
 
-    def show(name: str, t: torch.Tensor) -> None:
+    def show(name: str, t: torch.Tensor, step: int = 0) -> None:
         if on:
-            write(f"  shape of {name}: {tuple(t.shape)}\n")
+            write(message("shape", lang, name=message(f"shape.{name}", lang, step=step), shape=tuple(t.shape)) + "\n")
 
     def hook(names: list[str | None]):
         steps = itertools.count(1)
@@ -85,7 +79,7 @@ def shapes_shown(net: torch.nn.Module, criterion: torch.nn.Module, write: Write,
                 raise ValueError(f"{len(names)} names for {len(tensors)} tensors")  # a mistake in this module
             for name, t in zip(names, tensors):
                 if name is not None:
-                    show(name.format(step=step), t)
+                    show(name, t, step)
 
         return show_all
 

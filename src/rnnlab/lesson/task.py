@@ -1,5 +1,5 @@
 """The lesson's task (turn one word into another, "hello" -> "ohlol", one output character per input
-character), what a program did (:class:`LessonResult`) and the summary table.
+character), what a program did (:class:`LessonResult`) and the summary table (in English or Chinese).
 
 The defaults are :mod:`rnnlab.config`'s (``LESSON_PROGRAMS``, ``LESSON_LR`` and ``LessonConfig``'s
 defaults, where the reasons for the learning rates and the seed are given), named here as the lesson
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from rnnlab.config import LESSON_LR, LESSON_PROGRAMS, LessonConfig
 from rnnlab.errors import UserError
+from rnnlab.lesson.text import message, pad, width
 
 _DEFAULTS = LessonConfig()
 
@@ -84,11 +85,13 @@ class LessonResult:
             self.first_hit = epoch
 
 
-def format_table(results: Sequence[LessonResult]) -> str:
-    """A plain-text summary: program, final prediction, final loss, first epoch on target."""
-    rows = [("program", "final prediction", "final loss", "first epoch on target")]
+def format_table(results: Sequence[LessonResult], lang: str = "en") -> str:
+    """A plain-text summary: program, final prediction, final loss, first epoch on target; the
+    headers in ``lang`` (see :mod:`rnnlab.lesson.text`), the columns aligned in a terminal's
+    columns (a Chinese character takes two)."""
+    rows = [tuple(message(f"table.{key}", lang) for key in ("program", "prediction", "loss", "first_hit"))]
     for r in results:
         rows.append((r.program, r.predictions[-1], f"{r.losses[-1]:.4f}", "-" if r.first_hit is None else f"{r.first_hit}/{r.epochs}"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
     rows.insert(1, tuple("-" * w for w in widths))
-    return "".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n" for row in rows)
+    return "".join("  ".join(pad(cell, w) for cell, w in zip(row, widths)).rstrip() + "\n" for row in rows)

@@ -53,18 +53,12 @@ class Request:
     cancelled: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self):
-        n = self.prompt_ids.shape[0]
+        # Plain attributes, not properties: the engine reads them for every request at every step.
+        self.n = n = self.prompt_ids.shape[0]
         self.texts, self.sent, self.counts = [""] * n, [0] * n, [0] * n
         self.finish: list[str | None] = [None] * n
+        self.done = False
         self.flushed = -1e9  # when characters were last emitted: the first ones go at once
-
-    @property
-    def n(self) -> int:
-        return self.prompt_ids.shape[0]
-
-    @property
-    def done(self) -> bool:
-        return all(self.finish)
 
     def _held(self, text: str) -> int:
         """How many characters at the end of ``text`` could begin a stop string: held back
@@ -85,6 +79,7 @@ class Request:
             elif self.counts[row] >= self.length:
                 self.finish[row] = "length"
             self.texts[row] = text
+        self.done = all(self.finish)
         now = time.monotonic()
         if not self.done and now - self.flushed < every:
             return 0
