@@ -16,20 +16,19 @@ from __future__ import annotations
 import html
 import io
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from rnnlab.training.loop import Hooks
 
 
-def _in_kernel() -> bool:
-    """True inside a Jupyter kernel (IPython with a kernel attached), where displays can update."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (IPython with a kernel attached), where displays can update
+    and tqdm.auto draws a widget; not merely with IPython or ipykernel imported."""
+    ipython = sys.modules.get("IPython")  # a kernel has imported it; importing it here would cost a terminal
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return getattr(shell, "kernel", None) is not None
 
 
 class LiveCurves(Hooks):
@@ -56,7 +55,7 @@ class LiveCurves(Hooks):
 
     # ------------------------------------------------------------------ the trainer's calls
     def on_start(self, trainer) -> None:
-        self._active = _in_kernel() if self.show is None else bool(self.show)
+        self._active = in_notebook() if self.show is None else bool(self.show)
         self._title = f"{getattr(trainer.task.model_config, 'cell', 'rnn')} on {trainer.device}"
         self._draw()
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from rnnlab.notebook import in_notebook
 from rnnlab.training import Hooks, Trainer
 
 PLAIN_EVERY = 10.0  # seconds between progress lines when the bar cannot be drawn
@@ -60,7 +61,7 @@ class ProgressDisplay(Hooks):
     ):
         self.quiet, self.batch, self.changes, self.model_note = quiet, batch, changes or {}, model_note
         self.stream = stream or sys.stderr
-        self.interactive = getattr(self.stream, "isatty", lambda: False)() or "ipykernel" in sys.modules
+        self.interactive = getattr(self.stream, "isatty", lambda: False)() or in_notebook()
         self.bar: tqdm | None = None
         self.last_val: float | None = None
         self._last_plain = 0.0
