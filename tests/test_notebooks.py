@@ -139,3 +139,17 @@ def test_show_report_is_the_page_rnnlab_report_writes(small_run, tmp_path):
     saved = view.save(tmp_path / "mine.html")
     assert main(["report", str(run), "--out", str(tmp_path / "cli.html")]) == 0
     assert saved.read_text() == (tmp_path / "cli.html").read_text()
+
+
+def test_a_loaded_model_shows_a_summary_in_jupyter(tmp_path):
+    import rnnlab
+    from rnnlab.cli import main
+
+    text = tmp_path / "t.txt"
+    text.write_text("hello world, hello <lab>.\n" * 40)
+    assert main(["train", str(text), "--out", str(tmp_path / "run"), "--tiny", "--quiet"]) == 0
+    lm = rnnlab.load(tmp_path / "run")
+    page = lm._repr_html_()
+    assert "1x32 LSTM" in page and f"{len(lm.vocab)} symbols" in page and "bits/char" in page
+    assert "&lt;" in page and "<lab>" not in page  # the vocabulary is escaped
+    assert f"{lm.about['steps']:,} steps" in page and lm.about["run"] == str(tmp_path / "run")

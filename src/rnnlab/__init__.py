@@ -25,6 +25,8 @@ _LAZY = {
     "LMTask": "rnnlab.training",
     "train_tagger": "rnnlab.tag",
     "load_tagger": "rnnlab.tag",
+    "LiveCurves": "rnnlab.notebook",
+    "show_report": "rnnlab.notebook",
 }
 
 __all__ = sorted(_LAZY)

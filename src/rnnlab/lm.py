@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -28,15 +29,37 @@ from rnnlab.settings import replace, to_dict
 class LanguageModel:
     """A trained character model with its vocabulary: sample text, score text."""
 
-    def __init__(self, model: CharRNN, vocab: Vocab, device: torch.device | str = "cpu"):
+    def __init__(self, model: CharRNN, vocab: Vocab, device: torch.device | str = "cpu", about: dict | None = None):
         self.model = model.eval()
         self.vocab = vocab
         self.device = torch.device(device)
+        self.about = about or {}  # where it came from, for the summary: run, steps, best bits/char
 
     @classmethod
     def load(cls, run_dir: str | os.PathLike, which: str = "best", device: str = "cpu") -> LanguageModel:
         ckpt, model, dev = load_model(run_dir, which, "lm", device)
-        return cls(model, ckpt.task.vocab, dev)
+        p = ckpt.progress
+        about = {"run": str(run_dir), "steps": p.step, "best_val": None if math.isinf(p.best_val) else p.best_val}
+        return cls(model, ckpt.task.vocab, dev, about)
+
+    def _repr_html_(self) -> str:
+        """A summary table for Jupyter: the network, its size, its vocabulary, where it came from."""
+        cfg = self.model.cfg
+        shown = "".join(c if c.isprintable() and c != " " else {" ": "␣", "\n": "↵", "\t": "⇥"}.get(c, "·") for c in self.vocab.chars[:60])
+        rows = [
+            ("model", f"{cfg.layers}x{cfg.hidden} {cfg.cell.upper()}" + (f" ({', '.join(cfg.extras())})" if cfg.extras() else "")),
+            ("parameters", f"{sum(t.numel() for t in self.model.parameters()):,}"),
+            ("vocabulary", f"{len(self.vocab)} symbols: {html.escape(shown)}{' ...' if len(self.vocab) > 60 else ''}"),
+            ("device", str(self.device)),
+        ]
+        if self.about.get("run"):
+            rows.append(("run", html.escape(self.about["run"])))
+        if self.about.get("steps") is not None:
+            rows.append(("trained", f"{self.about['steps']:,} steps"))
+        if self.about.get("best_val") is not None:
+            rows.append(("best validation", f"{self.about['best_val']:.3f} bits/char"))
+        body = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>" for k, v in rows)
+        return f"<table><caption style='text-align:left'><b>rnnlab LanguageModel</b></caption>{body}</table>"
 
     def prime_ids(self, prime: str, num: int, generator: torch.Generator) -> torch.Tensor:
         """(num, P) ids that start generation; an empty prime starts from a newline."""
