@@ -276,6 +276,17 @@ def test_bad_command_lines_are_one_line(tmp_path, capsys, run):
     one_line_error(capsys, main(["serve", str(run), "--port", "70000"]), "--port")
 
 
+def reference_choose(logits, generator, greedy=False, temperature=1.0, top_k=None, top_p=None):
+    """The exponential race written out for one request, independently of rnnlab.sampling's draw."""
+    from rnnlab.sampling import filter_logits
+
+    if greedy:
+        return logits.argmax(dim=-1)
+    probs = torch.softmax(filter_logits(logits, temperature, top_k, top_p), dim=-1)
+    race = torch.empty_like(probs).exponential_(generator=generator).clamp_min_(torch.finfo(probs.dtype).tiny)
+    return (probs / race).argmax(dim=-1)
+
+
 def test_choose_many_draws_each_request_as_choose_alone():
     from rnnlab.sampling import choose, choose_many
 
@@ -293,7 +304,9 @@ def test_choose_many_draws_each_request_as_choose_alone():
         got = choose_many(logits, list(zip(sizes, gens, settings_)))
         want, at = [], 0
         for n, g, f in zip(sizes, alone, settings_):
-            want.append(choose(logits[at : at + n], g, **f))
+            want.append(reference_choose(logits[at : at + n], g, **f))
             at += n
         assert torch.equal(got, torch.cat(want))
+        again = [torch.Generator().manual_seed(seed * 10 + i) for i in range(4)]
+        assert torch.equal(choose(logits[:2], again[0], **settings_[0]), want[0])  # choose is the one-request case
         assert all(torch.equal(a.get_state(), b.get_state()) for a, b in zip(gens, alone))  # the same draws consumed

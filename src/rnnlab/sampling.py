@@ -34,15 +34,8 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | N
 
 
 def choose(logits: torch.Tensor, generator: torch.Generator | None, greedy: bool = False, **filters) -> torch.Tensor:
-    """(B, V) logits -> (B,) next ids."""
-    if greedy:
-        return logits.argmax(dim=-1)
-    probs = torch.softmax(filter_logits(logits, **filters), dim=-1)  # (B, V)
-    # The exponential race: with E_i ~ Exp(1), argmax p_i / E_i is i with probability p_i. One
-    # random fill and an argmax cost less than torch.multinomial at batch 1. The floor keeps a
-    # zero draw from turning an excluded character's 0 / 0 into NaN.
-    race = torch.empty_like(probs).exponential_(generator=generator).clamp_min_(torch.finfo(probs.dtype).tiny)
-    return (probs / race).argmax(dim=-1)
+    """(B, V) logits -> (B,) next ids: :func:`choose_many` with one request of B rows."""
+    return choose_many(logits, [(logits.shape[0], generator, {"greedy": greedy, **filters})])
 
 
 def choose_many(logits: torch.Tensor, parts: list[tuple[int, torch.Generator | None, dict]]) -> torch.Tensor:
@@ -66,6 +59,9 @@ def choose_many(logits: torch.Tensor, parts: list[tuple[int, torch.Generator | N
             out[rows] = logits[rows].argmax(dim=-1)
             continue
         probs = torch.softmax(filter_logits(logits[rows], temperature, top_k, top_p), dim=-1)  # (R, V)
+        # The exponential race: with E_i ~ Exp(1), argmax p_i / E_i is i with probability p_i. One
+        # random fill and an argmax cost less than torch.multinomial at batch 1. The floor keeps a
+        # zero draw from turning an excluded character's 0 / 0 into NaN.
         race = torch.empty_like(probs)
         at = 0
         for i in members:  # each request's rows from its own generator, as choose() draws them

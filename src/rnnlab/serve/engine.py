@@ -160,21 +160,20 @@ class Engine:
         """Between steps: drop finished and abandoned requests, then let waiting ones join."""
         keep = [r for r in active if not r.done and not r.cancelled.is_set()]
         if len(keep) != len(active):
-            rows, start = [], 0
+            kept, rows, start = {id(r) for r in keep}, [], 0
             for r in active:
-                if r in keep:
+                if id(r) in kept:
                     rows.extend(range(start, start + r.n))
                 start += r.n
             index = torch.tensor(rows, dtype=torch.long, device=ids.device)
             stepper.keep_rows(index)
             ids, active = ids.index_select(0, index), keep
-        size = ids.numel()
+        size, model = ids.numel(), self.lm.model
         while size < self.max_streams and not self.pending.empty():
             req = self.pending.get()
             if req.cancelled.is_set():
                 continue
             prime = req.prompt_ids  # (n, P)
-            model = self.lm.model
             # As sampling.generate: the prime but its last character in one forward pass, then
             # the last character is the first step's input.
             state = model(prime[:, :-1])[2] if prime.shape[1] > 1 else model.init_state(req.n, prime.device)
