@@ -16,14 +16,18 @@ CPython ships in ``pydoc_data/topics.py``: English prose about the language with
 licence), ``licenses`` (Debian's ``/usr/share/common-licenses``, the GPL, Apache, MPL, GFDL ...
 texts, files sorted), ``handbook`` (*The Debian Administrator's Handbook*, English, from Debian's
 ``debian-handbook`` package, fetched with ``apt-get download``: a technical book, mostly prose,
-GPL-2+ or CC-BY-SA-3.0), or file paths.
+GPL-2+ or CC-BY-SA-3.0), ``devil`` (Ambrose Bierce's *The Devil's Dictionary*, 1911, public
+domain, from Debian's ``dict-devil`` package, fetched with ``apt-get download``: satirical
+definitions in prose and verse; the text of its ``devil.dict.dz`` from the book's title on), or
+file paths.
 
-    .venv/bin/python benchmarks/finetune_quality.py --text pydoc licenses handbook --seeds 0
+    .venv/bin/python benchmarks/finetune_quality.py --text pydoc licenses handbook devil --seeds 0
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import re
 import subprocess
@@ -69,7 +73,26 @@ def text_file(name: str, folder: Path) -> Path:
         out = folder / "handbook.txt"
         out.write_text(handbook_text(folder), encoding="utf-8")
         return out
+    if name == "devil":
+        out = folder / "devil.txt"
+        out.write_text(devil_text(folder), encoding="utf-8")
+        return out
     return Path(name)
+
+
+def _deb(package: str, folder: Path) -> Path:
+    """The files of Debian package ``package``, unpacked under ``folder`` (``apt-get download``)."""
+    subprocess.run(["apt-get", "download", package], cwd=folder, check=True, capture_output=True)
+    deb = next(folder.glob(f"{package}_*.deb"))
+    subprocess.run(["dpkg", "-x", str(deb), str(folder / package)], check=True)
+    return folder / package
+
+
+def devil_text(folder: Path) -> str:
+    """*The Devil's Dictionary* as Debian's ``dict-devil`` stores it (a gzip file in dictd's
+    format): the book from its title on, without the dictd header entries before it."""
+    raw = gzip.decompress((_deb("dict-devil", folder) / "usr/share/dictd/devil.dict.dz").read_bytes()).decode("utf-8")
+    return raw[raw.index("The Internet Wiretap 1st Online Edition") :]
 
 
 class _Text(HTMLParser):
@@ -99,11 +122,8 @@ class _Text(HTMLParser):
 def handbook_text(folder: Path) -> str:
     """The English *Debian Administrator's Handbook* (Debian's ``debian-handbook``, fetched with
     ``apt-get download``): its HTML pages' text, pages in file-name order."""
-    subprocess.run(["apt-get", "download", "debian-handbook"], cwd=folder, check=True, capture_output=True)
-    deb = next(folder.glob("debian-handbook_*.deb"))
-    subprocess.run(["dpkg", "-x", str(deb), str(folder / "hb")], check=True)
     pages = []
-    for page in sorted((folder / "hb/usr/share/doc/debian-handbook/html/en-US").glob("*.html")):
+    for page in sorted((_deb("debian-handbook", folder) / "usr/share/doc/debian-handbook/html/en-US").glob("*.html")):
         parser = _Text()
         parser.feed(page.read_text(encoding="utf-8"))
         lines = [re.sub(r"[ \t]+", " ", line).strip() for line in "".join(parser.parts).split("\n")]
@@ -137,10 +157,15 @@ def one(name: str, flags: list[str] | None, path: Path, tail: str, seed: int, tm
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--text", nargs="+", default=["pydoc", "licenses", "handbook"])
+    ap.add_argument("--text", nargs="+", default=["pydoc", "licenses", "handbook", "devil"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--only", nargs="+", choices=list(CONTENDERS), default=list(CONTENDERS))
     ap.add_argument("--finetune-args", default="", help="extra flags for the base+1min run, e.g. '--lr 0.002'")
+    ap.add_argument(
+        "--steps",
+        type=int,
+        help="fine-tune for this many steps instead of 60 seconds: a comparison of fine-tuning settings that a busy CPU cannot bias",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS / "finetune_quality.json")
     args = ap.parse_args(argv)
     rows, texts = [], {}
@@ -156,9 +181,11 @@ def main(argv=None) -> dict:
                     flags = (
                         CONTENDERS[c] if CONTENDERS[c] is None or c.startswith("scratch") else CONTENDERS[c] + args.finetune_args.split()
                     )
+                    if c == "base+1min" and args.steps:
+                        flags = ["--init-from", "base", "--max-steps", str(args.steps), *args.finetune_args.split()]
                     row = {"text": name, "seed": seed, **one(c, flags, path, tail, seed, tmp / f"{name}-{seed}")}
-                    if c == "base+1min" and args.finetune_args:
-                        row["finetune_args"] = args.finetune_args
+                    if c == "base+1min" and (args.finetune_args or args.steps):
+                        row["finetune_args"] = " ".join(flags[2:])
                     rows.append(row)
                     print(row, flush=True)
     print(table(rows, ["text", "seed", "contender", "steps", "wall_s", "bpc"]))

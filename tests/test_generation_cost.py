@@ -123,3 +123,24 @@ def test_memory_does_not_grow_with_length(cell):
     peak_long = max(peak_heap(model, 10_000, in_use) for _ in range(2))
     assert peak_long <= 1.05 * peak_short, (peak_short, peak_long)
     assert peak_long - peak_short < 256 * 1024  # not even a quarter of a megabyte more (10,000 kept (V,) rows would be 3.8 MB)
+
+
+def test_a_long_prime_is_read_in_chunks_to_the_state_of_one_pass(monkeypatch):
+    """A prompt's memory is one chunk's activations (rnnlab.memory counts it so): reading it a
+    chunk at a time with the state carried gives the state of one pass over it (float64)."""
+    from rnnlab import sampling
+
+    torch.manual_seed(0)
+    for cell in ("lstm", "gru"):
+        model = CharRNN(ModelConfig(vocab_size=7, cell=cell, layers=2, hidden=5, embed=3)).double().eval()
+        ids = torch.randint(0, 7, (2, 23))  # (B, P)
+        whole = model(ids[:, :-1])[2]
+        monkeypatch.setattr(sampling, "PRIME_CHUNK", 4)  # 22 characters: five full chunks and a short one
+        chunked = sampling.read_prime(model, ids)
+        monkeypatch.undo()
+        for a, b in zip(*(s if isinstance(s, tuple) else (s,) for s in (whole, chunked))):
+            torch.testing.assert_close(a, b)
+        same = ids[:1].expand(3, -1)  # one prime for three rows: read once, the state repeated
+        rows = sampling.read_prime(model, same)
+        for a, b in zip(*(s if isinstance(s, tuple) else (s,) for s in (model(same[:, :-1])[2], rows))):
+            torch.testing.assert_close(a, b)

@@ -94,6 +94,8 @@ def test_train_your_own_updates_one_display_and_shows_the_report(kernel, tmp_pat
     assert len(updates) >= 2, client.messages
     outputs = nb.cells[cell_index].outputs
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 1  # updated in place, not appended
+    # Above the curves, the progress bar is a notebook widget (tqdm.auto with ipywidgets), not text.
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs), outputs
     # The report page, inline, and saved next to the checkpoints.
     assert any("<iframe srcdoc=" in o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
     assert (tmp_path / "run" / "report.html").stat().st_size > 10_000
@@ -109,6 +111,21 @@ def test_the_committed_notebooks_have_no_outputs():
         for cell in nb.cells:
             if cell.cell_type == "code":
                 assert cell.outputs == [] and cell.execution_count is None, path.name
+
+
+def test_every_text_cell_is_in_english_then_chinese():
+    """Both notebooks are bilingual (README, "In a notebook"): each heading has both languages, and
+    each English paragraph is followed by its Chinese one."""
+    han = re.compile(r"[\u4e00-\u9fff]")
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown"]
+        assert cells, path.name
+        for cell in cells:
+            head, *paras = cell.source.strip().split("\n\n")
+            assert " / " in head and han.search(head.split(" / ")[1]), (path.name, head)
+            assert paras and len(paras) % 2 == 0, (path.name, head)
+            for en, zh in zip(paras[::2], paras[1::2]):
+                assert not han.search(en.replace("PyTorch深度学习实践", "")) and han.search(zh), (path.name, en[:60])
 
 
 @pytest.fixture(scope="module")

@@ -224,7 +224,8 @@ def test_tiny_derive_train_predict_eval_for_every_cell(tmp_path, capsys, monkeyp
 
     import io
 
-    monkeypatch.setattr("sys.stdin", io.StringIO("the fox\nunix ✓\n"))
+    # Standard input is read as bytes (sys.stdin.buffer) and decoded with --encoding, as files are.
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO("the fox\nunix ✓\n".encode()), encoding="utf-8"))
     assert main(["tag", "predict", str(run)]) == 0
     out = capsys.readouterr().out.split("\n")
     assert [len(line) for line in out] == [7, 6, 0] and out[1][-1] == "✓"

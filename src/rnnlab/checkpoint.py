@@ -242,14 +242,17 @@ def weights_problem(e: Exception) -> str:
 def find(run_dir: Path, which: str = "best") -> Path:
     """The checkpoint file of a run folder: ``best`` falls back to ``last`` when there is none."""
     run_dir = Path(run_dir)
-    if run_dir.is_file():
-        return run_dir
-    if not run_dir.is_dir():
-        raise UserError(f"no such run folder: {run_dir}")
-    order = [BEST, LAST] if which == "best" else [LAST]
-    for name in order:
-        if (run_dir / name).is_file():
-            return run_dir / name
+    try:  # pathlib's is_file/is_dir raise on a name too long or a folder that may not be read
+        if run_dir.is_file():
+            return run_dir
+        if not run_dir.is_dir():
+            raise UserError(f"{run_dir} is not a run folder" if run_dir.exists() else f"no such run folder: {run_dir}")
+        order = [BEST, LAST] if which == "best" else [LAST]
+        for name in order:
+            if (run_dir / name).is_file():
+                return run_dir / name
+    except OSError as e:
+        raise UserError(f"cannot read run folder {run_dir}: {e.strerror or e}") from None
     raise UserError(f"{run_dir} is not an rnnlab run (no {LAST} or {BEST} in it)")
 
 

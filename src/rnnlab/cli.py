@@ -10,8 +10,10 @@ import argparse
 import contextlib
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from rnnlab import __version__
 from rnnlab.errors import UserError
@@ -20,11 +22,26 @@ from rnnlab.errors import UserError
 COMMANDS = ("lesson", "train", "sample", "eval", "tag", "report", "serve")
 
 
+def one_line(message: object) -> str:
+    """An error message on one line: line breaks in what the user typed (a path, a prime) shown
+    escaped, as Python writes them, so that the error stays one line."""
+    return str(message).replace("\r", "\\r").replace("\n", "\\n")
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """An argparse parser whose errors are one line, not usage + message."""
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')\n")
+
+    def _get_values(self, action, arg_strings):
+        # Python 3.11's argparse drops the value of `--flag=--` (it takes the "--" for the end of
+        # the options), leaving [] unchecked by the flag's type; the value is the text "--".
+        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
+            value = self._get_value(action, "--")
+            self._check_value(action, value)
+            return value
+        return super()._get_values(action, arg_strings)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +60,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the command is, as Ctrl-C raises KeyboardInterrupt (a BaseException so
+    that no ``except Exception`` on the way swallows it)."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """SIGTERM ends a one-shot command with status 143 and one line, not silently by the signal.
+    Training and serving install their own handlers while they run (save first; finish streams)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -54,11 +94,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     debug = args.debug or getattr(args, "debug_cmd", False) or bool(os.environ.get("RNNLAB_DEBUG"))
     try:
-        return int(args._run(args) or 0)
+        with _sigterm_raises():
+            return int(args._run(args) or 0)
+    except Terminated:
+        print(f"rnnlab {args.command}: terminated", file=sys.stderr)
+        return 143
     except UserError as e:
         if debug:
             raise
-        print(f"rnnlab {args.command}: error: {e}", file=sys.stderr)
+        print(f"rnnlab {args.command}: error: {one_line(e)}", file=sys.stderr)
+        return 2
+    except (MemoryError, RuntimeError) as e:
+        from rnnlab.memory import is_out_of_memory
+
+        if debug or not is_out_of_memory(e):
+            raise
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        print(f"rnnlab {args.command}: error: out of memory ({one_line(first)}); use smaller sizes", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if debug:

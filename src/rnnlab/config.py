@@ -26,6 +26,7 @@ OPTIMIZERS = ("adamw", "adam")  # see rnnlab.training.optimizer
 NORMS = ("none", "layer", "rms")  # see rnnlab.model.make_norm
 DERIVES = ("truecase", "diacritics")
 MAX_SIZE = 1 << 20
+MAX_SAMPLE_CHARS = 100_000  # sampled one character at a time at every evaluation: more would never end
 
 
 def _device(v: str) -> str | None:
@@ -220,7 +221,7 @@ class LoopConfig(Settings):
         choices=PRECISIONS,
         resume=True,
     )
-    sample_chars: int = setting(200, "characters sampled at each evaluation", check=at_least(0), resume=True)
+    sample_chars: int = setting(200, "characters sampled at each evaluation", check=between(0, MAX_SAMPLE_CHARS), resume=True)
     recover: bool = setting(False, "on a NaN/inf loss, reload the last checkpoint and halve the learning rate", resume=True)
     init_from: str | None = setting(
         None,
@@ -306,6 +307,8 @@ LESSON_LANGS = ("en", "zh")
 # The lecture's learning rates: 0.1 for RNNCell, 0.05 for RNN and Embedding. For the LSTM/GRU
 # homework the lecture allows 0.05 to 0.1; 0.1 reaches "ohlol" within 15 epochs on 44/50 and
 # 47/50 seeds (the LSTM only on 30/50 at 0.05: its gates learn slower).
+# Adam's first step is lr / (1 - beta1) = 10 lr, in float32: a larger lr overflows it.
+LESSON_MAX_LR = 3.4028234663852886e38 * (1 - 0.9)
 LESSON_LR = {"rnncell": 0.1, "rnn": 0.05, "embedding": 0.05, "lstm": 0.1, "gru": 0.1}
 
 
@@ -321,7 +324,7 @@ class LessonConfig(Settings):
     lr: float | None = setting(
         None,
         "Adam learning rate for every program run",
-        check=positive,
+        check=in_interval(0, LESSON_MAX_LR, closed_lo=False, closed_hi=True),
         unset="the lecture's, per program: " + ", ".join(f"{k} {v:g}" for k, v in LESSON_LR.items()),
     )
     impl: str = setting("torch", "recurrent layers from torch.nn or rnnlab.nn (the same numbers)", choices=("torch", "reference"))

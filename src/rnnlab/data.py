@@ -5,19 +5,18 @@ decoded in chunks, twice: once to count characters (the vocabulary), once to wri
 preallocated tensor of the smallest integer type that holds them. The corpus is never held as a
 Python list of characters, so a 100 MB file costs about 100-200 MB of ids plus one chunk.
 
-:func:`iter_text` is rnnlab's one text reader: the corpus, pair files, ``rnnlab eval`` and the
-report all read through it. The encoding pass also hashes the text (:class:`DataSpec`), so that a
-run can check, when it is resumed, that it is given the very text it started with.
+Files are read by rnnlab's one text reader, :mod:`rnnlab.textfiles` (its names are also
+reachable here). The encoding pass also hashes the text (:class:`DataSpec`), so that a run can
+check, when it is resumed, that it is given the very text it started with.
 """
 
 from __future__ import annotations
 
-import codecs
 import functools
 import hashlib
 import os
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,112 +24,12 @@ import torch
 
 from rnnlab.errors import UserError
 
-CHUNK_BYTES = 1 << 22  # 4 MiB of input per decode step: bounded memory, few Python calls.
+# The text reader's names, also reachable as rnnlab.data's (the corpus reads through them).
+from rnnlab.textfiles import CHUNK_BYTES, STANDARD_INPUT, STDIN, iter_text, list_text_files, read_text, read_texts  # noqa: F401
+
 ENCODE_CHUNK_BYTES = 1 << 20  # the encoding pass holds the ids too: keep its transients small
 MAX_CODEPOINT = 0x10FFFF
 UNK_DISPLAY = "\ufffd"  # how the unknown symbol prints in samples
-
-
-# --------------------------------------------------------------------------------------------
-# Files
-
-
-def _looks_binary(path: Path) -> bool:
-    with open(path, "rb") as f:
-        head = f.read(8192)
-    return b"\x00" in head
-
-
-def list_text_files(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], int]:
-    """Expand files and folders into a stable list of text files.
-
-    Returns ``(files, skipped)`` where ``skipped`` counts binary files found inside folders.
-    A path named directly must exist, be readable and be text; a folder must hold some text.
-    """
-    files: list[Path] = []
-    skipped = 0
-    for p in paths:
-        path = Path(p)
-        if not path.exists():
-            raise UserError(f"no such file or folder: {path}")
-        if path.is_dir():
-            found = []
-            for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(names):
-                    if name.startswith("."):
-                        continue
-                    f = Path(root) / name
-                    if not f.is_file():
-                        continue
-                    if _looks_binary(f):
-                        skipped += 1
-                        continue
-                    found.append(f)
-            if not found:
-                raise UserError(f"folder {path} holds no text files")
-            files.extend(found)
-        elif path.is_file():
-            try:
-                binary = _looks_binary(path)
-            except OSError as e:
-                raise UserError(f"cannot read {path}: {e.strerror}") from None
-            if binary:
-                raise UserError(f"{path} looks like a binary file (it contains NUL bytes), not text")
-            files.append(path)
-        else:
-            raise UserError(f"{path} is not a regular file or folder")
-    return files, skipped
-
-
-def iter_text(path: Path, encoding: str = "utf-8", chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:
-    """Yield the decoded text of one file in chunks, without a leading byte-order mark;
-    undecodable bytes are an error naming the file, the line and the byte offset."""
-    try:
-        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    except LookupError:
-        raise UserError(f"unknown encoding {encoding!r}") from None
-    offset = lines = 0
-    first = True
-    try:
-        f = open(path, "rb")  # noqa: SIM115 (the with below closes it; a failed open is a UserError)
-    except OSError as e:
-        raise UserError(f"cannot read {path}: {e.strerror}") from None
-    with f:
-        while True:
-            raw = f.read(chunk_bytes)
-            final = not raw
-            try:
-                text = decoder.decode(raw, final=final)
-            except UnicodeDecodeError as e:
-                # e.start is relative to the bytes the decoder held (buffered tail + raw).
-                held = len(e.object) - len(raw)
-                where = offset - held + e.start
-                line = lines - e.object[:held].count(b"\n") + e.object[: e.start].count(b"\n") + 1
-                raise UserError(
-                    f"{path}, line {line}: bytes at offset {where} are not valid {encoding} "
-                    f"({e.reason}); convert the file or pass --encoding"
-                ) from None
-            if first and text:
-                text, first = text.removeprefix("\ufeff"), False
-            if text:
-                yield text
-            if final:
-                return
-            offset += len(raw)
-            lines += raw.count(b"\n")
-
-
-def read_text(path: Path, encoding: str = "utf-8") -> str:
-    """The whole text of one file (see :func:`iter_text`)."""
-    return "".join(iter_text(path, encoding))
-
-
-def read_texts(paths: Sequence[str | os.PathLike], encoding: str = "utf-8") -> Iterator[tuple[Path, str]]:
-    """``(file, its text)`` for every text file under ``paths`` (see :func:`list_text_files`)."""
-    files, _ = list_text_files(paths)
-    for f in files:
-        yield f, read_text(f, encoding)
 
 
 def _codepoints(text: str) -> torch.Tensor:
@@ -144,8 +43,6 @@ def _codepoints(text: str) -> torch.Tensor:
 
 # --------------------------------------------------------------------------------------------
 # Vocabulary
-
-
 @dataclass(frozen=True)
 class Vocab:
     """Characters in id order; ``unk`` is the id of the unknown symbol, or None."""
@@ -177,15 +74,12 @@ class Vocab:
         return lut
 
     def encode(self, text: str) -> tuple[torch.Tensor, int]:
-        """Ids of ``text`` (int64) and the number of characters outside the vocabulary.
-
-        Unknown characters map to ``unk`` when the vocabulary has one, else they are dropped.
-        """
+        """Ids of ``text`` (int64) and the number of characters outside the vocabulary, which map
+        to ``unk`` when the vocabulary has one, else are dropped."""
         if not text:
             return torch.zeros(0, dtype=torch.long), 0
         cp = _codepoints(text)
-        top = int(cp.max())
-        lut = self.lookup_table(top)
+        lut = self.lookup_table(int(cp.max()))
         ids = lut[cp.long()]  # (n,)
         missing = ids < 0
         n_unknown = int(missing.sum())
@@ -200,11 +94,7 @@ class Vocab:
     def unknown_chars(self, text: str) -> list[str]:
         """The distinct characters of ``text`` that have no id of their own, in order of appearance."""
         stoi = self.stoi
-        seen: dict[str, None] = {}
-        for c in text:
-            if c not in stoi:
-                seen.setdefault(c)
-        return list(seen)
+        return list(dict.fromkeys(c for c in text if c not in stoi))
 
     def to_dict(self) -> dict:
         return {"chars": list(self.chars), "unk": self.unk}
@@ -218,17 +108,13 @@ def count_chars(texts: Iterable[str]) -> torch.Tensor:
     """Counts per code point, (MAX_CODEPOINT + 1,) int64, accumulated chunk by chunk."""
     counts = torch.zeros(MAX_CODEPOINT + 1, dtype=torch.int64)
     for text in texts:
-        cp = _codepoints(text)
-        counts += torch.bincount(cp, minlength=MAX_CODEPOINT + 1)
+        counts += torch.bincount(_codepoints(text), minlength=MAX_CODEPOINT + 1)
     return counts
 
 
 def build_vocab(counts: torch.Tensor, min_count: int = 1, unk: bool = False) -> Vocab:
-    """Characters seen at least ``min_count`` times, in code-point order.
-
-    An unknown symbol is added (at id 0) when asked for or when some character is rarer
-    than ``min_count``.
-    """
+    """Characters seen at least ``min_count`` times, in code-point order, and an unknown symbol
+    (at id 0) when asked for or when some character is rarer than ``min_count``."""
     present = torch.nonzero(counts > 0).flatten()
     keep = torch.nonzero(counts >= max(1, min_count)).flatten()
     chars = tuple(chr(int(c)) for c in keep)
@@ -239,8 +125,6 @@ def build_vocab(counts: torch.Tensor, min_count: int = 1, unk: bool = False) -> 
 
 # --------------------------------------------------------------------------------------------
 # Where a text came from
-
-
 EMBEDDED = {"jargon": "jargon.txt", "french": "debian-reference-fr.txt"}  # see corpora/SOURCE*.md
 
 
@@ -268,9 +152,7 @@ class TextDigest:
 
 
 def digest(text: str) -> str:
-    d = TextDigest()
-    d.update(text)
-    return d.hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -318,8 +200,6 @@ def files_spec(paths: Sequence[str | os.PathLike], chars: int, sha256: str) -> D
 
 # --------------------------------------------------------------------------------------------
 # Corpora
-
-
 @dataclass
 class Corpus:
     """A whole training text as ids, its vocabulary and where it came from."""
@@ -335,11 +215,9 @@ class Corpus:
         return self.ids.numel()
 
     def describe(self) -> str:
-        return (
-            f"corpus: {len(self):,} characters, {len(self.vocab)} symbols"
-            + (f", {self.n_unknown:,} mapped to unknown" if self.n_unknown else "")
-            + (f", {self.skipped_files} binary files skipped" if self.skipped_files else "")
-        )
+        unknown = f", {self.n_unknown:,} mapped to unknown" if self.n_unknown else ""
+        skipped = f", {self.skipped_files} binary files skipped" if self.skipped_files else ""
+        return f"corpus: {len(self):,} characters, {len(self.vocab)} symbols{unknown}{skipped}"
 
 
 def encode_files(files: Sequence[Path], vocab: Vocab, encoding: str = "utf-8", total: int | None = None):
@@ -351,8 +229,7 @@ def encode_files(files: Sequence[Path], vocab: Vocab, encoding: str = "utf-8", t
     lut = vocab.lookup_table(MAX_CODEPOINT)
     if vocab.unk is not None:
         lut[lut < 0] = vocab.unk
-    pos = 0
-    n_unknown = 0
+    pos = n_unknown = 0
     text_digest = TextDigest()
     for f in files:
         # Smaller chunks than the counting pass: here every transient sits beside the ids.

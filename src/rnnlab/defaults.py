@@ -38,6 +38,9 @@ BY_BUDGET = (
     ),
     BudgetRecipe("cpu-long.toml", None, "measured best at 15 minutes on a 2-core CPU, on prose and on code"),
 )
+# With --init-from the model is the source's; this recipe sets how it is fine-tuned (and its
+# dropout, which keeps the weights' shape). Measured: docs/base-model.md, "Fine-tuning settings".
+FINETUNE = BudgetRecipe("finetune.toml", None, "measured best for fine-tuning the base model for a minute on a 2-core CPU")
 SECTIONS = (ModelConfig, TrainConfig)  # what a recipe may set
 
 
@@ -47,6 +50,11 @@ def for_budget(max_time: float | None) -> BudgetRecipe:
         if r.up_to is not None and max_time is not None and max_time <= r.up_to:
             return r
     return BY_BUDGET[-1]
+
+
+def for_run(max_time: float | None, init_from: str | None) -> BudgetRecipe:
+    """The default recipe of a run: fine-tuning's when it starts from a trained model, else the budget's."""
+    return FINETUNE if init_from else for_budget(max_time)
 
 
 def recipe_values(recipe: BudgetRecipe) -> dict:
@@ -67,15 +75,20 @@ def model_values(recipe: BudgetRecipe) -> dict:
 
 
 def describe(recipe: BudgetRecipe, max_time: float | None) -> str:
-    budget = "no time limit" if max_time is None else f"--max-time {max_time:g} s"
+    budget = "--init-from" if recipe is FINETUNE else "no time limit" if max_time is None else f"--max-time {max_time:g} s"
     return f"the default for {budget}: recipes/{recipe.file}, {recipe.why}"
+
+
+def with_training_values(train: TrainConfig, recipe: BudgetRecipe) -> TrainConfig:
+    """``train`` with the recipe's training settings in the fields it leaves at their defaults."""
+    values = recipe_values(recipe)
+    plain = TrainConfig()
+    unset = {f.name for f in settings.fields(TrainConfig) if getattr(train, f.name) == getattr(plain, f.name)}
+    return settings.replace(train, **{k: v for k, v in values.items() if k in unset})
 
 
 def default_configs(train: TrainConfig) -> tuple[ModelConfig, TrainConfig]:
     """The default model for ``train.max_time`` (vocabulary size still unset), and ``train`` with
     the recipe's training settings in the fields it leaves at their defaults."""
-    values = recipe_values(for_budget(train.max_time))
-    model = ModelConfig(**_model_part(values))
-    plain = TrainConfig()
-    unset = {f.name for f in settings.fields(TrainConfig) if getattr(train, f.name) == getattr(plain, f.name)}
-    return model, settings.replace(train, **{k: v for k, v in values.items() if k in unset})
+    recipe = for_budget(train.max_time)
+    return ModelConfig(**model_values(recipe)), with_training_values(train, recipe)

@@ -24,6 +24,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
     """Call ``write(file)`` on a temporary file, then rename it to ``path``. A failure (a full
     disk) keeps the previous file and is a UserError that says so."""
     path = Path(path)
+    if os.path.isdir(path):  # "." has no name to put the temporary file beside
+        raise UserError(f"could not write {path}: it is a folder; name a file")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")  # what TMP_GLOB matches
     try:
         with open(tmp, "wb") as f:

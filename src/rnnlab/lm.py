@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
+from rnnlab import defaults, memory
 from rnnlab.config import DataConfig, ModelConfig, SampleConfig, TrainConfig
 from rnnlab.data import Vocab, corpus_from_text, load_corpus
-from rnnlab.defaults import default_configs
 from rnnlab.errors import UserError
 from rnnlab.model import LN2, CharRNN
 from rnnlab.runs import load_model
@@ -77,13 +77,16 @@ class LanguageModel:
             ids = torch.tensor([start])
         return ids.to(self.device)[None, :].expand(num, -1).contiguous()  # (num, P)
 
-    def iter_sample(self, length: int, prime: str = "", num: int = 1, **sampling) -> Iterator[list[str]]:
+    def iter_sample(self, length: int, prime: str = "", num: int = 1, keep: bool = False, **sampling) -> Iterator[list[str]]:
         """Yield one character per sample at every step (``num`` samples side by side); ``sampling``
         are :class:`~rnnlab.config.SampleConfig`'s other fields (``temperature``, ``top_k``,
-        ``top_p``, ``greedy``, ``seed``). Checked here, before the first character."""
+        ``top_p``, ``greedy``, ``seed``). Checked here, before the first character, the memory
+        too (:mod:`rnnlab.memory`): ``keep`` says the caller keeps every character drawn."""
         cfg = SampleConfig(length=length, **sampling)
         if num < 1:
             raise UserError(f"num must be at least 1, got {num}")
+        est = memory.sampling_estimate(self.model.cfg, num, cfg.length, max(1, len(prime)), keep=keep)
+        memory.check(est, memory.device_limit(self.device))
         g = torch.Generator(device=self.device)
         if cfg.seed is None:
             g.seed()
@@ -97,18 +100,19 @@ class LanguageModel:
 
     def sample(self, length: int, prime: str = "", **sampling) -> str:
         """``prime`` followed by ``length`` generated characters (``sampling``: as :meth:`iter_sample`)."""
-        return prime + "".join(step[0] for step in self.iter_sample(length, prime, **sampling))
+        return prime + "".join(step[0] for step in self.iter_sample(length, prime, keep=True, **sampling))
 
     def evaluate(self, text: str, chunk: int = 1024) -> dict:
         """Cross-entropy of ``text``: each character predicted from all before it (one pass,
-        read ``chunk`` characters at a time with the state carried)."""
+        read ``chunk`` characters at a time with the state carried). With nothing to score (``chars``
+        0) the means are NaN; ``rnnlab eval`` refuses that (:func:`rnnlab.scoring.check_scored`)."""
         ids, unknown = self.vocab.encode(text)
         nats, n = score_ids(self.model, ids, 1, chunk, self.device)
         mean = nats / n if n else float("nan")
         return {
             "bpc": mean / LN2,
             "nats": mean,
-            "perplexity": math.exp(mean) if n else float("nan"),
+            "perplexity": (math.exp(mean) if mean < 700 else math.inf) if n else float("nan"),  # e^710 overflows a float
             "chars": n,
             "unknown": unknown,
             "total_nats": nats,
@@ -156,7 +160,9 @@ def train_lm(
 
     ``init_from`` (or ``config.init_from``): start from a trained model's weights, as
     ``--init-from``: a run folder, a checkpoint file, or ``"base"``. Its model settings are
-    used; ``model``, if given, may change only those that keep the weights' shape."""
+    used; ``model``, if given, may change only those that keep the weights' shape; with
+    ``model=None`` the fine-tuning recipe (``rnnlab/recipes/finetune.toml``) sets the dropout,
+    and the training settings that ``config`` leaves at their defaults."""
     from rnnlab.init_from import read
     from rnnlab.training import LMTask, Trainer
 
@@ -168,7 +174,10 @@ def train_lm(
         config = replace(config, init_from=str(init_from))
     start = read(config.init_from) if config.init_from else None
     if start is not None:
-        asked = {} if model is None else {k: v for k, v in to_dict(model).items() if v != getattr(ModelConfig(), k)}
+        if model is None:  # as --init-from: the fine-tuning recipe
+            asked, config = defaults.model_values(defaults.FINETUNE), defaults.with_training_values(config, defaults.FINETUNE)
+        else:
+            asked = {k: v for k, v in to_dict(model).items() if v != getattr(ModelConfig(), k)}
         model = start.model_config(asked, lambda key: f"model.{key}")
     grow = start.grow if start is not None else None
     if text is not None:
@@ -178,7 +187,7 @@ def train_lm(
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
     if model is None:
-        model, config = default_configs(config)
+        model, config = defaults.default_configs(config)
     trainer = Trainer(LMTask(corpus, model, config, data, start), run_dir=out, hooks=hooks)
     trainer.run()
     return LanguageModel(trainer.model, corpus.vocab, trainer.device)

@@ -3,8 +3,9 @@
 - :class:`LiveCurves`: a training hook (:class:`~rnnlab.training.loop.Hooks`) for
   ``rnnlab.train_lm(..., hooks=LiveCurves())`` that draws training and validation bits per
   character against steps and updates *one* display in place (``display(..., display_id=True)``,
-  then ``handle.update(...)``) at every evaluation and every ``every`` steps. Outside a Jupyter
-  kernel it only records the figures (``.steps``, ``.train``, ``.val``): nothing shown, no error.
+  then ``handle.update(...)``) at every evaluation and every ``every`` steps, under a progress
+  bar of the steps (a tqdm.auto widget). Outside a Jupyter kernel it only records the figures
+  (``.steps``, ``.train``, ``.val``): nothing shown, no error.
 - :func:`show_report`: the page of ``rnnlab report``, built by :func:`rnnlab.report.build_report`,
   shown inline (an ``<iframe srcdoc=...>``) by Jupyter's rich display, and ``.save(path)``-able.
 
@@ -37,13 +38,17 @@ class LiveCurves(Hooks):
     ``every``: also redraw the training curve every this many steps (the trainer reports the
     training loss every 10 steps); validation points redraw at each evaluation. ``show``: None
     draws only inside a Jupyter kernel, True / False forces it. ``updates`` counts the redraws
-    after the first display (``handle.update``).
+    after the first display (``handle.update``). ``bar``: with the curves, a progress bar of the
+    steps (``tqdm.auto``: a widget in Jupyter, where ``ipywidgets`` is installed), as ``rnnlab
+    train`` draws in a terminal.
     """
 
-    def __init__(self, every: int = 50, figsize: tuple[float, float] = (7.0, 3.2), show: bool | None = None):
+    def __init__(self, every: int = 50, figsize: tuple[float, float] = (7.0, 3.2), show: bool | None = None, bar: bool = True):
         self.every = max(1, int(every))
         self.figsize = figsize
         self.show = show
+        self.bar = bar
+        self._bar = None
         self.steps: list[int] = []
         self.train: list[float] = []
         self.val_steps: list[int] = []
@@ -57,9 +62,17 @@ class LiveCurves(Hooks):
     def on_start(self, trainer) -> None:
         self._active = in_notebook() if self.show is None else bool(self.show)
         self._title = f"{getattr(trainer.task.model_config, 'cell', 'rnn')} on {trainer.device}"
+        if self._active and self.bar:
+            from tqdm.auto import tqdm
+
+            p = trainer.progress
+            self._bar = tqdm(total=p.total_steps, initial=p.step, unit="step", desc="training", dynamic_ncols=True)
         self._draw()
 
     def on_step(self, trainer, info: dict[str, Any]) -> None:
+        if self._bar is not None:
+            self._bar.total = trainer.progress.total_steps  # a time budget's plan is revised as steps are timed
+            self._bar.update(int(info["step"]) - self._bar.n)
         if "train_bpc" in info:
             self.steps.append(int(info["step"]))
             self.train.append(float(info["train_bpc"]))
@@ -77,6 +90,9 @@ class LiveCurves(Hooks):
             self._title += f": best validation {best:.3f} bits/char at step {result.get('best_step')}"
         self._draw()
         self._handle = None
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
     # ------------------------------------------------------------------ drawing
     def png(self) -> bytes:

@@ -72,6 +72,31 @@ def choose_many(logits: torch.Tensor, parts: list[tuple[int, torch.Generator | N
     return out
 
 
+PRIME_CHUNK = 4096  # characters of a prime read per forward pass: its memory, whatever the prime's length
+
+
+@torch.no_grad()
+def read_prime(model, prime_ids: torch.Tensor):
+    """The state after reading ``prime_ids`` (B, P) but its last character (P >= 1), in
+    ``forward``'s layout, ``PRIME_CHUNK`` characters at a time with the state carried (the same
+    state as one pass, to float rounding), so a long prompt costs one chunk's activations. Rows
+    that are all the same prime (``--num``, a request's ``n``) are read once and the state
+    repeated, so the forward pass costs one row's memory, not B."""
+    b, p = prime_ids.shape
+    if p == 1:
+        return model.init_state(b, prime_ids.device)
+    same = b > 1 and bool((prime_ids == prime_ids[:1]).all())
+    ids = prime_ids[:1, :-1] if same else prime_ids[:, :-1]  # (B or 1, P - 1)
+    state = None
+    for start in range(0, ids.shape[1], PRIME_CHUNK):
+        _, _, state = model(ids[:, start : start + PRIME_CHUNK], state=state)
+    if not same:
+        return state
+    if isinstance(state, tuple):
+        return tuple(s.expand(-1, b, -1).contiguous() for s in state)  # (L, B, H) each
+    return state.expand(-1, b, -1).contiguous()
+
+
 @torch.no_grad()
 def generate(model, prime_ids: torch.Tensor, length: int, generator: torch.Generator | None = None, **sampling) -> Iterator[torch.Tensor]:
     """Yield ``length`` steps of (B,) ids, continuing ``prime_ids`` (B, P) with P >= 1; ``sampling``
@@ -80,11 +105,7 @@ def generate(model, prime_ids: torch.Tensor, length: int, generator: torch.Gener
     was_training = model.training
     model.eval()
     try:
-        if prime_ids.shape[1] > 1:
-            _, _, state = model(prime_ids[:, :-1])
-        else:
-            state = model.init_state(prime_ids.shape[0], prime_ids.device)
-        step = Stepper(model, state)
+        step = Stepper(model, read_prime(model, prime_ids))
         ids = prime_ids[:, -1]  # (B,)
         for _ in range(length):
             logits = step(ids)  # (B, V)

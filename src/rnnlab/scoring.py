@@ -4,14 +4,20 @@
 :func:`score_ids`. The text is laid out as ``batch_size`` contiguous streams read in chunks of
 ``seq_len`` with the state carried across chunks, so every character is predicted from all the
 characters before it in its stream. With ``batch_size`` 1 that is the whole text in one pass.
+
+:func:`check_scored` refuses a score over nothing (a text that is empty, too short or all unknown
+characters), and :func:`json_line` is how every ``--json`` result is written: strict JSON.
 """
 
 from __future__ import annotations
+
+import json
 
 import torch
 import torch.nn.functional as F
 
 from rnnlab.distributed import DistContext
+from rnnlab.errors import UserError
 
 
 @torch.no_grad()
@@ -50,3 +56,34 @@ def score_ids(
     if dist is not None:
         total = dist.all_reduce_sum(total)
     return float(total), batch_size * length
+
+
+def check_scored(name: str, text: str, scored: int, unknown: int) -> None:
+    """Refuse a score of ``text`` (called ``name``) that measures nothing, saying why: the text is
+    empty, none of its characters are in the vocabulary (even where the model has an unknown
+    symbol to score them as), or no character was predicted (``scored`` 0: fewer than 2 known)."""
+    if not text:
+        raise UserError(f"{name} has no characters to score")
+    if unknown == len(text):
+        n = len(text)
+        raise UserError(
+            f"{name}: none of its {n:,} character{'s are' if n != 1 else ' is'} in the model's vocabulary, so there is nothing to score"
+        )
+    if scored:
+        return
+    known = len(text) - unknown
+    raise UserError(
+        f"{name} has {known} character{'s' if known != 1 else ''} the model knows; scoring needs at least 2 "
+        "(each character is predicted from those before it)"
+    )
+
+
+def json_line(result) -> str:
+    """``result`` as one line of strict JSON (RFC 8259: no NaN or Infinity, which strict parsers
+    refuse): every ``--json`` output is written through here."""
+    try:
+        return json.dumps(result, allow_nan=False)
+    except ValueError:
+        raise UserError(
+            "the result holds a number that JSON cannot express (NaN or infinity): the model's outputs are not finite"
+        ) from None

@@ -92,6 +92,10 @@ def known_encoding(v: str) -> str | None:
         codecs.lookup(v)
     except LookupError:
         return f"is not a text encoding Python knows, got {v!r}"
+    try:
+        "".encode(v)  # refuses the codecs that are not text encodings (hex, base64, rot13, undefined)
+    except (LookupError, UnicodeError):
+        return f"is a codec but not a text encoding, got {v!r}"
     return None
 
 
@@ -137,6 +141,8 @@ def problem(f: dataclasses.Field, value: Any) -> str | None:
     """What is wrong with ``value`` for field ``f`` (already of the right type), or None."""
     if value is None:
         return None
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        return f"must fit in 64 bits (torch's integers), got {value}"  # a seed of 10**20 was an overflow in torch
     s = spec(f)
     if s.choices is not None and value not in s.choices:
         return f"must be one of {', '.join(map(str, s.choices))}, got {value!r}"

@@ -19,12 +19,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "validation curves and the samples of each evaluation; a text coloured by any unit's activation, "
         "with the model's top-5 next-character predictions under the pointer; gate saturation per layer "
         "(Karpathy et al. 2015, fig. 3); and a regular-expression search for the units that track a "
-        "structure. The text is FILE (--text), a sample from --prime, or by default the start of the "
-        "held-out part of the training text.",
+        "structure. The text is FILE (--text; '-' reads standard input), a sample from --prime, or by "
+        "default the start of the held-out part of the training text.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by rnnlab train")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--text", metavar="FILE", help="analyse this text file")
+    src.add_argument("--text", metavar="FILE", help="analyse this text file (- reads standard input)")
     src.add_argument("--prime", metavar="TEXT", help="analyse a sample that the model writes after TEXT")
     p.add_argument("--out", metavar="FILE", help="the HTML file to write (default RUN_DIR/report.html)")
     p.add_argument("--lstmvis", metavar="DIR", help="also write the states in LSTMVis's layout into DIR (needs h5py)")
@@ -35,17 +35,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from rnnlab.data import read_texts
     from rnnlab.fileio import atomic_write_text
     from rnnlab.report import build_report, check_h5py, write_lstmvis
+    from rnnlab.textfiles import STANDARD_INPUT, STDIN, read_texts
 
     text = None
     if args.text is not None:
-        text = "".join(t for _, t in read_texts([args.text], parsed(args, TextConfig).encoding))
+        text = "".join(t for _, t in read_texts([args.text], parsed(args, TextConfig).encoding, stdin=True))
         if not text:
-            raise UserError(f"{args.text} is empty")
+            raise UserError(f"{STANDARD_INPUT if args.text == STDIN else args.text} is empty")
     if args.lstmvis:
         check_h5py()
+        try:  # before the page is written: a bad --lstmvis must not end a run that wrote half its output
+            Path(args.lstmvis).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UserError(f"cannot create {args.lstmvis} for --lstmvis: {e.strerror or e}") from None
     report = build_report(
         args.run_dir, text=text, prime=args.prime, which=parsed(args, LoadConfig).checkpoint, config=parsed(args, ReportConfig)
     )

@@ -30,7 +30,8 @@ def run(args) -> int:
     cfg, where = parsed(args, SampleConfig), parsed(args, LoadConfig)
     lm = load(args.run_dir, which=where.checkpoint, device=where.device)
     out = sys.stdout
-    steps = lm.iter_sample(prime=args.prime, num=args.num, **settings.to_dict(cfg))
+    # With --num above 1 every text is kept until all are done (and checked for memory as such).
+    steps = lm.iter_sample(prime=args.prime, num=args.num, keep=args.num > 1, **settings.to_dict(cfg))
     if args.num == 1:
         out.write(args.prime)
         out.flush()

@@ -63,7 +63,7 @@ def run(args) -> int:
         import uvicorn
 
         from rnnlab.serve.app import Served, build_app
-        from rnnlab.serve.engine import Engine
+        from rnnlab.serve.engine import Engine, check_memory
     except ImportError as e:
         raise UserError(f"rnnlab serve needs its extra: pip install 'rnnlab[serve]' ({e.name} is missing)") from None
     import time
@@ -82,6 +82,7 @@ def run(args) -> int:
     if not named:
         raise UserError("nothing to serve: give a run folder (this rnnlab has no base model)")
     lms = {name: load(run, which=where.checkpoint, device=where.device) for name, run in named.items()}  # all checked before listening
+    check_memory(list(lms.values()), cfg)  # before any engine starts
     models = {name: Served(lm, Engine(lm, cfg.max_streams), int(time.time())) for name, lm in lms.items()}
     if cfg.host not in ("127.0.0.1", "localhost", "::1") and not cfg.api_key:
         print(

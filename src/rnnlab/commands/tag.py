@@ -9,12 +9,10 @@ copy-the-input baseline.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 from rnnlab.commands import training
 from rnnlab.commands.flags import add_load_args, add_settings, parsed
-from rnnlab.config import TagDataConfig, TagModelConfig, TagTrainConfig
+from rnnlab.config import TagDataConfig, TagModelConfig, TagTrainConfig, TextConfig
 from rnnlab.errors import UserError
 
 
@@ -78,22 +76,24 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     pr = sub.add_parser(
         "predict",
         help="transform text with a trained transducer",
-        description="Transform each TEXT argument, or each line of standard input when none is given "
-        "(streaming: one output line per input line). Characters never seen in training pass through unchanged.",
+        description="Transform each TEXT argument, or each line of standard input for a TEXT '-' or when none is "
+        "given (streaming: one output line per input line, standard input decoded with --encoding). Characters "
+        "never seen in training pass through unchanged.",
     )
     pr.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by rnnlab tag train")
-    pr.add_argument("texts", nargs="*", metavar="TEXT", help="texts to transform (default: lines of standard input)")
+    pr.add_argument("texts", nargs="*", metavar="TEXT", help="texts to transform; - (or none) reads the lines of standard input")
+    add_settings(pr, TextConfig, "text", defaults=True)
     add_load_args(pr)
 
     ev = sub.add_parser(
         "eval",
         help="character, changed-position and line accuracy beside the copy baseline",
-        description="Score a transducer on PAIRS files (or text with --derive): character accuracy, accuracy "
-        "on the positions where the target differs from the input, exact-line accuracy, each beside the "
-        "copy-the-input baseline.",
+        description="Score a transducer on PAIRS files (or text with --derive; '-' reads standard input): "
+        "character accuracy, accuracy on the positions where the target differs from the input, exact-line "
+        "accuracy, each beside the copy-the-input baseline.",
     )
     ev.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by rnnlab tag train")
-    ev.add_argument("files", nargs="+", metavar="FILE", help="PAIRS.tsv files (text files with --derive)")
+    ev.add_argument("files", nargs="+", metavar="FILE", help="PAIRS.tsv files (text files with --derive); - reads standard input")
     ev.add_argument("--json", action="store_true", help="print one JSON object on standard output")
     add_settings(ev, TagDataConfig, "data", only=("encoding", "derive", "skip_bad"))
     add_load_args(ev)
@@ -109,28 +109,31 @@ def run(args) -> int:
 
 def _predict(args) -> int:
     from rnnlab.tag import load_tagger
+    from rnnlab.textfiles import STANDARD_INPUT, STDIN, STDIN_ONCE, iter_text
 
+    texts = args.texts or [STDIN]
+    if texts.count(STDIN) > 1:
+        raise UserError(STDIN_ONCE)
+    encoding = parsed(args, TextConfig).encoding
     tagger = load_tagger(args.run_dir, which=args.checkpoint, device=args.device)
-    if args.texts:
-        for text in args.texts:
+    for text in texts:
+        if text != STDIN:
             print(tagger.predict(text), flush=True)
-        return 0
-    try:
-        for line in iter(sys.stdin.readline, ""):
+            continue
+        for line in iter_text(STANDARD_INPUT, encoding, lines=True):  # streaming: each line as it arrives
             print(tagger.predict(line.removesuffix("\n")), end="\n" if line.endswith("\n") else "", flush=True)
-    except UnicodeDecodeError as e:
-        raise UserError(f"standard input is not valid {e.encoding} ({e.reason})") from None
     return 0
 
 
 def _eval(args) -> int:
+    from rnnlab.scoring import json_line
     from rnnlab.tag import load_pairs, load_tagger
 
     tagger = load_tagger(args.run_dir, which=args.checkpoint, device=args.device)
-    pairs, bad, _ = load_pairs(args.files, parsed(args, TagDataConfig))
+    pairs, bad, _ = load_pairs(args.files, parsed(args, TagDataConfig), stdin=True)
     result = {**tagger.evaluate(pairs), "skipped_lines": bad}
     if args.json:
-        print(json.dumps(result))
+        print(json_line(result))
         return 0
     base, n = result["baseline"], result["lines"]
     skipped = f" ({bad:,} bad lines skipped)" if bad else ""

@@ -22,11 +22,11 @@ def _start(name: str):
     return init_from.read(name)
 
 
-def _default_recipe(max_time):
+def _default_recipe(values):
     from rnnlab import defaults
 
-    recipe = defaults.for_budget(max_time)
-    return defaults.recipe_values(recipe), defaults.describe(recipe, max_time)
+    recipe = defaults.for_run(values.get("max_time"), values.get("init_from"))
+    return defaults.recipe_values(recipe), defaults.describe(recipe, values.get("max_time"))
 
 
 def _task(corpus, model, train, data, start=None):

@@ -42,7 +42,7 @@ class TrainingCommand:
     make_task: Callable  # (data, model config, train config, data config) -> Task
     batch: Callable  # task -> "batch 16 x seq 32"
     next_step: str  # printed at the end, with {out}
-    default_recipe: Callable | None = None  # max_time -> (settings, why), used when no model setting is given
+    default_recipe: Callable | None = None  # the settings asked -> (recipe's settings, why), used when no model setting is given
     start: Callable | None = None  # --init-from's name -> init_from.Start, for a command that has the setting
 
     @property
@@ -75,10 +75,10 @@ def _asked(args, cmd: TrainingCommand) -> tuple[dict[str, Any], str | None]:
     for path in args.config:
         values.update(settings.read_toml(path, known))
     values.update(given(args, [cls for _, cls in cmd.sections]))
-    chosen = values.get("init_from") or any(f.name in values for f in settings.fields(cmd.model))
+    chosen = any(f.name in values for f in settings.fields(cmd.model))
     if cmd.default_recipe is None or args.resume or chosen:
         return values, None
-    recipe, why = cmd.default_recipe(values.get("max_time"))
+    recipe, why = cmd.default_recipe(values)
     return {**recipe, **values}, why
 
 
@@ -113,14 +113,14 @@ def default_out(prefix: str) -> Path:
 def prepare_out(path: Path) -> Path:
     from rnnlab import checkpoint
 
-    if path.exists() and not path.is_dir():
-        raise UserError(f"{path} exists and is not a folder")
-    if any((path / n).exists() for n in (checkpoint.LAST, checkpoint.BEST)):
-        raise UserError(f"{path} already holds a run; continue it with --resume {path}, or choose another --out")
-    try:
+    try:  # a name too long, a parent that is a file ...: one line
+        if path.exists() and not path.is_dir():
+            raise UserError(f"{path} exists and is not a folder")
+        if any((path / n).exists() for n in (checkpoint.LAST, checkpoint.BEST)):
+            raise UserError(f"{path} already holds a run; continue it with --resume {path}, or choose another --out")
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UserError(f"cannot create {path}: {e.strerror}") from None
+        raise UserError(f"cannot create {path}: {e.strerror or e}") from None
     return path
 
 
@@ -152,8 +152,9 @@ def run(args, cmd: TrainingCommand) -> int:
 
 def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | None = None, start=None) -> int:
     from rnnlab.commands.progress import ProgressDisplay, fmt_duration
+    from rnnlab.device import resolve_device
     from rnnlab.training import Trainer
-    from rnnlab.training.loop import REASONS
+    from rnnlab.training.loop import REASONS, check_memory
 
     data_cfg, model_cfg, train_cfg = configs
     main_rank = ctx is None or ctx.is_main
@@ -163,6 +164,8 @@ def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | N
         out = Path(args.resume)
     else:
         data = cmd.load(args.paths, data_cfg, None, start)
+        task = cmd.make_task(data, model_cfg, train_cfg, data_cfg, start)
+        check_memory(task, resolve_device(train_cfg.device))  # before the run folder is made (the trainer checks again)
         if ctx is not None and not args.out:
             raise UserError("give --out when training with torchrun, so that every process names the same folder")
         out = Path(args.out) if args.out else default_out(cmd.out_prefix)
@@ -175,7 +178,8 @@ def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | N
     if getattr(data, "n_bad", 0) and not args.quiet:
         print(f"rnnlab {cmd.name}: skipped {data.n_bad:,} bad lines", file=sys.stderr)
 
-    task = cmd.make_task(data, model_cfg, train_cfg, data_cfg, start)
+    if ckpt is not None:
+        task = cmd.make_task(data, model_cfg, train_cfg, data_cfg, start)
     hooks = ProgressDisplay(args.quiet or not main_rank, cmd.batch(task), changes, model_note=why)
     with stop_on_signals() as stop:
         trainer = Trainer(task, run_dir=out, hooks=hooks, stop=stop, resume=ckpt, dist=ctx)

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import torch
 
-from rnnlab import cells
+from rnnlab import cells, memory
 from rnnlab.checkpoint import Checkpoint
 from rnnlab.config import ReportConfig
-from rnnlab.data import Vocab, list_text_files, read_text
+from rnnlab.data import Vocab
 from rnnlab.errors import UserError
 from rnnlab.lm import LanguageModel
 from rnnlab.report.page import PAGE_CHARS, Report, b64, page_data, quantize, render_html
@@ -29,6 +29,7 @@ from rnnlab.runs import build_model, load_run
 from rnnlab.tag.infer import Tagger, score
 from rnnlab.tag.pairs import DERIVE, load_pairs, parse_pairs
 from rnnlab.tag.task import split_lines
+from rnnlab.textfiles import list_text_files, read_text
 
 NEW_LINE_WITHIN = 300  # start on a fresh line when one begins within this many characters
 KIND_LABELS = {"h": "hidden state h", "c": "cell state tanh(c)"}
@@ -60,6 +61,16 @@ def build_report(
     return build(Path(run_dir), ckpt, build_model(ckpt, "cpu"), text, prime, cfg)
 
 
+def check_memory(ckpt: Checkpoint, chars: int, prime: str | None, cfg: ReportConfig) -> None:
+    """Refuse, before the trace, a report over ``chars`` characters (at most ``--chars``; with
+    ``--prime`` a sample of ``--length``) that would not fit in memory
+    (:func:`rnnlab.memory.report_estimate`)."""
+    flags = {"--length": cfg.length} if prime is not None else {}
+    est = memory.report_estimate(ckpt.model_config, chars, flags, tag=ckpt.kind == "tag")
+    est.flags["--chars"] = cfg.chars
+    memory.check(est, memory.memory_limit())
+
+
 # A language model's report: the text, its trace and the page.
 def build_lm_report(run_dir: Path, ckpt: Checkpoint, model, text: str | None, prime: str | None, cfg: ReportConfig) -> Report:
     """The report of a language model whose checkpoint ``ckpt`` and network ``model`` are loaded."""
@@ -76,6 +87,7 @@ def build_lm_report(run_dir: Path, ckpt: Checkpoint, model, text: str | None, pr
         notes.append(f"the text is drawn in pages of {PAGE_CHARS:,} characters to keep the page responsive")
     if cfg.search is not None:
         regex_mask("", cfg.search)  # a bad --search fails here, before the work
+    check_memory(ckpt, len(text), prime, cfg)
     tr = trace(model, ids, text=text)
     kinds = list(cells.get(tr.cell).states)
     embed = None if ckpt.model_config.one_hot else ckpt.model_config.embed
@@ -105,6 +117,7 @@ def choose_text(ckpt: Checkpoint, model, text: str | None, prime: str | None, cf
         return text, "the given text"
     sampler = LanguageModel(model, ckpt.task.vocab, "cpu")
     if prime is not None:
+        check_memory(ckpt, min(cfg.chars, len(prime) + cfg.length), prime, cfg)  # before the sample takes its time
         text = sampler.sample(cfg.length, prime=prime, temperature=cfg.temperature, seed=cfg.seed)
         return text, f"a sample of the model (prime {prime!r}, temperature {cfg.temperature:g}, seed {cfg.seed})"
     got = heldout_text(ckpt, cfg.chars)
@@ -201,6 +214,7 @@ def build_tag_report(run_dir: Path, ckpt: Checkpoint, model, text: str | None, p
     total = sum(len(i) + 1 for i, _ in lines) - 1
     notes = [f"showing the first {cfg.chars:,} of {total:,} characters (--chars raises the limit)"] if total > cfg.chars else []
     kept = first_chars(lines, cfg.chars)
+    check_memory(ckpt, sum(len(i) + 1 for i, _ in kept), prime, cfg)
     tt = tag_trace(tagger, kept)
     if len(tt.input) > PAGE_CHARS:
         notes.append(f"the text is drawn in pages of {PAGE_CHARS:,} characters to keep the page responsive")

@@ -32,8 +32,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rnnlab.config import ServeConfig
 from rnnlab.lm import LanguageModel
+from rnnlab.sampling import read_prime
 from rnnlab.serve import requests
-from rnnlab.serve.engine import Engine
+from rnnlab.serve.engine import Engine, check_memory
 from rnnlab.serve.engine import Request as Job
 from rnnlab.serve.requests import RequestError
 from rnnlab.stepper import Stepper
@@ -142,7 +143,9 @@ async def _stream(job: Job, events: asyncio.Queue, head: dict) -> AsyncIterator[
 
 
 def build_app(models: dict[str, Served], cfg: ServeConfig) -> Starlette:
-    """The application for ``models`` (name -> :class:`Served`), with ``cfg``'s limits and key."""
+    """The application for ``models`` (name -> :class:`Served`), with ``cfg``'s limits and key;
+    caps that could take more memory than there is are refused here (:func:`check_memory`)."""
+    check_memory([s.lm for s in models.values()], cfg)
 
     async def page(request: Request) -> HTMLResponse:
         return HTMLResponse(resources.files("rnnlab.serve").joinpath("page.html").read_text(encoding="utf-8"))
@@ -250,8 +253,7 @@ def _next(lm: LanguageModel, r: requests.NextRequest) -> list[dict]:
     with ``r.words`` each is continued greedily to the end of its word."""
     model = lm.model
     ids = lm.prime_ids(r.prompt, 1, torch.Generator().manual_seed(0))  # (1, P); the generator only for a vocabulary without newline
-    state = model(ids[:, :-1])[2] if ids.shape[1] > 1 else model.init_state(1, ids.device)
-    step = Stepper(model, state)
+    step = Stepper(model, read_prime(model, ids))
     probs = torch.softmax(step(ids[:, -1]).float() / r.temperature, dim=-1)[0]  # (V,)
     p, top = probs.topk(min(r.top, probs.numel()))
     symbols = [lm.vocab.decode([i]) for i in range(len(lm.vocab))]

@@ -27,8 +27,10 @@ from typing import Any
 
 import torch
 
+from rnnlab import memory
+from rnnlab.config import ServeConfig
 from rnnlab.lm import LanguageModel
-from rnnlab.sampling import choose_many
+from rnnlab.sampling import choose_many, read_prime
 from rnnlab.stepper import Stepper
 
 # Characters are handed to the event loop at most every FLUSH_S seconds per request, and less
@@ -176,9 +178,20 @@ class Engine:
             prime = req.prompt_ids  # (n, P)
             # As sampling.generate: the prime but its last character in one forward pass, then
             # the last character is the first step's input.
-            state = model(prime[:, :-1])[2] if prime.shape[1] > 1 else model.init_state(req.n, prime.device)
-            stepper.add_rows(state)
+            stepper.add_rows(read_prime(model, prime))
             ids = torch.cat([ids, prime[:, -1]])
             active.append(req)
             size += req.n
         return ids, active
+
+
+def check_memory(lms: list[LanguageModel], cfg: ServeConfig) -> None:
+    """Refuse, before serving, caps (``--max-streams``, ``--max-n``, ``--max-tokens``,
+    ``--max-prompt``) under which the models together could need more memory than there is
+    (:func:`rnnlab.memory.serve_estimate`, the worst case of each model at once)."""
+    if not lms:
+        return
+    caps = (cfg.max_streams, cfg.max_n, cfg.max_tokens, cfg.max_prompt)
+    ests = [memory.serve_estimate(lm.model.cfg, *caps) for lm in lms]
+    total = memory.Estimate([p for e in ests for p in e.parts], ests[0].flags)
+    memory.check(total, memory.device_limit(lms[0].device))

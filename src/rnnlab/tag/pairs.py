@@ -12,8 +12,9 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
 from rnnlab.config import TagDataConfig
-from rnnlab.data import DataSpec, TextDigest, embedded_path, files_spec, read_texts
+from rnnlab.data import DataSpec, TextDigest, embedded_path, files_spec
 from rnnlab.errors import UserError
+from rnnlab.textfiles import STANDARD_INPUT, STDIN, read_texts
 
 Pair = tuple[str, str]
 
@@ -102,17 +103,18 @@ def parse_pairs(text: str, name: str = "<text>", skip_bad: bool = False) -> tupl
     return pairs, bad
 
 
-def load_pairs(paths: Sequence[str | os.PathLike], cfg: TagDataConfig) -> tuple[list[Pair], int, DataSpec]:
+def load_pairs(paths: Sequence[str | os.PathLike], cfg: TagDataConfig, stdin: bool = False) -> tuple[list[Pair], int, DataSpec]:
     """``(pairs, bad lines skipped, where they came from)``: from ``input<TAB>target`` files, or
     with ``cfg.derive`` from text files (by default the embedded text of that derivation).
-    Folders are read recursively."""
+    Folders are read recursively; with ``stdin`` (``tag eval``, not training), ``-`` reads
+    standard input."""
     if not paths and not cfg.derive:
         raise UserError("give PAIRS.tsv files, or --derive truecase|diacritics with text files (or none: an embedded corpus)")
     files = list(paths) or [embedded_path(DERIVE_TEXT[cfg.derive])]
     pairs: list[Pair] = []
     bad = 0
     text_digest = TextDigest()
-    for path, text in read_texts(files, cfg.encoding):
+    for path, text in read_texts(files, cfg.encoding, stdin):
         text_digest.update(text)
         if cfg.derive:
             pairs += [DERIVE[cfg.derive](line) for line in (ln.removesuffix("\r") for ln in text.split("\n")) if line]
@@ -123,7 +125,8 @@ def load_pairs(paths: Sequence[str | os.PathLike], cfg: TagDataConfig) -> tuple[
         pairs += got
         bad += skipped
     if not pairs:
-        raise UserError(f"no text to derive pairs from in {', '.join(str(p) for p in files)}")
+        names = (str(STANDARD_INPUT) if os.fspath(p) == STDIN else str(p) for p in files)
+        raise UserError(f"no text to derive pairs from in {', '.join(names)}")
     return pairs, bad, files_spec(files, sum(len(t) for _, t in pairs), text_digest.hexdigest())
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 import torch.distributed as dist_ops
 
-from rnnlab import checkpoint
+from rnnlab import checkpoint, memory
 from rnnlab.cells import resolve_impl
 from rnnlab.checkpoint import Checkpoint, Progress
 from rnnlab.device import resolve_device
@@ -61,6 +61,42 @@ class Hooks:
     def on_end(self, trainer: Trainer, result: dict[str, Any]) -> None: ...
 
 
+def memory_estimate(task: Task, batch: int | None = None) -> memory.Estimate:
+    """What training ``task`` will allocate (:func:`rnnlab.memory.training_estimate`), for a
+    process stepping ``batch`` rows (default: the task's whole batch). A language model's batch is
+    ``--seq-len`` characters long and validates on streams of at least 64; a tagger's lines are
+    windows of up to ``--max-len`` (as long as its longest) and validate 256 at a time."""
+    cfg, mc = task.train_config, task.model_config
+    batch = batch or task.batch_size
+    seq_len = getattr(cfg, "seq_len", None)
+    if seq_len is not None:
+        steps, steps_flag, eval_batch = seq_len, "--seq-len", max(64, batch)
+    else:  # the longest window there is: short lines cost less than --max-len allows
+        rows = getattr(getattr(task, "train", None), "x", None)  # (N, L), padded to the longest
+        steps = getattr(task.data_config, "max_len", 1) if rows is None else max(1, rows.shape[1])
+        steps_flag, eval_batch = "--max-len", 256
+    val_ids = getattr(task, "val_ids", None)
+    val_chars = min(cfg.eval_chars, val_ids.numel()) if val_ids is not None else 0
+    flags = {"--batch-size": cfg.batch_size, steps_flag: steps, "--eval-chars": cfg.eval_chars, "--sample-chars": cfg.sample_chars}
+    return memory.training_estimate(
+        mc,
+        batch,
+        steps,
+        flags=flags,
+        eval_batch=eval_batch,
+        eval_steps=steps,
+        val_chars=val_chars,
+        sample_chars=cfg.sample_chars,
+        steps_flag=steps_flag,
+    )
+
+
+def check_memory(task: Task, device: torch.device | str, batch: int | None = None) -> None:
+    """Refuse (:class:`UserError`, one line naming the flags) a training that would need more
+    memory than ``device`` has (see :func:`rnnlab.memory.device_limit`)."""
+    memory.check(memory_estimate(task, batch), memory.device_limit(device))
+
+
 class Trainer:
     def __init__(
         self,
@@ -84,6 +120,7 @@ class Trainer:
         rank_batch = task.place(self.device, dist)
         # Resolved here, once, for the batch this process steps with; saved in the checkpoint.
         self.backend = resolve_impl(task.model_config.impl, task.model_config.cell, self.device.type, rank_batch)
+        check_memory(task, self.device, rank_batch)  # before the model and its optimizer take it
         torch.manual_seed(self.config.seed)
         self.model = task.build_model(self.backend).to(self.device)
         # What the step calls: under torch.distributed the DDP wrapper, whose backward averages
