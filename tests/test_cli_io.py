@@ -291,3 +291,15 @@ def test_sigterm_ends_a_one_shot_command_with_143_and_one_line(tagger):
         proc.kill()
     assert proc.returncode == 143, err
     assert err.strip() == "rnnlab tag: terminated", err
+
+
+def test_per_char_is_the_one_place_scores_are_made():
+    """bits/char, nats/char and perplexity from a total, as rnnlab eval and LanguageModel.evaluate report them."""
+    import math
+
+    from rnnlab.scoring import per_char
+
+    r = per_char(3 * math.log(2), 3)
+    assert math.isclose(r["bpc"], 1.0) and math.isclose(r["nats"], math.log(2)) and math.isclose(r["perplexity"], 2.0)
+    assert math.isinf(per_char(800.0 * 10, 10)["perplexity"])  # e^800 overflows a float: infinite, not an OverflowError
+    assert all(math.isnan(v) for v in per_char(0.0, 0).values())

@@ -19,10 +19,10 @@ from rnnlab import defaults, memory
 from rnnlab.config import DataConfig, ModelConfig, SampleConfig, TrainConfig
 from rnnlab.data import Vocab, corpus_from_text, load_corpus
 from rnnlab.errors import UserError
-from rnnlab.model import LN2, CharRNN
+from rnnlab.model import CharRNN
 from rnnlab.runs import load_model
 from rnnlab.sampling import generate
-from rnnlab.scoring import score_ids
+from rnnlab.scoring import per_char, score_ids
 from rnnlab.settings import replace, to_dict
 
 
@@ -108,15 +108,7 @@ class LanguageModel:
         0) the means are NaN; ``rnnlab eval`` refuses that (:func:`rnnlab.scoring.check_scored`)."""
         ids, unknown = self.vocab.encode(text)
         nats, n = score_ids(self.model, ids, 1, chunk, self.device)
-        mean = nats / n if n else float("nan")
-        return {
-            "bpc": mean / LN2,
-            "nats": mean,
-            "perplexity": (math.exp(mean) if mean < 700 else math.inf) if n else float("nan"),  # e^710 overflows a float
-            "chars": n,
-            "unknown": unknown,
-            "total_nats": nats,
-        }
+        return {**per_char(nats, n), "chars": n, "unknown": unknown, "total_nats": nats}
 
     def score(self, text: str) -> float:
         """Bits per character of ``text`` (unknown characters map to unk, or are skipped)."""

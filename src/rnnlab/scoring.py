@@ -12,6 +12,7 @@ characters), and :func:`json_line` is how every ``--json`` result is written: st
 from __future__ import annotations
 
 import json
+import math
 
 import torch
 import torch.nn.functional as F
@@ -56,6 +57,17 @@ def score_ids(
     if dist is not None:
         total = dist.all_reduce_sum(total)
     return float(total), batch_size * length
+
+
+def per_char(total_nats: float, chars: int) -> dict[str, float]:
+    """``bpc``, ``nats`` (per character) and ``perplexity`` of ``total_nats`` over ``chars``
+    characters: NaN when nothing was scored; an infinite perplexity past e^700, where a float
+    overflows. Every score rnnlab reports (``rnnlab eval``, :meth:`LanguageModel.evaluate`) is
+    made here."""
+    if not chars:
+        return {"bpc": math.nan, "nats": math.nan, "perplexity": math.nan}
+    nats = total_nats / chars
+    return {"bpc": nats / math.log(2), "nats": nats, "perplexity": math.exp(nats) if nats < 700 else math.inf}
 
 
 def check_scored(name: str, text: str, scored: int, unknown: int) -> None:

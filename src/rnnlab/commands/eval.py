@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 
 from rnnlab.commands.flags import add_load_args, add_settings, parsed
 from rnnlab.config import LoadConfig, TextConfig
@@ -28,7 +27,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from rnnlab.lm import load
-    from rnnlab.scoring import check_scored, json_line
+    from rnnlab.scoring import check_scored, json_line, per_char
     from rnnlab.textfiles import read_texts
 
     where = parsed(args, LoadConfig)
@@ -42,11 +41,8 @@ def run(args) -> int:
         total_nats += r["total_nats"]
         total_chars += r["chars"]
         total_unknown += r["unknown"]
-    nats = total_nats / total_chars  # every file scored at least one character
     result = {
-        "bpc": nats / math.log(2),
-        "nats": nats,
-        "perplexity": math.exp(nats) if nats < 700 else math.inf,  # past e^700 a float overflows
+        **per_char(total_nats, total_chars),  # every file scored at least one character
         "chars": total_chars,
         "unknown": total_unknown,
         "files": per_file,
@@ -60,7 +56,7 @@ def run(args) -> int:
     if len(per_file) > 1:
         print(f"total: {result['bpc']:.4f} bits/char over {total_chars:,} characters")
     print(
-        f"bits/char {result['bpc']:.4f}  nats/char {nats:.4f}  perplexity {result['perplexity']:.3f}  "
+        f"bits/char {result['bpc']:.4f}  nats/char {result['nats']:.4f}  perplexity {result['perplexity']:.3f}  "
         f"characters {total_chars:,}  unknown {total_unknown:,}"
     )
     return 0

@@ -161,10 +161,12 @@ def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | N
     if ckpt is not None:
         data = cmd.load(ckpt.data.locate(args.paths), data_cfg, ckpt.task)
         ckpt.data.check_same(data.spec)
-        out = Path(args.resume)
     else:
         data = cmd.load(args.paths, data_cfg, None, start)
-        task = cmd.make_task(data, model_cfg, train_cfg, data_cfg, start)
+    task = cmd.make_task(data, model_cfg, train_cfg, data_cfg, start)
+    if ckpt is not None:
+        out = Path(args.resume)
+    else:
         check_memory(task, resolve_device(train_cfg.device))  # before the run folder is made (the trainer checks again)
         if ctx is not None and not args.out:
             raise UserError("give --out when training with torchrun, so that every process names the same folder")
@@ -178,8 +180,6 @@ def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | N
     if getattr(data, "n_bad", 0) and not args.quiet:
         print(f"rnnlab {cmd.name}: skipped {data.n_bad:,} bad lines", file=sys.stderr)
 
-    if ckpt is not None:
-        task = cmd.make_task(data, model_cfg, train_cfg, data_cfg, start)
     hooks = ProgressDisplay(args.quiet or not main_rank, cmd.batch(task), changes, model_note=why)
     with stop_on_signals() as stop:
         trainer = Trainer(task, run_dir=out, hooks=hooks, stop=stop, resume=ckpt, dist=ctx)

@@ -176,8 +176,8 @@ class Engine:
             if req.cancelled.is_set():
                 continue
             prime = req.prompt_ids  # (n, P)
-            # As sampling.generate: the prime but its last character in one forward pass, then
-            # the last character is the first step's input.
+            # As sampling.generate: the state after the prime but its last character (read a
+            # chunk at a time), then the last character is the first step's input.
             stepper.add_rows(read_prime(model, prime))
             ids = torch.cat([ids, prime[:, -1]])
             active.append(req)
