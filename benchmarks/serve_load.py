@@ -8,10 +8,13 @@ a small one the clients' own work (reading the events) takes CPU from the server
 
 Each client loops: POST ``/v1/completions`` with ``stream``, prompt "The ", ``--max-tokens``
 characters (400), temperature 0.8 and a seed no other request uses, reading the server-sent
-events to ``[DONE]``. A level runs ``--warmup`` seconds (5) before its measured window of
-``--seconds`` (60); warm-up requests are not counted, nor their characters before the window.
-When the window ends no new request starts and the open ones run to their end, so the server is
-under full load all through the window and starts the next level empty.
+events to ``[DONE]``. The levels take turns in ``--rounds`` rounds (3): in each, every level
+runs ``--warmup`` seconds (5) and then a measured window of ``--seconds`` / ``--rounds`` (60 / 3),
+so each level is measured for ``--seconds`` in all and a host that speeds up or slows down during
+the run (this shared one does, by a quarter between runs) weighs on every level alike; the
+figures of a level are over its windows together. Warm-up requests are not counted, nor their
+characters before a window. When a window ends no new request starts and the open ones run to
+their end, so the server is under full load all through the window and starts the next level empty.
 
 - characters/s (server, the headline): ``/health``'s character count at the end of the window
   less at its start, over the time between the two readings;
@@ -24,9 +27,15 @@ under full load all through the window and starts the next level empty.
 - memory: the server's resident set (VmRSS) at the start and end of every window;
 - CPU: cores busy in the window, the server's (/proc/PID/stat) and this process's (the clients).
 
+With ``--bare`` each round also runs the engine alone at every level (this process, no HTTP,
+one torch thread, for the same time while the server idles): ``bare_cps``, its ratio to one
+stream (``bare_x_one``), and the server's share of it (``of_bare``): how far HTTP is from the
+model's own scaling at the same moments.
+
 Goals checked: no errors; characters/s at 64 clients at least 5x one client's; p99 time to first
 character under 250 ms at 8 clients; the server's memory grows at most 10% from the start of the
 first window to the end of the last. The server is stopped with SIGTERM and must exit 0.
+``rounds_cps`` in the JSON rows gives each round's characters/s, to show the drift.
 
     .venv/bin/python benchmarks/serve_load.py --clients 1 8 64 --seconds 60
 """
@@ -207,13 +216,15 @@ async def health(client: httpx.AsyncClient, url: str, model: str) -> tuple[float
     return (t + time.perf_counter()) / 2, r.json()["models"][model]
 
 
-async def run_level(url: str, model: str, pid: int, clients: int, args, seeds) -> dict:
+async def run_part(url: str, model: str, pid: int, clients: int, seconds: float, args, seeds) -> dict:
+    """One stretch of one level: ``--warmup`` seconds, then a measured window of ``seconds``,
+    then the open requests run to their end. Raw counts; :func:`summarise` merges a level's parts."""
     limits = httpx.Limits(max_connections=clients + 4, max_keepalive_connections=clients + 4)
     timeout = httpx.Timeout(120.0, connect=30.0)
     async with httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=False) as client:
         start = time.perf_counter()
         w0 = start + args.warmup
-        w1 = w0 + args.seconds
+        w1 = w0 + seconds
         level = Level((w0, w1), args.max_tokens)
 
         async def worker() -> None:
@@ -236,25 +247,47 @@ async def run_level(url: str, model: str, pid: int, clients: int, args, seeds) -
         await asyncio.gather(*pending, return_exceptions=True)
         await asyncio.sleep(0.2)
         _, h2 = await health(client, url, model)
-    dt = t1 - t0
     return {
-        "clients": clients,
-        "requests": level.requests,
-        "requests_all": level.all_requests,
-        "window_s": round(dt, 3),
-        "server_cps": round((h1["chars"] - h0["chars"]) / dt),
-        "client_cps": round(level.window_chars / (w1 - w0)),
-        "steps_per_s": round((h1["steps"] - h0["steps"]) / dt),
-        "chars_per_step": round((h1["chars"] - h0["chars"]) / max(1, h1["steps"] - h0["steps"]), 2),
+        "level": level,
+        "dt": t1 - t0,
+        "window": w1 - w0,
+        "chars": h1["chars"] - h0["chars"],
+        "steps": h1["steps"] - h0["steps"],
         "streams_at_end": h1["streams"],
         "streams_after": h2["streams"],
-        "server_cpu": None if cpu0 is None or cpu1 is None else round((cpu1 - cpu0) / dt, 2),
-        "client_cpu": round((own1 - own0) / dt, 2),
-        "ttfc_p50_ms": None if not level.ttfc else round(percentile(level.ttfc, 50) * 1000, 1),
-        "ttfc_p99_ms": None if not level.ttfc else round(percentile(level.ttfc, 99) * 1000, 1),
-        "ttfc_n": len(level.ttfc),
-        "errors": len(level.errors),
-        "error_samples": level.errors[:5],
+        "server_cpu_s": None if cpu0 is None or cpu1 is None else cpu1 - cpu0,
+        "client_cpu_s": own1 - own0,
+        "rss": (rss0, rss1),
+    }
+
+
+def summarise(clients: int, parts: list[dict]) -> dict:
+    """A level's row from its parts (one per round): counts summed over the windows together."""
+    dt, window = sum(p["dt"] for p in parts), sum(p["window"] for p in parts)
+    chars, steps = sum(p["chars"] for p in parts), sum(p["steps"] for p in parts)
+    ttfc = [t for p in parts for t in p["level"].ttfc]
+    errors = [e for p in parts for e in p["level"].errors]
+    server_cpu = None if any(p["server_cpu_s"] is None for p in parts) else sum(p["server_cpu_s"] for p in parts)
+    rss0, rss1 = parts[0]["rss"][0], parts[-1]["rss"][1]
+    return {
+        "clients": clients,
+        "requests": sum(p["level"].requests for p in parts),
+        "requests_all": sum(p["level"].all_requests for p in parts),
+        "window_s": round(dt, 3),
+        "server_cps": round(chars / dt),
+        "client_cps": round(sum(p["level"].window_chars for p in parts) / window),
+        "rounds_cps": [round(p["chars"] / p["dt"]) for p in parts],
+        "steps_per_s": round(steps / dt),
+        "chars_per_step": round(chars / max(1, steps), 2),
+        "streams_at_end": parts[-1]["streams_at_end"],
+        "streams_after": parts[-1]["streams_after"],
+        "server_cpu": None if server_cpu is None else round(server_cpu / dt, 2),
+        "client_cpu": round(sum(p["client_cpu_s"] for p in parts) / dt, 2),
+        "ttfc_p50_ms": None if not ttfc else round(percentile(ttfc, 50) * 1000, 1),
+        "ttfc_p99_ms": None if not ttfc else round(percentile(ttfc, 99) * 1000, 1),
+        "ttfc_n": len(ttfc),
+        "errors": len(errors),
+        "error_samples": errors[:5],
         "rss_start_mb": None if rss0 is None else round(rss0, 1),
         "rss_mb": None if rss1 is None else round(rss1, 1),
     }
@@ -289,27 +322,86 @@ def goals(rows: list[dict]) -> list[dict]:
     return out
 
 
-async def measure(url: str, model: str, pid: int, args) -> list[dict]:
+def bare_part(run_dir: Path, clients: int, seconds: float, args, seeds) -> float:
+    """The engine alone, in this process, with no HTTP: ``clients`` requests kept open (one
+    starts as another ends) for ``--warmup`` seconds and then ``seconds`` measured, with one torch
+    thread as the server gives it on 2 cores. Characters/s: what the server could reach."""
+    import threading
+
+    import torch
+
+    import rnnlab
+    from rnnlab.serve.engine import Engine, Request
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    lm = rnnlab.load(run_dir)
+    engine = Engine(lm)
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def submit() -> None:
+        with lock:
+            seed = next(seeds)
+        g = torch.Generator().manual_seed(seed)
+        engine.submit(Request(lm.prime_ids(PROMPT, 1, g), args.max_tokens, g, {"temperature": TEMPERATURE}, (), done))
+
+    def done(event) -> None:  # from the engine's thread: a request that ends is followed by another
+        if event[0] != "chars" and not stop.is_set():
+            submit()
+
+    try:
+        for _ in range(clients):
+            submit()
+        time.sleep(args.warmup)
+        c0, t0 = engine.chars, time.perf_counter()
+        time.sleep(seconds)
+        c1, t1 = engine.chars, time.perf_counter()
+    finally:
+        stop.set()
+        engine.close()
+        torch.set_num_threads(threads)
+    return (c1 - c0) / (t1 - t0)
+
+
+async def measure(url: str, model: str, pid: int, run_dir: Path, args) -> tuple[list[dict], dict[int, int]]:
+    """The levels in ``--rounds`` rounds: each round runs every level for its share of
+    ``--seconds``, so that a machine that speeds up or slows down during the run (a shared host
+    does) weighs on every level alike, and the ratios between levels hold. With ``--bare``, each
+    round also runs the engine alone at every level, for the same time (the server idles then)."""
     seeds = itertools.count(1)
-    rows = []
-    for clients in args.clients:
-        rows.append(await run_level(url, model, pid, clients, args, seeds))
-    return rows
+    parts: dict[int, list[dict]] = {c: [] for c in args.clients}
+    bare: dict[int, list[float]] = {c: [] for c in args.clients}
+    share = args.seconds / args.rounds
+    for _ in range(args.rounds):
+        for clients in args.clients:
+            parts[clients].append(await run_part(url, model, pid, clients, share, args, seeds))
+            if args.bare:
+                bare[clients].append(await asyncio.to_thread(bare_part, run_dir, clients, share, args, seeds))
+    return [summarise(c, parts[c]) for c in args.clients], {c: round(sum(v) / len(v)) for c, v in bare.items() if v}
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", type=int, nargs="+", default=[1, 8, 64], help="concurrent clients of each level")
     ap.add_argument("--seconds", type=float, default=60, help="measured window of each level")
-    ap.add_argument("--warmup", type=float, default=5, help="seconds each level runs before its window")
+    ap.add_argument("--warmup", type=float, default=5, help="seconds each level runs before each of its windows")
+    ap.add_argument(
+        "--rounds", type=int, default=3, help="the levels take turns this many times, each measured --seconds / --rounds at a time"
+    )
+    ap.add_argument(
+        "--bare",
+        action="store_true",
+        help="also measure the engine alone (no HTTP) at each level, interleaved: what the server could reach",
+    )
     ap.add_argument("--max-tokens", type=int, default=400, help="characters each completion asks for")
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--drain", type=float, default=120, help="seconds the open requests get to end after a window")
     ap.add_argument("--out", type=Path, default=RESULTS / "serve_load.json")
     args = ap.parse_args(argv)
-    if any(c < 1 for c in args.clients) or args.seconds <= 0 or args.warmup < 0 or args.max_tokens < 1:
-        ap.error("--clients and --max-tokens must be at least 1, --seconds above 0, --warmup not negative")
+    if any(c < 1 for c in args.clients) or args.seconds <= 0 or args.warmup < 0 or args.max_tokens < 1 or args.rounds < 1:
+        ap.error("--clients, --max-tokens and --rounds must be at least 1, --seconds above 0, --warmup not negative")
 
     with tempfile.TemporaryDirectory(prefix="serve_load-") as tmp:
         run_dir = Path(tmp) / f"run{args.layers}x{args.hidden}"
@@ -318,7 +410,7 @@ def main(argv=None) -> dict:
         proc, url = start_server(run_dir, log_path)
         exit_code = None
         try:
-            rows = asyncio.run(measure(url, run_dir.name, proc.pid, args))
+            rows, bare = asyncio.run(measure(url, run_dir.name, proc.pid, run_dir, args))
         finally:
             exit_code = stop_server(proc)
             server_log = log_path.read_text(errors="replace").splitlines()[-20:]
@@ -326,10 +418,14 @@ def main(argv=None) -> dict:
     one = next((r["server_cps"] for r in rows if r["clients"] == 1), None)
     for r in rows:
         r["x_one"] = round(r["server_cps"] / one, 2) if one else None
+        if bare:
+            r["bare_cps"] = bare[r["clients"]]
+            r["bare_x_one"] = round(bare[r["clients"]] / bare[1], 2) if 1 in bare else None
+            r["of_bare"] = round(r["server_cps"] / bare[r["clients"]], 2)
     checked = goals(rows)
     print(
         f"rnnlab serve, {args.layers}x{args.hidden} LSTM, {args.max_tokens} characters a completion, "
-        f"{args.warmup:g} s warm-up + {args.seconds:g} s per level"
+        f"{args.rounds} round(s) of {args.warmup:g} s warm-up + {args.seconds / args.rounds:g} s per level ({args.seconds:g} s measured per level)"
     )
     columns = [
         "clients",
@@ -344,6 +440,8 @@ def main(argv=None) -> dict:
         "server_cpu",
         "client_cpu",
     ]
+    if bare:
+        columns += ["bare_cps", "bare_x_one", "of_bare"]
     print(table(rows, columns))
     for g in checked:
         state = "not measured" if g["met"] is None else "met" if g["met"] else "NOT MET"
@@ -359,6 +457,8 @@ def main(argv=None) -> dict:
             "clients": args.clients,
             "seconds": args.seconds,
             "warmup": args.warmup,
+            "rounds": args.rounds,
+            "bare": args.bare,
             "max_tokens": args.max_tokens,
             "temperature": TEMPERATURE,
             "prompt": PROMPT,

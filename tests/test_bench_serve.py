@@ -25,7 +25,7 @@ def _load(name):
 
 def test_serve_load_smoke_measures_every_level_without_errors(tmp_path, capsys):
     out = tmp_path / "x.json"
-    argv = ["--layers", "1", "--hidden", "16", "--clients", "1", "3", "--seconds", "2", "--warmup", "0.5", "--max-tokens", "30"]
+    argv = ["--layers", "1", "--hidden", "16", "--clients", "1", "3", "--seconds", "2", "--warmup", "0.5", "--max-tokens", "30", "--bare"]
     _load("serve_load").main([*argv, "--out", str(out)])
 
     data = json.loads(out.read_text())
@@ -36,6 +36,8 @@ def test_serve_load_smoke_measures_every_level_without_errors(tmp_path, capsys):
         assert row["requests"] > 0 and row["server_cps"] > 0 and row["client_cps"] > 0
         assert row["ttfc_p50_ms"] > 0 and row["ttfc_p99_ms"] >= row["ttfc_p50_ms"]
         assert row["rss_mb"] > 0
+        assert len(row["rounds_cps"]) == 3  # the levels took turns three times (--rounds' default)
+        assert row["bare_cps"] > 0 and row["of_bare"] > 0  # the engine alone, measured too
     assert data["rows"][0]["x_one"] == 1.0
     assert data["server_exit_code"] == 0, data["server_log"]
     goals = {g["goal"]: g for g in data["goals"]}

@@ -181,7 +181,7 @@ def test_stepper_state_and_logits_equal_forward_for_uint8_ids():
 
 
 def test_the_draw_follows_the_probabilities_and_never_picks_excluded_characters():
-    """choose() draws with an exponential race; check its frequencies against the probabilities."""
+    """choose() draws by the inverse of the cumulative distribution; check its frequencies against the probabilities."""
     from rnnlab.sampling import choose
 
     p = torch.tensor([0.5, 0.3, 0.15, 0.05, 0.0])

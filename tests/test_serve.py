@@ -7,6 +7,7 @@ softmax, a score against ``LanguageModel.score``. The server runs as a real proc
 """
 
 import json
+import os
 import threading
 
 import httpx
@@ -76,9 +77,24 @@ def test_models_health_and_the_page(server):
     assert {m["id"] for m in models["data"]} == {"tiny", "base"}
     status, health = server.get("/health")
     assert status == 200 and health["status"] == "ok" and set(health["models"]) == {"tiny", "base"}
+    assert health["threads"] == max(1, len(os.sched_getaffinity(0)) - 1)  # a core left to the event loop
     with httpx.Client() as c:
         page = c.get(server.url + "/")
     assert page.status_code == 200 and "<html" in page.text.lower()
+
+
+def test_threads_are_set_while_serving_and_restored_after(run, monkeypatch):
+    """``--threads`` sets torch's threads for the server's life; an in-process caller gets its own back."""
+    uvicorn = pytest.importorskip("uvicorn")
+    seen = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, *a, **kw: seen.append(torch.get_num_threads()))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert main(["serve", str(run), "--threads", "1", "--port", "0"]) == 0
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_a_seeded_completion_is_the_samplers_text_alone_and_among_others(server, run):
@@ -277,36 +293,55 @@ def test_bad_command_lines_are_one_line(tmp_path, capsys, run):
 
 
 def reference_choose(logits, generator, greedy=False, temperature=1.0, top_k=None, top_p=None):
-    """The exponential race written out for one request, independently of rnnlab.sampling's draw."""
-    from rnnlab.sampling import filter_logits
+    """One step of one request written out: one uniform per row from the generator, then a walk
+    along the row's cumulative sum, independently of rnnlab.sampling's draw and search."""
+    from rnnlab.sampling import U_MAX, filter_logits
 
     if greedy:
         return logits.argmax(dim=-1)
     probs = torch.softmax(filter_logits(logits, temperature, top_k, top_p), dim=-1)
-    race = torch.empty_like(probs).exponential_(generator=generator).clamp_min_(torch.finfo(probs.dtype).tiny)
-    return (probs / race).argmax(dim=-1)
+    u = torch.rand(logits.shape[0], generator=generator, dtype=torch.float64).clamp_max(U_MAX).float()
+    out = []
+    for row, x in zip(probs, u):
+        cdf = row.cumsum(0)
+        limit = float(x * cdf[-1])  # in float32, as the sampler
+        out.append(next(i for i, c in enumerate(cdf.tolist()) if c > limit))
+    return torch.tensor(out)
 
 
 def test_choose_many_draws_each_request_as_choose_alone():
-    from rnnlab.sampling import choose, choose_many
+    from rnnlab.sampling import Draws, choose, choose_many
 
-    logits = torch.randn(7, 11, generator=torch.Generator().manual_seed(0))  # (B, V): four requests of 2, 1, 3, 1 rows
     settings_ = [
         {"greedy": False, "temperature": 0.7, "top_k": None, "top_p": None},
         {"greedy": False, "temperature": 1.0, "top_k": 3, "top_p": None},
         {"greedy": False, "temperature": 0.7, "top_k": None, "top_p": None},
         {"greedy": True, "temperature": 1.0, "top_k": None, "top_p": 0.5},
     ]
-    sizes = [2, 1, 3, 1]
+    sizes = [2, 1, 3, 1]  # four requests of 2, 1, 3, 1 rows: (B, V) = (7, 11)
     for seed in range(20):
-        gens = [torch.Generator().manual_seed(seed * 10 + i) for i in range(4)]
+        draws = [Draws(torch.Generator().manual_seed(seed * 10 + i), n, block=2) for i, n in enumerate(sizes)]
         alone = [torch.Generator().manual_seed(seed * 10 + i) for i in range(4)]
-        got = choose_many(logits, list(zip(sizes, gens, settings_)))
-        want, at = [], 0
-        for n, g, f in zip(sizes, alone, settings_):
-            want.append(reference_choose(logits[at : at + n], g, **f))
-            at += n
-        assert torch.equal(got, torch.cat(want))
-        again = [torch.Generator().manual_seed(seed * 10 + i) for i in range(4)]
-        assert torch.equal(choose(logits[:2], again[0], **settings_[0]), want[0])  # choose is the one-request case
-        assert all(torch.equal(a.get_state(), b.get_state()) for a, b in zip(gens, alone))  # the same draws consumed
+        for step in range(5):  # past the end of a block of 2 steps: the next block follows on
+            logits = torch.randn(7, 11, generator=torch.Generator().manual_seed(100 * seed + step))  # (B, V)
+            got = choose_many(logits, list(zip(sizes, draws, settings_)))
+            want, at = [], 0
+            for n, g, f in zip(sizes, alone, settings_):
+                want.append(reference_choose(logits[at : at + n], g, **f))
+                at += n
+            assert torch.equal(got, torch.cat(want))
+        again = torch.Generator().manual_seed(seed * 10)
+        assert torch.equal(
+            choose(logits[:2], again, **settings_[0]),
+            reference_choose(logits[:2], torch.Generator().manual_seed(seed * 10), **settings_[0]),
+        )
+
+
+def test_inverse_cdf_never_takes_a_character_of_probability_zero():
+    from rnnlab.sampling import U_MAX, inverse_cdf
+
+    probs = torch.tensor([[0.2, 0.8, 0.0, 0.0], [0.0, 0.5, 0.0, 0.5], [0.0, 0.5, 0.0, 0.5], [0.0, 0.0, 1e-30, 0.0]])
+    u = torch.tensor([U_MAX, 0.0, 0.5, U_MAX])  # the extremes, and a draw on a boundary of the cumulative sum
+    assert inverse_cdf(probs, u).tolist() == [1, 1, 3, 2]
+    big = torch.rand(1000, 7, generator=torch.Generator().manual_seed(0)) * (torch.arange(7) % 2)  # odd columns only
+    assert (inverse_cdf(big, torch.full((1000,), U_MAX)) % 2 == 1).all()

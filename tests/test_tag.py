@@ -179,6 +179,33 @@ def test_resume_gives_the_same_final_weights(tmp_path):
     assert_same_weights(straight, second)
 
 
+@pytest.mark.parametrize("n, batch, pool", [(103, 4, 3), (96, 8, 2), (5, 8, 50), (50, 7, 1)])
+def test_bucketed_order_is_a_shuffle_of_batches_of_similar_lengths(n, batch, pool):
+    from rnnlab.tag.task import bucketed_order
+
+    lengths = torch.randint(1, 200, (n,), generator=torch.Generator().manual_seed(n))
+    order = bucketed_order(lengths, batch, torch.Generator().manual_seed(0), pool)
+    assert sorted(order.tolist()) == list(range(n))  # every row once
+    again = bucketed_order(lengths, batch, torch.Generator().manual_seed(0), pool)
+    assert torch.equal(order, again)  # the generator decides it all (a resumed run's epochs)
+    # Each full batch is a slice of one pool sorted by length: written out with plain lists.
+    g = torch.Generator().manual_seed(0)
+    shuffled = torch.randperm(n, generator=g).tolist()
+    pools = [shuffled[s : s + batch * pool] for s in range(0, n, batch * pool)]
+    flat = [i for p in pools for i in sorted(p, key=lambda i: (int(lengths[i]), p.index(i)))]
+    full = n // batch
+    expected_batches = [flat[b * batch : (b + 1) * batch] for b in range(full)]
+    picked = torch.randperm(full, generator=g).tolist()
+    expected = [i for b in picked for i in expected_batches[b]] + flat[full * batch :]
+    assert order.tolist() == expected
+    if pool > 1 and full > 1:  # padding: less than random batches of the same rows
+
+        def waste(o):
+            return sum(int(lengths[o[s : s + batch]].max()) * len(o[s : s + batch]) for s in range(0, n, batch))
+
+        assert waste(order) < waste(torch.randperm(n, generator=torch.Generator().manual_seed(1)))
+
+
 def test_predict_passes_unseen_characters_through(tmp_path):
     pairs = [derive_truecase(line) for line in TEXT.splitlines()]
     m, t = _tiny(max_steps=5)

@@ -277,6 +277,12 @@ class ServeConfig(Settings):
     shutdown_timeout: float = setting(
         5.0, "on SIGTERM or Ctrl-C, seconds that open streams get to finish before they are cut", check=non_negative, metavar="SECONDS"
     )
+    threads: int | None = setting(
+        None,
+        "torch threads for the models' steps (the HTTP side needs a core of its own: threads on every core fight it for them)",
+        check=between(1, 1024),
+        unset="the CPU cores less one, at least 1",
+    )
 
 
 # ------------------------------------------------------------------------------------ report

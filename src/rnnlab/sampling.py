@@ -2,7 +2,8 @@
 
 The recurrent state is kept between steps, so generating n characters costs n single steps
 (never a re-run of the prefix). Filtering follows the usual order: temperature, then top-k,
-then top-p (nucleus), then a draw from a seeded ``torch.Generator``.
+then top-p (nucleus), then a draw from a seeded ``torch.Generator`` (one uniform per row
+and step, through :class:`Draws`, and the inverse of the cumulative distribution).
 """
 
 from __future__ import annotations
@@ -33,17 +34,62 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | N
     return logits
 
 
-def choose(logits: torch.Tensor, generator: torch.Generator | None, greedy: bool = False, **filters) -> torch.Tensor:
-    """(B, V) logits -> (B,) next ids: :func:`choose_many` with one request of B rows."""
-    return choose_many(logits, [(logits.shape[0], generator, {"greedy": greedy, **filters})])
+DRAW_BLOCK = 64  # steps of uniforms drawn from a generator per call
+# The largest uniform handed out: below it, u * total < total in float32 for any total > 0 (the
+# exact product is at least one ulp below it), so the inverse CDF never runs off the end.
+U_MAX = 1.0 - 2.0**-23
 
 
-def choose_many(logits: torch.Tensor, parts: list[tuple[int, torch.Generator | None, dict]]) -> torch.Tensor:
+class Draws:
+    """The random numbers of one stream of draws (a ``rnnlab sample`` run, a served request):
+    one uniform in [0, U_MAX] per row per step, from ``generator``, drawn ``DRAW_BLOCK`` steps at a
+    time and handed out as Python floats. Drawing in blocks makes a step's draw cost a list slice,
+    not a call into torch per request (the server gathers one per request at every step); the
+    numbers depend only on the generator and the number of rows, so every path that draws
+    through a ``Draws`` draws the same characters for the same seed."""
+
+    def __init__(self, generator: torch.Generator | None, rows: int, block: int = DRAW_BLOCK):
+        self.generator, self.rows, self.block = generator, rows, block
+        self.values: list[float] = []
+        self.at = 0
+
+    def next(self) -> list[float]:
+        """This step's uniforms, one per row."""
+        if self.at >= len(self.values):
+            device = self.generator.device if self.generator is not None else None
+            u = torch.rand(self.block * self.rows, generator=self.generator, dtype=torch.float64, device=device)
+            self.values = u.clamp_max_(U_MAX).tolist()
+            self.at = 0
+        self.at += self.rows
+        return self.values[self.at - self.rows : self.at]
+
+
+def choose(logits: torch.Tensor, draws: Draws | torch.Generator | None, greedy: bool = False, **filters) -> torch.Tensor:
+    """(B, V) logits -> (B,) next ids: :func:`choose_many` with one request of B rows. A
+    generator (or None, the global one) draws this one step's numbers (as a ``Draws`` would,
+    on the CPU, where a block of uniforms is the same numbers as that many single draws)."""
+    if not isinstance(draws, Draws):
+        draws = Draws(draws, logits.shape[0], block=1)
+    return choose_many(logits, [(logits.shape[0], draws, {"greedy": greedy, **filters})])
+
+
+def inverse_cdf(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """(R, V) probabilities (rows need not sum to 1) and (R,) uniforms in [0, U_MAX] -> (R,)
+    ids: row r takes the first i whose cumulative mass exceeds u_r times the row's total, which
+    is i with probability p_i. A character of probability 0 is never taken: its cumulative sum
+    equals the one before it, and u <= U_MAX keeps u times the total below the total in float32."""
+    cdf = probs.float().cumsum(dim=-1)  # (R, V)
+    x = u * cdf[:, -1]  # (R,)
+    return torch.searchsorted(cdf, x[:, None], right=True)[:, 0]  # (R,)
+
+
+def choose_many(logits: torch.Tensor, parts: list[tuple[int, Draws | None, dict]]) -> torch.Tensor:
     """(B, V) logits of several requests, stacked in order -> (B,) ids. ``parts``: per request,
-    its number of rows, its generator and its :func:`choose` settings (``greedy``,
+    its number of rows, its :class:`Draws` and its :func:`choose` settings (``greedy``,
     ``temperature``, ``top_k``, ``top_p``). Each request's rows are drawn exactly as
-    :func:`choose` alone would draw them (the filters act row by row; each generator fills only
-    its own rows), but the filtering runs once per distinct setting instead of once per request."""
+    :func:`choose` alone would draw them (the filters act row by row; each request's draws give
+    only its own rows' numbers), but the filtering runs once per distinct setting instead of
+    once per request. Greedy rows draw no number."""
     starts = [0]
     for n, _, _ in parts:
         starts.append(starts[-1] + n)
@@ -51,25 +97,25 @@ def choose_many(logits: torch.Tensor, parts: list[tuple[int, torch.Generator | N
     for i, (_, _, f) in enumerate(parts):
         key = (bool(f.get("greedy")), f.get("temperature", 1.0), f.get("top_k"), f.get("top_p"))
         by_setting.setdefault(key, []).append(i)
+    if len(by_setting) == 1:  # the usual case: one setting for all, no gathering of rows
+        return _choose_rows(logits, parts, *next(iter(by_setting.items())))
     out = torch.empty(logits.shape[0], dtype=torch.long, device=logits.device)
-    for (greedy, temperature, top_k, top_p), members in by_setting.items():
-        every = len(by_setting) == 1  # the usual case: one setting for all, no gathering of rows
-        rows = slice(None) if every else torch.cat([torch.arange(starts[i], starts[i + 1]) for i in members]).to(logits.device)
-        if greedy:
-            out[rows] = logits[rows].argmax(dim=-1)
-            continue
-        probs = torch.softmax(filter_logits(logits[rows], temperature, top_k, top_p), dim=-1)  # (R, V)
-        # The exponential race: with E_i ~ Exp(1), argmax p_i / E_i is i with probability p_i. One
-        # random fill and an argmax cost less than torch.multinomial at batch 1. The floor keeps a
-        # zero draw from turning an excluded character's 0 / 0 into NaN.
-        race = torch.empty_like(probs)
-        at = 0
-        for i in members:  # each request's rows from its own generator, as choose() draws them
-            n = parts[i][0]
-            race[at : at + n].exponential_(generator=parts[i][1])
-            at += n
-        out[rows] = (probs / race.clamp_min_(torch.finfo(probs.dtype).tiny)).argmax(dim=-1)
+    for setting, members in by_setting.items():
+        rows = torch.cat([torch.arange(starts[i], starts[i + 1]) for i in members]).to(logits.device)
+        out[rows] = _choose_rows(logits[rows], parts, setting, members)
     return out
+
+
+def _choose_rows(logits: torch.Tensor, parts: list, setting: tuple, members: list[int]) -> torch.Tensor:
+    """(R, V) logits of the requests ``members`` of ``parts``, which share ``setting`` -> (R,) ids."""
+    greedy, temperature, top_k, top_p = setting
+    if greedy:
+        return logits.argmax(dim=-1)
+    probs = torch.softmax(filter_logits(logits, temperature, top_k, top_p), dim=-1)  # (R, V)
+    # One uniform per row and a search of the cumulative sum: a single tensor built from the
+    # requests' floats, where a random fill per request cost a call into torch each.
+    u = torch.tensor([x for i in members for x in parts[i][1].next()], dtype=torch.float32, device=logits.device)  # (R,)
+    return inverse_cdf(probs, u)
 
 
 PRIME_CHUNK = 4096  # characters of a prime read per forward pass: its memory, whatever the prime's length
@@ -107,9 +153,10 @@ def generate(model, prime_ids: torch.Tensor, length: int, generator: torch.Gener
     try:
         step = Stepper(model, read_prime(model, prime_ids))
         ids = prime_ids[:, -1]  # (B,)
+        draws = Draws(generator, ids.shape[0])
         for _ in range(length):
             logits = step(ids)  # (B, V)
-            ids = choose(logits, generator, cfg.greedy, temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p)
+            ids = choose(logits, draws, cfg.greedy, temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p)
             yield ids
     finally:
         model.train(was_training)

@@ -60,13 +60,15 @@ def _check_port(host: str, port: int) -> None:
 
 def run(args) -> int:
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401  (here for the one-line error; _listen uses it)
 
-        from rnnlab.serve.app import Served, build_app
+        from rnnlab.serve.app import Served
         from rnnlab.serve.engine import Engine, check_memory
     except ImportError as e:
         raise UserError(f"rnnlab serve needs its extra: pip install 'rnnlab[serve]' ({e.name} is missing)") from None
     import time
+
+    import torch
 
     from rnnlab.lm import load
     from rnnlab.runs import base_model_path
@@ -83,7 +85,31 @@ def run(args) -> int:
         raise UserError("nothing to serve: give a run folder (this rnnlab has no base model)")
     lms = {name: load(run, which=where.checkpoint, device=where.device) for name, run in named.items()}  # all checked before listening
     check_memory(list(lms.values()), cfg)  # before any engine starts
-    models = {name: Served(lm, Engine(lm, cfg.max_streams), int(time.time())) for name, lm in lms.items()}
+    threads = torch.get_num_threads()
+    # The engines' steps and the event loop share the process. Torch's threads gain nothing on
+    # a batch of streams (the matmuls are small), and on every core they lose theirs to the
+    # loop mid-operation: leave the loop a core. Set before the engines' threads start (set
+    # after, it slowed one stream twofold here); restored at the end, for callers in-process.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    torch.set_num_threads(cfg.threads or max(1, cores - 1))
+    models: dict[str, Served] = {}
+    try:
+        for name, lm in lms.items():
+            models[name] = Served(lm, Engine(lm, cfg.max_streams), int(time.time()))
+        _listen(models, cfg)
+    finally:
+        for s in models.values():
+            s.engine.close()
+        torch.set_num_threads(threads)
+    return 0
+
+
+def _listen(models: dict, cfg: ServeConfig) -> None:
+    """Serve ``models`` until SIGTERM or Ctrl-C (a graceful stop returns)."""
+    import uvicorn  # both imported already by run(), which turns their absence into one line
+
+    from rnnlab.serve.app import build_app
+
     if cfg.host not in ("127.0.0.1", "localhost", "::1") and not cfg.api_key:
         print(
             f"rnnlab serve: warning: listening on {cfg.host} with no authentication: anyone who can reach it may use it "
@@ -102,9 +128,4 @@ def run(args) -> int:
             # with 143 (130); here a graceful stop is the normal end.
             self._captured_signals.clear()
 
-    try:
-        Server(config).run()
-    finally:
-        for s in models.values():
-            s.engine.close()
-    return 0
+    Server(config).run()

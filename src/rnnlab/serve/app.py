@@ -154,6 +154,7 @@ def build_app(models: dict[str, Served], cfg: ServeConfig) -> Starlette:
         return JSONResponse(
             {
                 "status": "ok",
+                "threads": torch.get_num_threads(),  # the engines' share of the CPU (--threads)
                 "models": {
                     name: {"streams": s.engine.streams, "chars": s.engine.chars, "steps": s.engine.steps} for name, s in models.items()
                 },

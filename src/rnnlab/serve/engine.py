@@ -6,7 +6,7 @@ streams. Between steps, new requests join (their prompt read by one forward pass
 this simple: a stream's whole context is its state, a few rows of a tensor, so joining and
 leaving are a concatenation and an index.
 
-Each request draws from its own ``torch.Generator`` with its own temperature, top-k and top-p,
+Each request draws from its own ``torch.Generator`` (through a :class:`~rnnlab.sampling.Draws`) with its own temperature, top-k and top-p,
 through the one sampler (:func:`rnnlab.sampling.choose_many`: :func:`~rnnlab.sampling.choose` for
 many requests at once) on its own rows: a seeded
 request gives the text ``LanguageModel.sample`` gives with that seed, whatever else is being
@@ -30,7 +30,7 @@ import torch
 from rnnlab import memory
 from rnnlab.config import ServeConfig
 from rnnlab.lm import LanguageModel
-from rnnlab.sampling import choose_many, read_prime
+from rnnlab.sampling import Draws, choose_many, read_prime
 from rnnlab.stepper import Stepper
 
 # Characters are handed to the event loop at most every FLUSH_S seconds per request, and less
@@ -57,8 +57,11 @@ class Request:
     def __post_init__(self):
         # Plain attributes, not properties: the engine reads them for every request at every step.
         self.n = n = self.prompt_ids.shape[0]
+        self.draws = Draws(self.generator, n)  # as generate() draws for --num n rows
         self.texts, self.sent, self.counts = [""] * n, [0] * n, [0] * n
         self.finish: list[str | None] = [None] * n
+        self.steps = 0
+        self.drawn: list[list[int]] = []  # ids drawn since the last flush, one list per step (no stop strings)
         self.done = False
         self.flushed = -1e9  # when characters were last emitted: the first ones go at once
 
@@ -67,9 +70,8 @@ class Request:
         until it is known whether the stop completes (its characters are never sent)."""
         return max((k for s in self.stops for k in range(1, len(s)) if text.endswith(s[:k])), default=0)
 
-    def advance(self, chars: list[str], every: float = FLUSH_S) -> int:
-        """Take one drawn character per row; emit what may be sent, at most ``every`` seconds
-        (the first characters at once). Returns the characters emitted."""
+    def _take(self, chars: list[str]) -> None:
+        """One character per row, checked against the stop strings at once."""
         for row, c in enumerate(chars):
             if self.finish[row]:
                 continue  # a finished row still steps with its group (the draws stay as --num's), unseen
@@ -81,11 +83,27 @@ class Request:
             elif self.counts[row] >= self.length:
                 self.finish[row] = "length"
             self.texts[row] = text
+
+    def advance(self, drawn: list[int], symbols: list[str], now: float, every: float = FLUSH_S) -> int:
+        """Take one drawn id per row; emit what may be sent, at most ``every`` seconds (the
+        first characters at once). Returns the characters emitted. Without stop strings the ids
+        are only kept until a flush and decoded then: a step then costs each request a list
+        append, which matters at many streams (the engine calls this for every request at every step)."""
+        self.steps += 1
+        if self.stops:
+            self._take([symbols[i] for i in drawn])
+        else:
+            self.drawn.append(drawn)
+            if self.steps >= self.length:
+                self.finish = ["length"] * self.n
         self.done = all(self.finish)
-        now = time.monotonic()
         if not self.done and now - self.flushed < every:
             return 0
         self.flushed = now
+        if self.drawn:
+            for row in range(self.n):
+                self.texts[row] += "".join([symbols[step[row]] for step in self.drawn])
+            self.drawn = []
         out = []
         for row, text in enumerate(self.texts):
             end = len(text) if self.finish[row] else len(text) - self._held(text)
@@ -143,11 +161,11 @@ class Engine:
                 if not active:
                     continue
                 logits = stepper(ids)  # (B, V)
-                ids = choose_many(logits, [(req.n, req.generator, req.filters) for req in active])  # (B,)
-                drawn, row = ids.tolist(), 0
+                ids = choose_many(logits, [(req.n, req.draws, req.filters) for req in active])  # (B,)
+                drawn, row, now = ids.tolist(), 0, time.monotonic()
                 every = max(FLUSH_S, FLUSH_PER_STREAM_S * len(drawn))
                 for req in active:
-                    self.chars += req.advance([self.symbols[i] for i in drawn[row : row + req.n]], every)
+                    self.chars += req.advance(drawn[row : row + req.n], self.symbols, now, every)
                     row += req.n
                 self.steps += 1
             except Exception as e:  # a failed step must not take the server down with it
