@@ -28,7 +28,7 @@ their end, so the server is under full load all through the window and starts th
 - CPU: cores busy in the window, the server's (/proc/PID/stat) and this process's (the clients).
 
 With ``--bare`` each round also runs the engine alone at every level (this process, no HTTP,
-one torch thread, for the same time while the server idles): ``bare_cps``, its ratio to one
+the server's default torch threads, for the same time while the server idles): ``bare_cps``, its ratio to one
 stream (``bare_x_one``), and the server's share of it (``of_bare``): how far HTTP is from the
 model's own scaling at the same moments.
 
@@ -324,17 +324,17 @@ def goals(rows: list[dict]) -> list[dict]:
 
 def bare_part(run_dir: Path, clients: int, seconds: float, args, seeds) -> float:
     """The engine alone, in this process, with no HTTP: ``clients`` requests kept open (one
-    starts as another ends) for ``--warmup`` seconds and then ``seconds`` measured, with one torch
-    thread as the server gives it on 2 cores. Characters/s: what the server could reach."""
+    starts as another ends) for ``--warmup`` seconds and then ``seconds`` measured, with the
+    torch threads the server gives it by default. Characters/s: what the server could reach."""
     import threading
 
     import torch
 
     import rnnlab
-    from rnnlab.serve.engine import Engine, Request
+    from rnnlab.serve.engine import Engine, Request, default_threads
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(default_threads())
     lm = rnnlab.load(run_dir)
     engine = Engine(lm)
     stop = threading.Event()

@@ -63,7 +63,7 @@ def run(args) -> int:
         import uvicorn  # noqa: F401  (here for the one-line error; _listen uses it)
 
         from rnnlab.serve.app import Served
-        from rnnlab.serve.engine import Engine, check_memory
+        from rnnlab.serve.engine import Engine, check_memory, default_threads
     except ImportError as e:
         raise UserError(f"rnnlab serve needs its extra: pip install 'rnnlab[serve]' ({e.name} is missing)") from None
     import time
@@ -86,12 +86,9 @@ def run(args) -> int:
     lms = {name: load(run, which=where.checkpoint, device=where.device) for name, run in named.items()}  # all checked before listening
     check_memory(list(lms.values()), cfg)  # before any engine starts
     threads = torch.get_num_threads()
-    # The engines' steps and the event loop share the process. Torch's threads gain nothing on
-    # a batch of streams (the matmuls are small), and on every core they lose theirs to the
-    # loop mid-operation: leave the loop a core. Set before the engines' threads start (set
-    # after, it slowed one stream twofold here); restored at the end, for callers in-process.
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    torch.set_num_threads(cfg.threads or max(1, cores - 1))
+    # Set before the engines' threads start (set after, one stream ran at half speed here);
+    # restored at the end, for callers in-process.
+    torch.set_num_threads(cfg.threads or default_threads())
     models: dict[str, Served] = {}
     try:
         for name, lm in lms.items():

@@ -6,11 +6,13 @@ streams. Between steps, new requests join (their prompt read by one forward pass
 this simple: a stream's whole context is its state, a few rows of a tensor, so joining and
 leaving are a concatenation and an index.
 
-Each request draws from its own ``torch.Generator`` (through a :class:`~rnnlab.sampling.Draws`) with its own temperature, top-k and top-p,
-through the one sampler (:func:`rnnlab.sampling.choose_many`: :func:`~rnnlab.sampling.choose` for
-many requests at once) on its own rows: a seeded
-request gives the text ``LanguageModel.sample`` gives with that seed, whatever else is being
-served (to float rounding of the batched product; tested).
+Each request draws from its own ``torch.Generator`` (through a :class:`~rnnlab.sampling.Draws`)
+with its own temperature, top-k and top-p, through the one sampler
+(:func:`rnnlab.sampling.choose_many`: :func:`~rnnlab.sampling.choose` for many requests at once)
+on its own rows: a seeded request gives the text ``LanguageModel.sample`` gives with that seed,
+whatever else is being served (to float rounding of the batched product; tested).
+
+The engine's torch threads: :func:`default_threads`, which ``rnnlab serve --threads`` overrides.
 
 Written by hand rather than taken from a serving library: those (vLLM, TGI) batch transformer
 key-value caches on GPUs; a recurrent stream needs none of that machinery.
@@ -18,6 +20,7 @@ key-value caches on GPUs; a recurrent stream needs none of that machinery.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -58,7 +61,7 @@ class Request:
         # Plain attributes, not properties: the engine reads them for every request at every step.
         self.n = n = self.prompt_ids.shape[0]
         self.draws = Draws(self.generator, n)  # as generate() draws for --num n rows
-        self.texts, self.sent, self.counts = [""] * n, [0] * n, [0] * n
+        self.texts, self.sent = [""] * n, [0] * n
         self.finish: list[str | None] = [None] * n
         self.steps = 0
         self.drawn: list[list[int]] = []  # ids drawn since the last flush, one list per step (no stop strings)
@@ -76,12 +79,9 @@ class Request:
             if self.finish[row]:
                 continue  # a finished row still steps with its group (the draws stay as --num's), unseen
             text = self.texts[row] + c
-            self.counts[row] += 1
             stop = next((s for s in self.stops if text.endswith(s)), None)
             if stop is not None:
                 text, self.finish[row] = text[: len(text) - len(stop)], "stop"
-            elif self.counts[row] >= self.length:
-                self.finish[row] = "length"
             self.texts[row] = text
 
     def advance(self, drawn: list[int], symbols: list[str], now: float, every: float = FLUSH_S) -> int:
@@ -94,8 +94,8 @@ class Request:
             self._take([symbols[i] for i in drawn])
         else:
             self.drawn.append(drawn)
-            if self.steps >= self.length:
-                self.finish = ["length"] * self.n
+        if self.steps >= self.length:  # every row has drawn self.steps characters: a stop ended some sooner
+            self.finish = [f or "length" for f in self.finish]
         self.done = all(self.finish)
         if not self.done and now - self.flushed < every:
             return 0
@@ -201,6 +201,14 @@ class Engine:
             active.append(req)
             size += req.n
         return ids, active
+
+
+def default_threads() -> int:
+    """Torch threads for the engines' steps: the CPU's cores less one, at least 1. The engines
+    and the event loop share the process; torch's threads gain nothing on a batch of streams
+    (the products are small), and with one on every core the loop takes theirs mid-operation."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores - 1)
 
 
 def check_memory(lms: list[LanguageModel], cfg: ServeConfig) -> None:
