@@ -2,7 +2,7 @@
 
 The model is a 2x256 LSTM run (``rnnlab train --max-steps 1`` on the embedded corpus, in a
 temporary folder: speed does not depend on what the weights learned). ``rnnlab serve RUN_DIR``
-runs as a separate process with its defaults (``--max-streams`` 256); the clients are asyncio
+runs as a separate process with its defaults (``--max-streams`` 256; ``--workers`` as given); the clients are asyncio
 tasks in this process sharing one ``httpx.AsyncClient`` per level. Both share the machine, so on
 a small one the clients' own work (reading the events) takes CPU from the server.
 
@@ -27,8 +27,8 @@ their end, so the server is under full load all through the window and starts th
 - memory: the server's resident set (VmRSS) at the start and end of every window;
 - CPU: cores busy in the window, the server's (/proc/PID/stat) and this process's (the clients).
 
-With ``--bare`` each round also runs the engine alone at every level (this process, no HTTP,
-the server's default torch threads, for the same time while the server idles): ``bare_cps``, its ratio to one
+With ``--bare`` each round also runs the engines alone at every level (this process, no HTTP,
+the server's default workers and torch threads, for the same time while the server idles): ``bare_cps``, its ratio to one
 stream (``bare_x_one``), and the server's share of it (``of_bare``): how far HTTP is from the
 model's own scaling at the same moments.
 
@@ -110,10 +110,11 @@ def train(run_dir: Path, layers: int, hidden: int) -> None:
         raise RuntimeError(f"rnnlab train exited with {r.returncode}: {(r.stderr or r.stdout)[-2000:]}")
 
 
-def start_server(run_dir: Path, log_path: Path, startup: float = 120) -> tuple[subprocess.Popen, str]:
-    """``rnnlab serve RUN_DIR --port P`` in a child process, returned once ``/health`` answers."""
+def start_server(run_dir: Path, log_path: Path, workers: int | None = None, startup: float = 120) -> tuple[subprocess.Popen, str]:
+    """``rnnlab serve RUN_DIR --port P [--workers N]`` in a child process, returned once ``/health`` answers."""
     port = free_port()
     cmd = [sys.executable, "-m", "rnnlab", "serve", str(run_dir), "--port", str(port)]
+    cmd += [] if workers is None else ["--workers", str(workers)]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -323,20 +324,21 @@ def goals(rows: list[dict]) -> list[dict]:
 
 
 def bare_part(run_dir: Path, clients: int, seconds: float, args, seeds) -> float:
-    """The engine alone, in this process, with no HTTP: ``clients`` requests kept open (one
+    """The engines alone, in this process, with no HTTP: ``clients`` requests kept open (one
     starts as another ends) for ``--warmup`` seconds and then ``seconds`` measured, with the
-    torch threads the server gives it by default. Characters/s: what the server could reach."""
+    workers and torch threads the server has by default. Characters/s: what the server could reach."""
     import threading
 
     import torch
 
     import rnnlab
-    from rnnlab.serve.engine import Engine, Request, default_threads
+    from rnnlab.serve.engine import Request, Workers, default_threads, default_workers
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(default_threads())
+    workers = args.workers or default_workers()
+    torch.set_num_threads(default_threads(workers))
     lm = rnnlab.load(run_dir)
-    engine = Engine(lm)
+    engine = Workers(lm, workers)
     stop = threading.Event()
     lock = threading.Lock()
 
@@ -368,7 +370,7 @@ async def measure(url: str, model: str, pid: int, run_dir: Path, args) -> tuple[
     """The levels in ``--rounds`` rounds: each round runs every level for its share of
     ``--seconds``, so that a machine that speeds up or slows down during the run (a shared host
     does) weighs on every level alike, and the ratios between levels hold. With ``--bare``, each
-    round also runs the engine alone at every level, for the same time (the server idles then)."""
+    round also runs the engines alone at every level, for the same time (the server idles then)."""
     seeds = itertools.count(1)
     parts: dict[int, list[dict]] = {c: [] for c in args.clients}
     bare: dict[int, list[float]] = {c: [] for c in args.clients}
@@ -392,22 +394,30 @@ def main(argv=None) -> dict:
     ap.add_argument(
         "--bare",
         action="store_true",
-        help="also measure the engine alone (no HTTP) at each level, interleaved: what the server could reach",
+        help="also measure the engines alone (no HTTP) at each level, interleaved: what the server could reach",
     )
+    ap.add_argument("--workers", type=int, help="rnnlab serve --workers (and the engines alone's); default: the server's")
     ap.add_argument("--max-tokens", type=int, default=400, help="characters each completion asks for")
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--drain", type=float, default=120, help="seconds the open requests get to end after a window")
     ap.add_argument("--out", type=Path, default=RESULTS / "serve_load.json")
     args = ap.parse_args(argv)
-    if any(c < 1 for c in args.clients) or args.seconds <= 0 or args.warmup < 0 or args.max_tokens < 1 or args.rounds < 1:
-        ap.error("--clients, --max-tokens and --rounds must be at least 1, --seconds above 0, --warmup not negative")
+    if (
+        any(c < 1 for c in args.clients)
+        or args.seconds <= 0
+        or args.warmup < 0
+        or args.max_tokens < 1
+        or args.rounds < 1
+        or (args.workers or 1) < 1
+    ):
+        ap.error("--clients, --max-tokens, --rounds and --workers must be at least 1, --seconds above 0, --warmup not negative")
 
     with tempfile.TemporaryDirectory(prefix="serve_load-") as tmp:
         run_dir = Path(tmp) / f"run{args.layers}x{args.hidden}"
         train(run_dir, args.layers, args.hidden)
         log_path = Path(tmp) / "serve.log"
-        proc, url = start_server(run_dir, log_path)
+        proc, url = start_server(run_dir, log_path, args.workers)
         exit_code = None
         try:
             rows, bare = asyncio.run(measure(url, run_dir.name, proc.pid, run_dir, args))
@@ -466,6 +476,7 @@ def main(argv=None) -> dict:
             "layers": args.layers,
             "hidden": args.hidden,
             "max_streams": 256,
+            "workers": args.workers,
         },
         "rows": rows,
         "memory": {"start_mb": start, "end_mb": end},

@@ -260,6 +260,14 @@ def test_serve_caps_refused(run_dir, capsys, limit):
     refused(capsys, rc, "--max-prompt 1,000,000")
 
 
+def test_serve_estimate_counts_every_engine():
+    """Each of a model's engines may read a prompt and admit a last request over the shared cap."""
+    cfg = ModelConfig(vocab_size=50)
+    one, four = ({p.what: p.bytes for p in memory.serve_estimate(cfg, 8, 4, 100, 1000, workers=w).parts} for w in (1, 4))
+    assert four["a prompt being read in each engine"] == 4 * one["a prompt being read in each engine"]
+    assert four["the streams"] * (8 + 3) == pytest.approx(one["the streams"] * (8 + 4 * 3), rel=1e-6)
+
+
 # ------------------------------------------------------------------------------------ failures that still happen
 
 

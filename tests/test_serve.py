@@ -77,7 +77,9 @@ def test_models_health_and_the_page(server):
     assert {m["id"] for m in models["data"]} == {"tiny", "base"}
     status, health = server.get("/health")
     assert status == 200 and health["status"] == "ok" and set(health["models"]) == {"tiny", "base"}
-    assert health["threads"] == max(1, len(os.sched_getaffinity(0)) - 1)  # a core left to the event loop
+    cores = len(os.sched_getaffinity(0))
+    assert all(m["workers"] == cores for m in health["models"].values())  # an engine per core, per model
+    assert health["threads"] == max(1, (cores - 1) // cores)  # a core left to the event loop, shared by the workers
     with httpx.Client() as c:
         page = c.get(server.url + "/")
     assert page.status_code == 200 and "<html" in page.text.lower()
@@ -123,6 +125,51 @@ def test_a_seeded_completion_is_the_samplers_text_alone_and_among_others(server,
     greedy = lm.sample(30, "the ", greedy=True)[4:]
     assert complete(server, prompt="the ", max_tokens=30, temperature=0)["choices"][0]["text"] == greedy
     assert complete(server, prompt="the ", max_tokens=30, greedy=True, seed=1)["choices"][0]["text"] == greedy
+
+
+def test_workers_fill_one_engine_then_spread_and_keep_seeded_texts(run):
+    """A light load stays on the first engine; past SPILL rows requests go to the least loaded;
+    a seeded request gives the sampler's text on either engine; rows are counted out as they leave."""
+    from rnnlab.serve.engine import SPILL, Request, Workers
+
+    lm = rnnlab.load(run)
+    assert [e.max_streams for e in Workers(lm, 3, 4).engines] == [2, 1, 1]  # they share the cap
+    assert len(Workers(lm, 4, 2).engines) == 2  # no more engines than streams
+    pool = Workers(lm, 2)
+    try:
+        done, texts = threading.Event(), {}
+
+        def request(seed, length, n=1):
+            g = torch.Generator().manual_seed(seed)
+
+            def emit(event):
+                if event[0] == "chars":
+                    for _row, text in event[1]:
+                        texts[seed] = texts.get(seed, "") + text
+                elif seed == 1000:
+                    done.set()
+
+            return Request(lm.prime_ids("the ", n, g), length, g, {"temperature": 0.9}, (), emit)
+
+        long = [request(seed, 100_000) for seed in range(SPILL + 2)]
+        for r in long:
+            pool.submit(r)
+        assert [e.load for e in pool.engines] == [SPILL, 2]
+        seeded = request(1000, 150, n=1)
+        pool.submit(seeded)  # the second engine is the less loaded
+        assert [e.load for e in pool.engines] == [SPILL, 3]
+        assert done.wait(60)
+        assert texts[1000] == lm.sample(150, "the ", seed=1000, temperature=0.9)[4:]
+        for r in long:
+            r.cancelled.set()
+        for _ in range(600):
+            if all(e.load == 0 and e.streams == 0 for e in pool.engines):
+                break
+            threading.Event().wait(0.05)
+        assert [e.load for e in pool.engines] == [0, 0] and pool.streams == 0
+        assert pool.chars >= 150 and pool.steps > 0
+    finally:
+        pool.close()
 
 
 def test_stop_strings_end_a_choice_and_are_not_sent(server, run):

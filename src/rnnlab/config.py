@@ -277,11 +277,17 @@ class ServeConfig(Settings):
     shutdown_timeout: float = setting(
         5.0, "on SIGTERM or Ctrl-C, seconds that open streams get to finish before they are cut", check=non_negative, metavar="SECONDS"
     )
+    workers: int | None = setting(
+        None,
+        "engines per model, each stepping its own batch of streams on its own core (the second takes streams only under load)",
+        check=between(1, 1024),
+        unset="the CPU cores",
+    )
     threads: int | None = setting(
         None,
         "torch threads for the models' steps (the HTTP side needs a core of its own: threads on every core fight it for them)",
         check=between(1, 1024),
-        unset="the CPU cores less one, at least 1",
+        unset="the CPU cores less one, shared by the workers, at least 1",
     )
 
 

@@ -257,15 +257,30 @@ def report_estimate(cfg, chars: int, flags: dict[str, Any] | None = None, tag: b
 
 
 def serve_estimate(
-    cfg, max_streams: int, max_n: int, max_tokens: int, max_prompt: int, models: int = 1, flags: dict[str, Any] | None = None
+    cfg,
+    max_streams: int,
+    max_n: int,
+    max_tokens: int,
+    max_prompt: int,
+    models: int = 1,
+    flags: dict[str, Any] | None = None,
+    workers: int = 1,
 ) -> Estimate:
-    """A server's worst case for ``models`` models like ``cfg``: per model, ``max_streams`` (and a
-    last request of up to ``max_n`` more) rows stepped together with the text of each kept up to
-    ``max_tokens`` characters, and a prompt of ``max_prompt`` characters read (once, for one row:
-    see :func:`rnnlab.sampling.read_prime`) and held for its ``max_n`` rows."""
-    rows = max_streams + max_n - 1
+    """A server's worst case for ``models`` models like ``cfg``: per model, ``max_streams`` rows
+    (and, in each of its ``workers`` engines, a last request of up to ``max_n`` more) stepped
+    with the text of each kept up to ``max_tokens`` characters, and in each engine a prompt of
+    ``max_prompt`` characters read (once, for one row: see :func:`rnnlab.sampling.read_prime`)
+    and held for its ``max_n`` rows."""
+    rows = max_streams + workers * (max_n - 1)
     est = Estimate(
-        flags={"--max-streams": max_streams, "--max-n": max_n, "--max-tokens": max_tokens, "--max-prompt": max_prompt, **(flags or {})}
+        flags={
+            "--max-streams": max_streams,
+            "--max-n": max_n,
+            "--max-tokens": max_tokens,
+            "--max-prompt": max_prompt,
+            "--workers": workers,
+            **(flags or {}),
+        }
     )
     state = cfg.layers * cfg.hidden * (2 * len(cells.get(cfg.cell).states) + width(cfg.cell))
     est.add("the streams", models * rows * ((state + SAMPLE_LOGIT_COPIES * cfg.vocab_size) * FLOAT + max_tokens * CHAR + PY_STR),
@@ -274,7 +289,7 @@ def serve_estimate(
 
     read = min(max_prompt, PRIME_CHUNK)  # the prompt is read a chunk at a time
     prompt = max_n * max_prompt * LONG + read * (_per_position(cfg) + cfg.vocab_size) * FLOAT + max_prompt * CHAR
-    est.add("a prompt being read", models * prompt, "--max-prompt", "--max-n")
+    est.add("a prompt being read in each engine", models * workers * prompt, "--max-prompt", "--max-n", "--workers")
     return est
 
 

@@ -63,7 +63,7 @@ def run(args) -> int:
         import uvicorn  # noqa: F401  (here for the one-line error; _listen uses it)
 
         from rnnlab.serve.app import Served
-        from rnnlab.serve.engine import Engine, check_memory, default_threads
+        from rnnlab.serve.engine import Workers, check_memory, default_threads, default_workers
     except ImportError as e:
         raise UserError(f"rnnlab serve needs its extra: pip install 'rnnlab[serve]' ({e.name} is missing)") from None
     import time
@@ -88,15 +88,16 @@ def run(args) -> int:
     threads = torch.get_num_threads()
     # Set before the engines' threads start (set after, one stream ran at half speed here);
     # restored at the end, for callers in-process.
-    torch.set_num_threads(cfg.threads or default_threads())
+    workers = cfg.workers or default_workers()
+    torch.set_num_threads(cfg.threads or default_threads(workers))
     models: dict[str, Served] = {}
     try:
         for name, lm in lms.items():
-            models[name] = Served(lm, Engine(lm, cfg.max_streams), int(time.time()))
+            models[name] = Served(lm, Workers(lm, workers, cfg.max_streams), int(time.time()))
         _listen(models, cfg)
     finally:
         for s in models.values():
-            s.engine.close()
+            s.workers.close()
         torch.set_num_threads(threads)
     return 0
 

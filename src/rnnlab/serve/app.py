@@ -5,7 +5,7 @@ Routes: ``GET /`` (the playground, :mod:`rnnlab.serve` ``page.html``), ``GET /he
 /v1/models``, ``POST /v1/completions`` (JSON, or server-sent events with ``stream``), ``POST
 /v1/rnnlab/next`` (the likeliest next characters after a prompt, optionally each continued to
 the end of its word) and ``POST /v1/rnnlab/score`` (bits/char of a text). Generation runs in one
-:class:`~rnnlab.serve.engine.Engine` per model; the other work runs in worker threads, so the
+:class:`~rnnlab.serve.engine.Workers` (engines) per model; the other work runs in worker threads, so the
 event loop only moves bytes. Every refusal is a 4xx with OpenAI's error shape.
 """
 
@@ -34,8 +34,8 @@ from rnnlab.config import ServeConfig
 from rnnlab.lm import LanguageModel
 from rnnlab.sampling import read_prime
 from rnnlab.serve import requests
-from rnnlab.serve.engine import Engine, check_memory
 from rnnlab.serve.engine import Request as Job
+from rnnlab.serve.engine import Workers, check_memory
 from rnnlab.serve.requests import RequestError
 from rnnlab.stepper import Stepper
 
@@ -44,10 +44,10 @@ WORD_STEPS = 24  # /v1/rnnlab/next with words: a suggestion is continued by at m
 
 @dataclass
 class Served:
-    """One model the server offers: its language model, its engine, when it was loaded."""
+    """One model the server offers: its language model, its engines, when it was loaded."""
 
     lm: LanguageModel
-    engine: Engine
+    workers: Workers
     created: int
 
 
@@ -100,7 +100,7 @@ def _submit(served: Served, c: requests.Completion, mailbox: Mailbox) -> tuple[J
             job.cancelled.set()
 
     job = Job(lm.prime_ids(c.prompt, c.n, g), c.max_tokens, g, c.filters, c.stops, emit)
-    served.engine.submit(job)
+    served.workers.submit(job)
     return job, events
 
 
@@ -156,7 +156,13 @@ def build_app(models: dict[str, Served], cfg: ServeConfig) -> Starlette:
                 "status": "ok",
                 "threads": torch.get_num_threads(),  # the engines' share of the CPU (--threads)
                 "models": {
-                    name: {"streams": s.engine.streams, "chars": s.engine.chars, "steps": s.engine.steps} for name, s in models.items()
+                    name: {
+                        "workers": len(s.workers.engines),
+                        "streams": s.workers.streams,
+                        "chars": s.workers.chars,
+                        "steps": s.workers.steps,
+                    }
+                    for name, s in models.items()
                 },
             }
         )
@@ -217,7 +223,7 @@ def build_app(models: dict[str, Served], cfg: ServeConfig) -> Starlette:
     async def lifespan(app):
         yield
         for s in models.values():
-            s.engine.close()
+            s.workers.close()
 
     routes = [
         Route("/", page),

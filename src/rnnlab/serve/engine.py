@@ -12,7 +12,12 @@ with its own temperature, top-k and top-p, through the one sampler
 on its own rows: a seeded request gives the text ``LanguageModel.sample`` gives with that seed,
 whatever else is being served (to float rounding of the batched product; tested).
 
-The engine's torch threads: :func:`default_threads`, which ``rnnlab serve --threads`` overrides.
+A model may have several engines (:class:`Workers`, ``rnnlab serve --workers``), each stepping
+its own batch in its own thread: torch releases the GIL inside each product, so on a CPU two
+engines' batches are multiplied on two cores at once, where one engine's batch of 64 streams is
+bound to one core (its products are too small for torch's own threads to pay). A stream stays
+with the engine it joined. The engines' torch threads: :func:`default_threads`, which
+``rnnlab serve --threads`` overrides.
 
 Written by hand rather than taken from a serving library: those (vLLM, TGI) batch transformer
 key-value caches on GPUs; a recurrent stream needs none of that machinery.
@@ -42,6 +47,11 @@ from rnnlab.stepper import Stepper
 # shares with the model) about as much as a step of the model does (benchmarks/serve_load.py).
 FLUSH_S = 0.02
 FLUSH_PER_STREAM_S = 0.002
+# A new request goes to the first engine with fewer rows than this, else to the least loaded:
+# a few streams cost the engine's fixed costs a step more than products, and those hold the
+# GIL, so two small batches are slower than one; many are products, which a second core speeds
+# (docs/serve.md: serve_load.py --workers 1 against 2, 64 clients: 16% more characters/s).
+SPILL = 16
 Event = tuple[str, Any]  # ("chars", [(row, text), ...]) | ("done", [finish reason per row]) | ("error", message)
 
 
@@ -129,6 +139,8 @@ class Engine:
         self.chars = 0  # characters sent, all streams together (read by /health)
         self.steps = 0
         self.streams = 0  # rows in the batch now
+        self.load = 0  # rows submitted and not yet left (waiting or in the batch): what Workers balance
+        self.load_lock = threading.Lock()  # submit runs on the event loop, leaving on this thread
         self.thread = threading.Thread(target=self._run, name="rnnlab-engine", daemon=True)
         self.thread.start()
 
@@ -136,6 +148,7 @@ class Engine:
         if req.length == 0:
             req.emit(("done", ["length"] * req.n))
             return
+        self._count(req.n)
         self.pending.put(req)
         self.wake.set()
 
@@ -143,6 +156,10 @@ class Engine:
         self.stopping = True
         self.wake.set()
         self.thread.join(timeout)
+
+    def _count(self, rows: int) -> None:
+        with self.load_lock:
+            self.load += rows
 
     @torch.no_grad()
     def _run(self) -> None:
@@ -171,6 +188,7 @@ class Engine:
             except Exception as e:  # a failed step must not take the server down with it
                 for req in active:
                     req.emit(("error", f"generation failed: {type(e).__name__}: {e}"))
+                    self._count(-req.n)
                 stepper, ids, active = Stepper(model, model.init_state(0, self.lm.device)), ids[:0], []
             self.streams = ids.numel()
         for req in active:
@@ -184,6 +202,8 @@ class Engine:
             for r in active:
                 if id(r) in kept:
                     rows.extend(range(start, start + r.n))
+                else:
+                    self._count(-r.n)
                 start += r.n
             index = torch.tensor(rows, dtype=torch.long, device=ids.device)
             stepper.keep_rows(index)
@@ -192,6 +212,7 @@ class Engine:
         while size < self.max_streams and not self.pending.empty():
             req = self.pending.get()
             if req.cancelled.is_set():
+                self._count(-req.n)
                 continue
             prime = req.prompt_ids  # (n, P)
             # As sampling.generate: the state after the prime but its last character (read a
@@ -203,12 +224,60 @@ class Engine:
         return ids, active
 
 
-def default_threads() -> int:
-    """Torch threads for the engines' steps: the CPU's cores less one, at least 1. The engines
-    and the event loop share the process; torch's threads gain nothing on a batch of streams
-    (the products are small), and with one on every core the loop takes theirs mid-operation."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, cores - 1)
+class Workers:
+    """The engines of one model (``workers`` of them, at most one per stream of ``max_streams``,
+    which they share): ``submit`` sends a request to the first engine with fewer than
+    :data:`SPILL` rows, else to the least loaded, so a light load is one engine's batch and a
+    heavy one is spread over all. ``chars``, ``steps`` and ``streams`` are the engines' together."""
+
+    def __init__(self, lm: LanguageModel, workers: int = 1, max_streams: int = 256):
+        k = self.count(workers, max_streams)
+        self.engines = [Engine(lm, max_streams // k + (i < max_streams % k)) for i in range(k)]
+
+    @staticmethod
+    def count(workers: int, max_streams: int) -> int:
+        """The engines made for ``workers`` and a cap of ``max_streams``: each gets one stream at least."""
+        return max(1, min(workers, max_streams))
+
+    def submit(self, req: Request) -> None:
+        engine = next((e for e in self.engines if e.load < SPILL), None) or min(self.engines, key=lambda e: e.load)
+        engine.submit(req)
+
+    def close(self, timeout: float = 5.0) -> None:
+        for e in self.engines:  # all told first, so that they stop together
+            e.stopping = True
+            e.wake.set()
+        for e in self.engines:
+            e.close(timeout)
+
+    @property
+    def chars(self) -> int:
+        return sum(e.chars for e in self.engines)
+
+    @property
+    def steps(self) -> int:
+        return sum(e.steps for e in self.engines)
+
+    @property
+    def streams(self) -> int:
+        return sum(e.streams for e in self.engines)
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def default_workers() -> int:
+    """Engines per model: one per core (a second one only takes streams under load, :data:`SPILL`)."""
+    return _cores()
+
+
+def default_threads(workers: int) -> int:
+    """Torch threads for the engines' steps: the cores less one, shared by ``workers`` engines,
+    at least 1. The engines and the event loop share the process; torch's threads gain little
+    on a batch of streams (the products are small), and with one on every core the loop takes
+    theirs mid-operation."""
+    return max(1, (_cores() - 1) // workers)
 
 
 def check_memory(lms: list[LanguageModel], cfg: ServeConfig) -> None:
@@ -218,6 +287,7 @@ def check_memory(lms: list[LanguageModel], cfg: ServeConfig) -> None:
     if not lms:
         return
     caps = (cfg.max_streams, cfg.max_n, cfg.max_tokens, cfg.max_prompt)
-    ests = [memory.serve_estimate(lm.model.cfg, *caps) for lm in lms]
+    workers = Workers.count(cfg.workers or default_workers(), cfg.max_streams)
+    ests = [memory.serve_estimate(lm.model.cfg, *caps, workers=workers) for lm in lms]
     total = memory.Estimate([p for e in ests for p in e.parts], ests[0].flags)
     memory.check(total, memory.device_limit(lms[0].device))
