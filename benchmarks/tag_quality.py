@@ -49,6 +49,14 @@ def split_lines(path: Path) -> tuple[list[str], list[str]]:
     return lines[: len(lines) - n_test], lines[len(lines) - n_test :]
 
 
+def new_words(train_pairs, test_pairs) -> float:
+    """The fraction of the test's words to change (a word whose target differs from its input)
+    whose input form never occurs in the training pairs: what a word's own memory cannot know."""
+    seen = {w for inp, _ in train_pairs for w in WORD.findall(inp)}
+    changed = [m.group() for inp, tgt in test_pairs for m in WORD.finditer(inp) if inp[m.start() : m.end()] != tgt[m.start() : m.end()]]
+    return sum(w not in seen for w in changed) / max(1, len(changed))
+
+
 def word_forms(pairs) -> dict[str, str]:
     """The most frequent target form of each input word (spans are aligned, lengths equal)."""
     forms: dict[str, Counter] = defaultdict(Counter)
@@ -149,6 +157,7 @@ def run_task(task: str, minutes: float, extra: list[str], tmp: Path, threads: in
         "test_lines": len(test_lines),
         "test_chars": model["chars"],
         "test_changed": model["changed_chars"],
+        "changed_words_new": round(new_words(train_pairs, test_pairs), 4),
         "train_wall_s": round(wall, 1),
         "threads": threads,
         "train_s": round(ckpt["progress"]["elapsed"], 1),
@@ -181,7 +190,7 @@ def main(argv=None) -> dict:
         t = tasks[-1]
         print(
             f"{task}: {t['train_lines']:,} training lines, {t['test_lines']:,} test lines ({t['test_chars']:,} characters, "
-            f"{t['test_changed']:,} to change); trained {t['steps']} steps in {t['train_s']:.0f} s "
+            f"{t['test_changed']:,} to change, {t['changed_words_new']:.1%} of the words to change new); trained {t['steps']} steps in {t['train_s']:.0f} s "
             f"({t['train_wall_s']:.0f} s wall, {t['threads']} thread{'s' if t['threads'] > 1 else ''})",
             flush=True,
         )

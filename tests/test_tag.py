@@ -126,8 +126,21 @@ def test_read_pairs_and_bad_lines(tmp_path):
 @pytest.mark.parametrize("bidirectional", [True, False])
 def test_padding_changes_neither_loss_nor_predictions(cell, bidirectional, impl):
     torch.manual_seed(0)
-    cfg = TagModelConfig(vocab_size=11, out_vocab=7, cell=cell, layers=2, hidden=12, embed=6, impl=impl, bidirectional=bidirectional)
+    cfg = TagModelConfig(
+        vocab_size=11,
+        out_vocab=7,
+        cell=cell,
+        layers=2,
+        hidden=12,
+        embed=6,
+        impl=impl,
+        bidirectional=bidirectional,
+        word_buckets=50,
+        word_embed=3,
+    )
     model = TagModel(cfg).double().eval()
+    model.set_word_chars(list("_abcdefg .,"))  # ids 1-7 make words; the word rows random, so they matter
+    torch.nn.init.normal_(model.word.weight)
     short = torch.randint(1, 11, (4,))
     short_y = torch.randint(0, 7, (4,))
     logits_alone, loss_alone = model(short[None], short_y[None], torch.tensor([4]))
@@ -147,6 +160,33 @@ def test_padding_changes_neither_loss_nor_predictions(cell, bidirectional, impl)
         per_line.append(line_loss * n)
     torch.testing.assert_close(loss, torch.stack(per_line).sum() / lengths.sum(), rtol=0, atol=1e-12)
     torch.testing.assert_close(loss_alone, per_line[1] / 4, rtol=0, atol=1e-12)
+
+
+def test_word_rows_hash_each_whole_word_as_a_naive_loop_does():
+    """Each position's row is its whole word's hash, as written out here with Python ints: the
+    same word gives the same row wherever it stands; outside words, and past a line's length, 0."""
+    import re
+
+    from rnnlab.tag.model import HASH_BASE, HASH_MOD
+
+    chars = list("?abc .xyz")  # id 0 is not a word character
+    cfg = TagModelConfig(vocab_size=len(chars), out_vocab=3, layers=1, hidden=4, embed=3, word_buckets=97, word_embed=2)
+    model = TagModel(cfg)
+    model.set_word_chars(chars)
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, len(chars), (6, 23), generator=g)
+    ids[0, :9] = torch.tensor([1, 2, 3, 4, 5, 1, 2, 3, 4])  # "abc .abc ": one word twice
+    lengths = torch.tensor([23, 17, 1, 23, 5, 12])
+    rows = model.word_rows(ids, lengths)
+    for b in range(ids.shape[0]):
+        n = int(lengths[b])
+        text = "".join(chars[i] if chars[i].isalnum() else " " for i in ids[b, :n].tolist())
+        want = [0] * ids.shape[1]
+        for m in re.finditer(r"\w+", text):
+            h = sum((int(ids[b, i]) + 1) * HASH_BASE ** (i - m.start()) for i in range(m.start(), m.end())) % HASH_MOD
+            want[m.start() : m.end()] = [h % 96 + 1] * (m.end() - m.start())
+        assert rows[b].tolist() == want
+    assert rows[0, 0] == rows[0, 5] and rows[0, 0] != 0
 
 
 def test_score_counts_changed_positions_and_lines():

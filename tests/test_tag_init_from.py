@@ -52,11 +52,13 @@ def test_the_forward_direction_starts_as_the_language_model(lm_run, bidirectiona
     # The tagger's own input vocabulary: its unknown/padding symbol first, a character the
     # language model never saw ("Z"), the rest in another order than the language model's.
     in_vocab = Vocab((UNK_DISPLAY, "Z", *sorted(set(SMALL) - {"\n"}, reverse=True)), unk=0)
-    cfg = start.model_config({"bidirectional": bidirectional})
+    cfg = start.model_config({"bidirectional": bidirectional, "word_buckets": 64})
     assert (cfg.cell, cfg.layers, cfg.hidden, cfg.embed) == ("gru", 2, 6, 5)
     cfg = cfg.__class__(**{**cfg.__dict__, "vocab_size": len(in_vocab), "out_vocab": 3})
     tagger = TagModel(cfg).double().eval()
     load_into(tagger, start.weights_for(cfg, in_vocab))
+    tagger.set_word_chars(in_vocab.chars)  # the words are read, but their rows start at zero: they add nothing yet
+    assert tagger.word is not None and tagger.word_rows(torch.tensor([[in_vocab.chars.index("a")]])).item() > 0
     lm = runs.build_model(lm_ckpt).double().eval()
 
     text = "a lazy dog jumps. a quick fox"

@@ -33,7 +33,8 @@ FORMAT = "rnnlab-checkpoint"
 # 3: the typed layout below: data_config, data (with the text's hash), backend, task section.
 # 4: train_config has "optimizer" (adamw); earlier runs trained with "adam".
 # 5: train_config has "init_from", the task sections "origin" (both absent: random weights).
-VERSION = 5
+# 6: a tagger's model_config has "word_buckets" and "word_embed" (absent: no word embeddings).
+VERSION = 6
 MIN_VERSION = 1
 LAST = "last.pt"
 BEST = "best.pt"
@@ -228,6 +229,8 @@ def load(path: Path, kind: str | None = None) -> Checkpoint:
             raw = _migrate(raw)
         if version < 4:
             raw["train_config"] = {**raw["train_config"], "optimizer": "adam"}  # what those versions trained with
+        if version < 6 and found == "tag":
+            raw["model_config"] = {**raw["model_config"], "word_buckets": 0}  # taggers had no word embeddings
     except (KeyError, TypeError, ValueError) as e:
         raise UserError(f"{path} (format version {version}) has a broken description ({type(e).__name__}: {e})") from None
     return Checkpoint.from_dict(raw, str(path))

@@ -107,7 +107,22 @@ class TagStart:
 
 
 def load_into(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> None:
-    """Copy ``weights`` into ``model``: every parameter but the output layer's must be given."""
-    missing, unexpected = model.load_state_dict(weights, strict=False)
-    if unexpected or any(not k.startswith("head.") for k in missing):
+    """Copy ``weights`` into ``model``: every parameter but the output layer's and the word
+    embedding's must be given. The first layer's input weights of a tagger with word embeddings
+    are wider than the language model's: the language model's fill the character columns, and the
+    word columns keep their own initialisation (the word rows start at zero, so at the start the
+    forward direction still computes the language model's states)."""
+    own = model.state_dict()
+    unexpected = [k for k in weights if k not in own]
+    missing = [k for k in own if k not in weights and not k.startswith(("head.", "word.", "word_chars"))]
+    if unexpected or missing:
         raise ValueError(f"weights do not fit the tagger: missing {missing}, unexpected {unexpected}")
+    with torch.no_grad():
+        for key, value in weights.items():
+            target = own[key]
+            if value.shape == target.shape:
+                target.copy_(value)
+            elif value.dim() == 2 and value.shape[0] == target.shape[0] and value.shape[1] < target.shape[1]:
+                target[:, : value.shape[1]].copy_(value)  # (G, E) of (G, E + word_embed)
+            else:
+                raise ValueError(f"weights do not fit the tagger: {key} is {tuple(value.shape)}, the tagger's {tuple(target.shape)}")

@@ -2,6 +2,13 @@
 
 Lines of different lengths share a batch, right-padded; padding never reaches the outputs of
 real positions or the loss (see :class:`TagModel`).
+
+Word embeddings (``word_buckets``): beside its own embedding, each character of a word reads an
+embedding of the whole word, hashed into a fixed number of rows (the hashing trick: no word
+vocabulary to build or store, and a word never seen in training falls in some row). What case or
+accents a word takes is mostly a fact about the word; a row per word learns it from every
+occurrence at once, where the recurrent layers must piece each word together from its letters.
+The rows start at zero, so a word whose row training never reached adds nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +32,38 @@ def reverse_within(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return x.gather(1, rev.view(b, t, *([1] * (x.dim() - 2))).expand_as(x))
 
 
+HASH_MOD = 2**31 - 1  # a prime: the word hash is a polynomial in the character ids modulo it
+HASH_BASE = 1_000_003
+
+
+def _powers(base: int, n: int) -> torch.Tensor:
+    """base**i modulo HASH_MOD for i < n, as int64 (Python ints, so nothing overflows)."""
+    out, x = [], 1
+    for _ in range(n):
+        out.append(x)
+        x = x * base % HASH_MOD
+    return torch.tensor(out, dtype=torch.long)
+
+
+def word_hashes(ids: torch.Tensor, in_word: torch.Tensor) -> torch.Tensor:
+    """For ids (B, T) and ``in_word`` (B, T), whether each position is a word character: the hash
+    of the word each position is in, sum of (id + 1) * HASH_BASE**(i - start) over the word's
+    positions i, modulo HASH_MOD; 0 outside words. The same word gives the same hash wherever it
+    stands (the prefix sums are shifted back by the inverse power of its start)."""
+    t = ids.shape[1]
+    idx = torch.arange(t, device=ids.device)
+    powers = _powers(HASH_BASE, t).to(ids.device)
+    inverse = _powers(pow(HASH_BASE, HASH_MOD - 2, HASH_MOD), t).to(ids.device)  # Fermat: HASH_BASE**-i
+    terms = (ids.long() + 1) * powers % HASH_MOD * in_word  # (B, T), each < 2**31
+    sums = torch.cat([torch.zeros_like(terms[:, :1]), terms.cumsum(1) % HASH_MOD], 1)  # (B, T + 1): sums[i] over positions < i
+    before = torch.cat([torch.zeros_like(in_word[:, :1]), in_word[:, :-1]], 1)
+    after = torch.cat([in_word[:, 1:], torch.zeros_like(in_word[:, :1])], 1)
+    start = torch.where(in_word & ~before, idx, -1).cummax(1).values.clamp(min=0)  # (B, T): where each word began
+    end = torch.where(in_word & ~after, idx, t - 1).flip(1).cummin(1).values.flip(1)  # (B, T): where it ends
+    h = (sums.gather(1, end + 1) - sums.gather(1, start)) % HASH_MOD * inverse[start] % HASH_MOD  # products < 2**62
+    return torch.where(in_word, h, 0)
+
+
 class TagModel(nn.Module):
     """``forward(ids, targets=None, lengths=None) -> (logits, loss)``: ids (B, T) -> logits (B, T, V).
 
@@ -40,15 +79,37 @@ class TagModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.embed = None if cfg.one_hot else nn.Embedding(cfg.vocab_size, cfg.embed)
+        self.word = None
+        if cfg.word_buckets:
+            self.word = nn.Embedding(cfg.word_buckets, cfg.word_embed, padding_idx=0)  # row 0: not in a word
+            nn.init.zeros_(self.word.weight)
+            # Which input ids are word characters: set from the vocabulary (set_word_chars), saved with the weights.
+            self.register_buffer("word_chars", torch.zeros(cfg.vocab_size, dtype=torch.bool))
+        first = cfg.input_size + (cfg.word_embed if cfg.word_buckets else 0)
         if cfg.bidirectional:
             one = dataclasses.replace(cfg, layers=1)
-            sizes = [cfg.input_size] + [2 * cfg.hidden] * (cfg.layers - 1)
+            sizes = [first] + [2 * cfg.hidden] * (cfg.layers - 1)
             self.fwd = nn.ModuleList(recurrent_layer(one, n, backend) for n in sizes)
             self.bwd = nn.ModuleList(recurrent_layer(one, n, backend) for n in sizes)
         else:
-            self.rnn = recurrent_layer(cfg, cfg.input_size, backend)
+            self.rnn = recurrent_layer(cfg, first, backend)
         self.drop = nn.Dropout(cfg.dropout) if cfg.dropout > 0 else nn.Identity()  # also between bidirectional layers
         self.head = nn.Linear(cfg.hidden * (2 if cfg.bidirectional else 1), cfg.out_vocab)
+
+    def set_word_chars(self, chars: list[str]) -> None:
+        """Mark the input ids whose symbol (``chars[id]``) is a letter, digit or underscore."""
+        if self.word is not None:
+            mask = [len(c) == 1 and (c.isalnum() or c == "_") for c in chars]
+            self.word_chars.copy_(torch.tensor(mask, dtype=torch.bool))
+
+    def word_rows(self, ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """ids (B, T) -> the word embedding's row of each position (B, T); 0 outside words (and
+        in the padding after ``lengths``, so that a word at a line's end ends with the line)."""
+        in_word = self.word_chars[ids]  # (B, T)
+        if lengths is not None:
+            in_word = in_word & (torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths.to(ids.device)[:, None])
+        h = word_hashes(ids, in_word)
+        return torch.where(in_word, h % (self.cfg.word_buckets - 1) + 1, 0)
 
     def forward(
         self, ids: torch.Tensor, targets: torch.Tensor | None = None, lengths: torch.Tensor | None = None
@@ -56,6 +117,8 @@ class TagModel(nn.Module):
         ids = ids.long()
         b, t = ids.shape
         x = F.one_hot(ids, self.cfg.vocab_size).to(self.head.weight.dtype) if self.embed is None else self.embed(ids)  # (B, T, V_in or E)
+        if self.word is not None:
+            x = torch.cat([x, self.word(self.word_rows(ids, lengths))], dim=-1)  # (B, T, E + word_embed)
         if self.cfg.bidirectional:
             lens = torch.full((b,), t, dtype=torch.long, device=ids.device) if lengths is None else lengths.to(ids.device, torch.long)
             for i, (fwd, bwd) in enumerate(zip(self.fwd, self.bwd)):

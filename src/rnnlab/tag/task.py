@@ -157,6 +157,7 @@ class TagTask:
         model = TagModel(self.model_config, backend)
         if self.init_weights is not None:
             load_into(model, self.init_weights)
+        model.set_word_chars(self.in_vocab.chars)
         return model
 
     def start_epoch(self) -> None:
