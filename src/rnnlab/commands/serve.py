@@ -63,7 +63,7 @@ def run(args) -> int:
         import uvicorn  # noqa: F401  (here for the one-line error; _listen uses it)
 
         from rnnlab.serve.app import Served
-        from rnnlab.serve.engine import Workers, check_memory, default_threads, default_workers
+        from rnnlab.serve.engine import Workers, check_memory, default_threads, engines_per_model
     except ImportError as e:
         raise UserError(f"rnnlab serve needs its extra: pip install 'rnnlab[serve]' ({e.name} is missing)") from None
     import time
@@ -88,7 +88,7 @@ def run(args) -> int:
     threads = torch.get_num_threads()
     # Set before the engines' threads start (set after, one stream ran at half speed here);
     # restored at the end, for callers in-process.
-    workers = cfg.workers or default_workers()
+    workers = engines_per_model(cfg)
     torch.set_num_threads(cfg.threads or default_threads(workers))
     models: dict[str, Served] = {}
     try:

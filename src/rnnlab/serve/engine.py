@@ -1,7 +1,7 @@
-"""Continuous batching: every open stream of one model advances in one batched step per character.
+"""Continuous batching: the open streams of one model advance in batched steps, one character each.
 
-One worker thread per model owns a :class:`~rnnlab.stepper.Stepper` whose rows are the open
-streams. Between steps, new requests join (their prompt read by one forward pass, exactly as
+Each engine (a worker thread; a model has one or more, :class:`Workers`) owns a
+:class:`~rnnlab.stepper.Stepper` whose rows are its open streams. Between steps, new requests join (their prompt read by one forward pass, exactly as
 ``rnnlab sample`` reads a prime) and finished or abandoned ones leave. A recurrent model makes
 this simple: a stream's whole context is its state, a few rows of a tensor, so joining and
 leaving are a concatenation and an index.
@@ -280,6 +280,11 @@ def default_threads(workers: int) -> int:
     return max(1, (_cores() - 1) // workers)
 
 
+def engines_per_model(cfg: ServeConfig) -> int:
+    """The engines ``rnnlab serve`` makes for each model under ``cfg`` (``--workers``, else one per core)."""
+    return Workers.count(cfg.workers or default_workers(), cfg.max_streams)
+
+
 def check_memory(lms: list[LanguageModel], cfg: ServeConfig) -> None:
     """Refuse, before serving, caps (``--max-streams``, ``--max-n``, ``--max-tokens``,
     ``--max-prompt``) under which the models together could need more memory than there is
@@ -287,7 +292,6 @@ def check_memory(lms: list[LanguageModel], cfg: ServeConfig) -> None:
     if not lms:
         return
     caps = (cfg.max_streams, cfg.max_n, cfg.max_tokens, cfg.max_prompt)
-    workers = Workers.count(cfg.workers or default_workers(), cfg.max_streams)
-    ests = [memory.serve_estimate(lm.model.cfg, *caps, workers=workers) for lm in lms]
+    ests = [memory.serve_estimate(lm.model.cfg, *caps, workers=engines_per_model(cfg)) for lm in lms]
     total = memory.Estimate([p for e in ests for p in e.parts], ests[0].flags)
     memory.check(total, memory.device_limit(lms[0].device))
