@@ -55,6 +55,8 @@ def test_old_runs_resume_in_todays_format(legacy, capsys, kind, command):
     assert new["version"] == checkpoint.VERSION and new["progress"]["step"] == 8
     assert new["data"]["sha256"] and new["backend"]
     assert new["train_config"]["optimizer"] == "adam"  # resumed with the optimiser it was trained with
+    if kind == "tag":  # and with the model it was: characters only, no word dropout
+        assert new["model_config"]["word_buckets"] == 0 and new["model_config"]["word_dropout"] == 0
     # Now the run keeps its text's hash: another text, even of the same length, is refused.
     other = legacy / "other.txt"
     other.write_text(TEXT.read_text().replace("cat", "dog"))
@@ -68,3 +70,20 @@ def test_an_old_run_reports(legacy, tmp_path):
 
     report = build_report(legacy / "lm", text="the cat sat on the mat")
     assert report.data["meta"]["step"] == 4 and "<html" in report.html.lower()
+
+
+def test_format_6_taggers_keep_training_without_word_dropout(tmp_path, capsys):
+    """Format 6 taggers had word rows but no word dropout: they load (and resume) without it."""
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"{line.lower()}\t{line}\n" for line in TEXT.read_text().splitlines()[:30]))
+    run = tmp_path / "run"
+    assert main(["tag", "train", str(pairs), "--out", str(run), "--max-steps", "4", "--hidden", "8", "--quiet"]) == 0
+    for name in ("last.pt", "best.pt"):
+        raw = torch.load(run / name, weights_only=True)
+        assert raw["model_config"]["word_dropout"] == 1.0
+        del raw["model_config"]["word_dropout"]
+        torch.save({**raw, "version": 6}, run / name)
+    assert checkpoint.load(run / "last.pt").model_config.word_dropout == 0
+    assert main(["tag", "train", "--resume", str(run), str(pairs), "--max-steps", "6", "--quiet"]) == 0, capsys.readouterr().err
+    new = torch.load(run / "last.pt", weights_only=True)
+    assert new["version"] == checkpoint.VERSION and new["model_config"]["word_dropout"] == 0 and new["progress"]["step"] == 6

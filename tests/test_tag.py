@@ -189,6 +189,44 @@ def test_word_rows_hash_each_whole_word_as_a_naive_loop_does():
     assert rows[0, 0] == rows[0, 5] and rows[0, 0] != 0
 
 
+def test_word_dropout_leaves_out_whole_words_as_often_as_their_counts_say():
+    """count_words counts each word once per occurrence (a regex count of the lines is the
+    reference); in training a word seen n times keeps its row with probability n / (a + n), for all
+    of its positions at once; a word never counted, and every word outside training, keeps it."""
+    import re
+
+    chars = list("?ab .")
+    lines = ["ab ab.b", "ab", "aab ab", "b.ab"]  # ab x5, b x2, aab x1
+    ids = torch.zeros(len(lines), 8, dtype=torch.long)
+    for i, line in enumerate(lines):
+        ids[i, : len(line)] = torch.tensor([chars.index(c) for c in line])
+    lengths = torch.tensor([len(line) for line in lines])
+    cfg = TagModelConfig(vocab_size=len(chars), out_vocab=3, layers=1, hidden=4, embed=3, word_buckets=1009, word_embed=2, word_dropout=1.5)
+    model = TagModel(cfg)
+    model.set_word_chars(chars)
+    model.count_words(ids, lengths, chunk=3)  # chunks split the lines: counts still add up
+
+    def row(word):
+        return int(model.eval().word_rows(torch.tensor([[chars.index(c) for c in word]]))[0, 0])
+
+    want = {}
+    for line in lines:
+        for w in re.findall(r"[ab]+", line):
+            want[row(w)] = want.get(row(w), 0) + 1
+    assert {r: c for r, c in enumerate(model.word_counts.tolist()) if c} == want == {row("ab"): 5, row("b"): 2, row("aab"): 1}
+
+    # Many copies of one line in training mode: "ab" (5), "b" (2), "ba" (never counted).
+    line = torch.tensor([[1, 2, 3, 2, 3, 2, 1]] * 20_000)  # "ab b ba"
+    torch.manual_seed(0)
+    rows = model.train().word_rows(line)
+    kept = rows != 0
+    assert (kept[:, 0] == kept[:, 1]).all() and (kept[:, 5] == kept[:, 6]).all()  # whole words
+    assert kept[:, 5].all() and (rows[:, 2] == 0).all()  # never counted: always kept; a space: no row
+    for pos, n in ((0, 5), (3, 2)):
+        assert abs(kept[:, pos].float().mean().item() - n / (1.5 + n)) < 0.015  # binomial sd here < 0.004
+    assert (model.eval().word_rows(line) != 0)[:, [0, 1, 3, 5, 6]].all()  # no dropout outside training
+
+
 def test_score_counts_changed_positions_and_lines():
     pairs = [("abc", "aBc"), ("xy", "xy")]
     r = score(pairs, ["aBc", "xz"])

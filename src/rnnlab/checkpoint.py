@@ -34,7 +34,8 @@ FORMAT = "rnnlab-checkpoint"
 # 4: train_config has "optimizer" (adamw); earlier runs trained with "adam".
 # 5: train_config has "init_from", the task sections "origin" (both absent: random weights).
 # 6: a tagger's model_config has "word_buckets" and "word_embed" (absent: no word embeddings).
-VERSION = 6
+# 7: a tagger's model_config has "word_dropout" (absent: 0, none).
+VERSION = 7
 MIN_VERSION = 1
 LAST = "last.pt"
 BEST = "best.pt"
@@ -231,6 +232,8 @@ def load(path: Path, kind: str | None = None) -> Checkpoint:
             raw["train_config"] = {**raw["train_config"], "optimizer": "adam"}  # what those versions trained with
         if version < 6 and found == "tag":
             raw["model_config"] = {**raw["model_config"], "word_buckets": 0}  # taggers had no word embeddings
+        if version < 7 and found == "tag":
+            raw["model_config"] = {**raw["model_config"], "word_dropout": 0.0}  # they trained without word dropout
     except (KeyError, TypeError, ValueError) as e:
         raise UserError(f"{path} (format version {version}) has a broken description ({type(e).__name__}: {e})") from None
     return Checkpoint.from_dict(raw, str(path))

@@ -184,15 +184,25 @@ class TagModelConfig(RecurrentConfig):
     out_vocab: int = setting(0, "symbols in the output vocabulary", internal=True, check=at_least(0))
     bidirectional: bool = setting(True, "read each line in both directions (the whole input is known)")
     word_buckets: int = setting(
-        0,
+        32768,
         "each character also reads a learnt embedding of the word it is in (its letters, digits and "
-        "underscores), words hashed into this many rows (32768 is a good size); 0: characters only",
+        "underscores), words hashed into this many rows; 0: characters only",
         check=lambda v: None if v == 0 or v >= 2 else f"must be 0 or at least 2, got {v}",
     )
     word_embed: int = setting(32, "size of the word embedding (with --word-buckets)", check=between(1, 65536))
+    word_dropout: float = setting(
+        1.0,
+        "in training, a word seen n times in the training lines reads no word row with probability "
+        "this / (this + n), so that the layers also learn words without one, as new words are; 0: never",
+        check=non_negative,
+    )
 
     def extras(self) -> list[str]:
-        words = [f"word embedding {self.word_embed} in {self.word_buckets:,} rows"] if self.word_buckets else []
+        words = (
+            [f"word embedding {self.word_embed} in {self.word_buckets:,} rows, word dropout {self.word_dropout:g}"]
+            if self.word_buckets
+            else []
+        )
         return super().extras() + words
 
 

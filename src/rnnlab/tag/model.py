@@ -9,6 +9,13 @@ vocabulary to build or store, and a word never seen in training falls in some ro
 accents a word takes is mostly a fact about the word; a row per word learns it from every
 occurrence at once, where the recurrent layers must piece each word together from its letters.
 The rows start at zero, so a word whose row training never reached adds nothing.
+
+Word dropout (``word_dropout`` a): in training, each occurrence of a word seen n times in the
+training lines reads no row (row 0) with probability a / (a + n), the word-dropout of Kiperwasser
+and Goldberg (2016). Without it the layers learn to lean on the rows, and at test a new word (a
+tenth to a fifth of the words to change in the benchmark's texts) reads a zero row, or another
+word's, in a way training never showed them; rare words, the closest kin of new ones, are the
+ones left out most. The counts come from the training data (:meth:`TagModel.count_words`).
 """
 
 from __future__ import annotations
@@ -45,6 +52,13 @@ def _powers(base: int, n: int) -> torch.Tensor:
     return torch.tensor(out, dtype=torch.long)
 
 
+def word_starts(in_word: torch.Tensor) -> torch.Tensor:
+    """in_word (B, T) -> where the word of each position began (B, T); meaningless outside words."""
+    idx = torch.arange(in_word.shape[1], device=in_word.device)
+    before = torch.cat([torch.zeros_like(in_word[:, :1]), in_word[:, :-1]], 1)
+    return torch.where(in_word & ~before, idx, -1).cummax(1).values.clamp(min=0)
+
+
 def word_hashes(ids: torch.Tensor, in_word: torch.Tensor) -> torch.Tensor:
     """For ids (B, T) and ``in_word`` (B, T), whether each position is a word character: the hash
     of the word each position is in, sum of (id + 1) * HASH_BASE**(i - start) over the word's
@@ -56,9 +70,8 @@ def word_hashes(ids: torch.Tensor, in_word: torch.Tensor) -> torch.Tensor:
     inverse = _powers(pow(HASH_BASE, HASH_MOD - 2, HASH_MOD), t).to(ids.device)  # Fermat: HASH_BASE**-i
     terms = (ids.long() + 1) * powers % HASH_MOD * in_word  # (B, T), each < 2**31
     sums = torch.cat([torch.zeros_like(terms[:, :1]), terms.cumsum(1) % HASH_MOD], 1)  # (B, T + 1): sums[i] over positions < i
-    before = torch.cat([torch.zeros_like(in_word[:, :1]), in_word[:, :-1]], 1)
     after = torch.cat([in_word[:, 1:], torch.zeros_like(in_word[:, :1])], 1)
-    start = torch.where(in_word & ~before, idx, -1).cummax(1).values.clamp(min=0)  # (B, T): where each word began
+    start = word_starts(in_word)
     end = torch.where(in_word & ~after, idx, t - 1).flip(1).cummin(1).values.flip(1)  # (B, T): where it ends
     h = (sums.gather(1, end + 1) - sums.gather(1, start)) % HASH_MOD * inverse[start] % HASH_MOD  # products < 2**62
     return torch.where(in_word, h, 0)
@@ -85,6 +98,9 @@ class TagModel(nn.Module):
             nn.init.zeros_(self.word.weight)
             # Which input ids are word characters: set from the vocabulary (set_word_chars), saved with the weights.
             self.register_buffer("word_chars", torch.zeros(cfg.vocab_size, dtype=torch.bool))
+            # Occurrences of each row's words in the training lines (count_words), for word dropout;
+            # not saved: a resumed run counts its data again. All zero: no word dropout.
+            self.register_buffer("word_counts", torch.zeros(cfg.word_buckets, dtype=torch.long), persistent=False)
         first = cfg.input_size + (cfg.word_embed if cfg.word_buckets else 0)
         if cfg.bidirectional:
             one = dataclasses.replace(cfg, layers=1)
@@ -102,14 +118,39 @@ class TagModel(nn.Module):
             mask = [len(c) == 1 and (c.isalnum() or c == "_") for c in chars]
             self.word_chars.copy_(torch.tensor(mask, dtype=torch.bool))
 
-    def word_rows(self, ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """ids (B, T) -> the word embedding's row of each position (B, T); 0 outside words (and
-        in the padding after ``lengths``, so that a word at a line's end ends with the line)."""
+    def _in_word(self, ids: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
         in_word = self.word_chars[ids]  # (B, T)
         if lengths is not None:
             in_word = in_word & (torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths.to(ids.device)[:, None])
-        h = word_hashes(ids, in_word)
-        return torch.where(in_word, h % (self.cfg.word_buckets - 1) + 1, 0)
+        return in_word
+
+    def word_rows(self, ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """ids (B, T) -> the word embedding's row of each position (B, T); 0 outside words (and
+        in the padding after ``lengths``, so that a word at a line's end ends with the line).
+        In training with ``word_dropout``, a whole word's positions may read row 0 instead."""
+        in_word = self._in_word(ids, lengths)
+        rows = torch.where(in_word, word_hashes(ids, in_word) % (self.cfg.word_buckets - 1) + 1, 0)
+        if not (self.training and self.cfg.word_dropout > 0):
+            return rows
+        n = self.word_counts[rows].float()  # (B, T); 0 for rows never counted: never dropped
+        keep_p = torch.where(n > 0, n / (self.cfg.word_dropout + n), 1.0)
+        # One draw per word, taken at its first position, so a word is left out whole.
+        u = torch.rand(ids.shape, device=ids.device).gather(1, word_starts(in_word))  # (B, T)
+        return torch.where(u < keep_p, rows, 0)
+
+    @torch.no_grad()
+    def count_words(self, ids: torch.Tensor, lengths: torch.Tensor, chunk: int = 4096) -> None:
+        """Count the words of the training rows ids (N, L) (right-padded to ``lengths``) per row of
+        the word embedding, for word dropout. Replaces earlier counts."""
+        if self.word is None:
+            return
+        self.word_counts.zero_()
+        for s in range(0, ids.shape[0], chunk):
+            x, lens = ids[s : s + chunk].to(self.word_counts.device).long(), lengths[s : s + chunk]
+            in_word = self._in_word(x, lens)
+            first = in_word & (word_starts(in_word) == torch.arange(x.shape[1], device=x.device))  # (B, T): a word's first position
+            rows = word_hashes(x, in_word) % (self.cfg.word_buckets - 1) + 1
+            self.word_counts += torch.bincount(rows[first], minlength=self.cfg.word_buckets)
 
     def forward(
         self, ids: torch.Tensor, targets: torch.Tensor | None = None, lengths: torch.Tensor | None = None

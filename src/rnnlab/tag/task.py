@@ -158,6 +158,7 @@ class TagTask:
         if self.init_weights is not None:
             load_into(model, self.init_weights)
         model.set_word_chars(self.in_vocab.chars)
+        model.count_words(self.train.x, self.train.lengths)
         return model
 
     def start_epoch(self) -> None:
