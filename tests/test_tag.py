@@ -28,6 +28,7 @@ from rnnlab.tag import (
     window_spans,
     windows,
 )
+from rnnlab.tag.infer import Tagger
 from rnnlab.training import Trainer
 
 TEXT = (
@@ -242,6 +243,30 @@ def _tiny(**kw):
     m = TagModelConfig(layers=2, hidden=16, embed=8, dropout=0.2)  # dropout: the RNG must resume too
     t = TagTrainConfig(**{"batch_size": 4, "max_steps": 24, "eval_every": 8, "sample_chars": 40, "warmup_steps": 3, "lr": 0.02, **kw})
     return m, t
+
+
+def test_best_checkpoint_is_the_one_that_gets_most_changes_right(tmp_path, monkeypatch):
+    """val_error is what tag eval reports on the held-out lines, and it, not the held-out loss,
+    decides best.pt (the loss only breaks ties)."""
+    data = TagData([derive_truecase(line) for line in TEXT.splitlines()])
+    m, t = _tiny(max_steps=8, eval_every=2)
+    task = TagTask(data, m, t)
+    trainer = Trainer(task, run_dir=tmp_path / "run")
+    got = task.val_error(trainer.model)
+    assert trainer.model.training  # left as it was found
+    tagger = Tagger(trainer.model, task.in_vocab, task.out_vocab, task.data_config.max_len)
+    assert got == pytest.approx(1 - tagger.evaluate(task.val_pairs)["changed_accuracy"], abs=1e-12)
+    trainer.model.train()
+
+    # Made up figures: the loss rises at every evaluation while the error falls, then ties.
+    losses, errors = iter([1.0, 2.0, 3.0, 2.5]), iter([0.9, 0.5, 0.4, 0.4])  # evaluations at steps 2, 4, 6, 8
+    monkeypatch.setattr(TagTask, "evaluate", lambda self, model: next(losses))
+    monkeypatch.setattr(TagTask, "val_error", lambda self, model: next(errors))
+    trainer.run()
+    p = trainer.progress
+    assert (p.best_step, p.best_error, p.best_val) == (8, 0.4, 2.5)  # the tie at step 8 goes to its lower loss
+    best = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
+    assert best["progress"]["step"] == 8 and best["progress"]["best_error"] == 0.4
 
 
 def test_resume_gives_the_same_final_weights(tmp_path):

@@ -34,7 +34,8 @@ FORMAT = "rnnlab-checkpoint"
 # 4: train_config has "optimizer" (adamw); earlier runs trained with "adam".
 # 5: train_config has "init_from", the task sections "origin" (both absent: random weights).
 # 6: a tagger's model_config has "word_buckets" and "word_embed" (absent: no word embeddings).
-# 7: a tagger's model_config has "word_dropout" (absent: 0, none).
+# 7: a tagger's model_config has "word_dropout" (absent: 0, none); progress has "best_error"
+#    (absent: none yet, so a resumed tagger's next evaluation becomes its best).
 VERSION = 7
 MIN_VERSION = 1
 LAST = "last.pt"
@@ -50,7 +51,8 @@ class Progress:
     chunk: int = 0  # index of the next batch within the epoch
     elapsed: float = 0.0  # seconds of training, summed over resumed sessions
     total_steps: int = 0  # the schedule's horizon
-    best_val: float = float("inf")
+    best_val: float = float("inf")  # validation bits/char of best.pt
+    best_error: float = float("inf")  # the task's own measure of best.pt, for tasks that have one (Task.val_error)
     best_step: int = -1
     evals_since_best: int = 0
     chars_seen: int = 0

@@ -109,7 +109,8 @@ class ProgressDisplay(Hooks):
         if self.quiet:
             return
         best = " (best)" if trainer.progress.best_step == info["step"] else ""
-        text = f"step {info['step']}: validation {info['val_bpc']:.3f} bits/char{best}"
+        error = f", {1 - info['val_error']:.1%} of the changes right" if info.get("val_error") is not None else ""
+        text = f"step {info['step']}: validation {info['val_bpc']:.3f} bits/char{error}{best}"
         if info.get("sample"):
             text += "".join(f"\n  | {line}" for line in info["sample"].split("\n"))
         self.write(text)

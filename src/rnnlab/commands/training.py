@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
 import signal
 import sys
 import threading
@@ -191,6 +192,8 @@ def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | N
         print(f"stopped at step {p.step}; saved. Continue with: rnnlab {cmd.name} --resume {out}", file=sys.stderr)
         return 143 if stop.received.get("signal") == 15 else 130
     best = f"best validation {p.best_val:.3f} bits/char at step {p.best_step}" if task.has_validation() else "nothing held out"
+    if task.has_validation() and math.isfinite(p.best_error):
+        best = f"best validation {1 - p.best_error:.1%} of the changes right ({p.best_val:.3f} bits/char) at step {p.best_step}"
     print(
         f"done ({REASONS[result['reason']]}): {p.step} steps in {fmt_duration(p.elapsed)}, {best}. "
         f"Run folder: {out}\n{cmd.next_step.format(out=out)}",

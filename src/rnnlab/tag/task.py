@@ -24,7 +24,7 @@ from rnnlab.errors import UserError
 from rnnlab.model import LN2
 from rnnlab.settings import replace
 from rnnlab.tag.from_lm import TagStart, load_into
-from rnnlab.tag.infer import Tagger, transduce
+from rnnlab.tag.infer import Tagger, score, transduce
 from rnnlab.tag.model import TagModel
 from rnnlab.tag.pairs import Pair, windows
 
@@ -184,6 +184,20 @@ class TagTask:
             total += float(loss) * int(lengths.sum())
         model.train(was_training)
         return total / int(self.val.lengths[idx].sum()) / LN2
+
+    def val_error(self, model: torch.nn.Module) -> float | None:
+        """The share of the held-out positions to change that the model gets wrong, scored as
+        ``rnnlab tag eval`` scores (on the lines that fit in ``eval_chars``). The held-out loss
+        wanders late in training while this still falls (docs/tag.md). None: nothing to change."""
+        pairs, chars = [], 0
+        for pair in self.val_pairs:
+            if pairs and chars + len(pair[0]) > self.train_config.eval_chars:
+                break
+            pairs.append(pair)
+            chars += len(pair[0])
+        outs = transduce(model, self.in_vocab, self.out_vocab, [i for i, _ in pairs], self.data_config.max_len, self.device)
+        accuracy = score(pairs, [o.text for o in outs])["changed_accuracy"]
+        return None if accuracy is None else 1.0 - accuracy
 
     def preview(self, model: torch.nn.Module, seed: int) -> str:
         pool = self.val_pairs or self.tag_data.pairs

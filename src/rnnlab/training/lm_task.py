@@ -114,6 +114,9 @@ class LMTask:
     def has_validation(self) -> bool:
         return self.val_ids.numel() > 1
 
+    def val_error(self, model: torch.nn.Module) -> None:
+        return None  # bits per character is what a language model is judged by
+
     def evaluate(self, model: torch.nn.Module) -> float:
         cfg = self.train_config
         # Wide batches make the forward-only pass cheap, whatever the training batch is.

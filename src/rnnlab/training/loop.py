@@ -227,6 +227,13 @@ class Trainer:
         with self.precision.autocast():
             return self.task.evaluate(self.model)
 
+    def val_error(self) -> float | None:
+        """The task's own measure for keeping the best checkpoint, if it has one (None: bits/char)."""
+        if not self.task.has_validation():
+            return None
+        with self.precision.autocast(), torch.no_grad():
+            return self.task.val_error(self.model)
+
     def run(self) -> dict[str, Any]:
         """Train until the schedule ends, time runs out, patience is lost or ``stop`` is set."""
         if self.folder is None or not self.is_main:
@@ -349,8 +356,15 @@ class Trainer:
         self.history.append({k: info[k] for k in ("step", "elapsed_s", "lr", "val_bpc", "sample") if k in info})
         reason = None
         finite = all(bool(torch.isfinite(t).all()) for t in self.model.parameters())
-        if finite and math.isfinite(val_bpc) and val_bpc < p.best_val:
+        error = self.val_error() if finite and math.isfinite(val_bpc) else None
+        if error is not None:
+            info["val_error"] = error
+        # The task's own measure decides when it has one; best_val stays the kept weights' bits/char.
+        better = val_bpc < p.best_val if error is None else (error, val_bpc) < (p.best_error, p.best_val)
+        if finite and math.isfinite(val_bpc) and better:
             p.best_val, p.best_step, p.evals_since_best = val_bpc, p.step, 0
+            if error is not None:
+                p.best_error = error
             self.save(checkpoint.BEST)
         elif math.isfinite(val_bpc):
             p.evals_since_best += 1

@@ -45,6 +45,11 @@ class Task(Protocol):
     def evaluate(self, model: torch.nn.Module) -> float:
         """Validation bits per character (lower is better)."""
 
+    def val_error(self, model: torch.nn.Module) -> float | None:
+        """What ``best.pt`` minimises when the held-out loss is not the measure users judge by
+        (the tagger: the share of held-out positions to change that it gets wrong); None: the
+        validation bits per character decide."""
+
     def preview(self, model: torch.nn.Module, seed: int) -> str:
         """A short text shown (and kept in the history) at each evaluation."""
 
