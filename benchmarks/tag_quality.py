@@ -16,6 +16,7 @@ Texts: truecase on The Jargon File (the embedded corpus); diacritics on French p
 Reference (``src/rnnlab/corpora/debian-reference-fr.txt``, GPL-2+, see SOURCE-fr.md).
 
     .venv/bin/python benchmarks/tag_quality.py --minutes 3.5 [--threads 2] [--task truecase diacritics]
+        [--text diacritics=my_spanish.txt]   # another text for a task (one line per example)
 """
 
 from __future__ import annotations
@@ -109,8 +110,15 @@ def baselines(task: str, train_pairs, test_pairs) -> dict[str, dict]:
     return out
 
 
-def run_task(task: str, minutes: float, extra: list[str], tmp: Path, threads: int) -> dict:
-    train_lines, test_lines = split_lines(TEXTS[task])
+def text_option(value: str) -> tuple[str, Path]:
+    task, sep, path = value.partition("=")
+    if not sep or task not in TEXTS or not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"expected TASK=FILE with TASK one of {', '.join(TEXTS)} and an existing file, got {value!r}")
+    return task, Path(path)
+
+
+def run_task(task: str, minutes: float, extra: list[str], tmp: Path, threads: int, text: Path) -> dict:
+    train_lines, test_lines = split_lines(text)
     derive = DERIVE[task]
     train_pairs = [derive(line) for line in train_lines]
     test_pairs = [derive(line) for line in test_lines]
@@ -152,7 +160,7 @@ def run_task(task: str, minutes: float, extra: list[str], tmp: Path, threads: in
     results = {"rnnlab tag": model, **baselines(task, train_pairs, test_pairs)}
     return {
         "task": task,
-        "text": TEXTS[task].name,
+        "text": text.name,
         "train_lines": len(train_lines),
         "test_lines": len(test_lines),
         "test_chars": model["chars"],
@@ -181,12 +189,21 @@ def main(argv=None) -> dict:
         "--threads", type=int, default=2, help="torch threads for training (default 2; 1 gives steadier figures when the cores are shared)"
     )
     ap.add_argument("--train-args", default="", help="extra flags for rnnlab tag train, e.g. '--tiny'")
+    ap.add_argument(
+        "--text",
+        type=text_option,
+        action="append",
+        default=[],
+        metavar="TASK=FILE",
+        help="use FILE's lines for TASK instead of its own text",
+    )
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
+    texts = {**TEXTS, **dict(args.text)}
     tasks = []
     for task in args.task:
         with tempfile.TemporaryDirectory() as tmp:
-            tasks.append(run_task(task, args.minutes, args.train_args.split(), Path(tmp), args.threads))
+            tasks.append(run_task(task, args.minutes, args.train_args.split(), Path(tmp), args.threads, texts[task]))
         t = tasks[-1]
         print(
             f"{task}: {t['train_lines']:,} training lines, {t['test_lines']:,} test lines ({t['test_chars']:,} characters, "

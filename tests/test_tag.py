@@ -1,5 +1,6 @@
 """rnnlab tag: derive functions, pair files, padding invariance, pass-through, resume, the CLI."""
 
+import argparse
 import json
 import unicodedata
 
@@ -444,3 +445,7 @@ def test_benchmark_rule_baselines():
     assert q.capitalise("more of it. then", line_start=False) == "more of it. Then"
     forms = q.word_forms([derive_diacritics(s) for s in ("le café est là", "où est le café", "là")])
     assert q.apply_words("le cafe est la ou", forms) == "le café est là où"
+    assert q.text_option(f"diacritics={path}") == ("diacritics", path)  # any existing file
+    for bad in ("diacritics", f"spelling={path}", "truecase=/no/such/file"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            q.text_option(bad)
