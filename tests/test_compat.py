@@ -55,8 +55,9 @@ def test_old_runs_resume_in_todays_format(legacy, capsys, kind, command):
     assert new["version"] == checkpoint.VERSION and new["progress"]["step"] == 8
     assert new["data"]["sha256"] and new["backend"]
     assert new["train_config"]["optimizer"] == "adam"  # resumed with the optimiser it was trained with
-    if kind == "tag":  # and with the model it was: characters only, no word dropout
+    if kind == "tag":  # and with the model it was: characters only, no word dropout, the last lines held out
         assert new["model_config"]["word_buckets"] == 0 and new["model_config"]["word_dropout"] == 0
+        assert new["train_config"]["val_lines"] == "last"
     # Now the run keeps its text's hash: another text, even of the same length, is refused.
     other = legacy / "other.txt"
     other.write_text(TEXT.read_text().replace("cat", "dog"))

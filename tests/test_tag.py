@@ -270,6 +270,21 @@ def test_best_checkpoint_is_the_one_that_gets_most_changes_right(tmp_path, monke
     assert best["progress"]["step"] == 8 and best["progress"]["best_error"] == 0.4
 
 
+def test_validation_holds_out_lines_spread_over_the_file_by_seed_or_the_last():
+    from rnnlab.tag.task import split_lines
+
+    pairs = [(f"line {i}", f"Line {i}") for i in range(200)]
+    split = lambda **kw: split_lines(pairs, TagTrainConfig(**kw))  # noqa: E731
+    train, val = split(val_fraction=0.1)
+    assert len(val) == 20 and sorted(train + val, key=pairs.index) == pairs  # a partition
+    assert train == sorted(train, key=pairs.index) and val == sorted(val, key=pairs.index)  # both in file order
+    where = [pairs.index(p) for p in val]
+    assert where[0] < 50 and where[-1] >= 150  # from the whole file, not one end
+    assert split(val_fraction=0.1) == (train, val) and split(val_fraction=0.1, seed=2)[1] != val  # by --seed
+    assert split(val_fraction=0.1, val_lines="last") == (pairs[:180], pairs[180:])
+    assert split(val_fraction=0.004) == (pairs, [])  # under one line: none held out
+
+
 def test_resume_gives_the_same_final_weights(tmp_path):
     # 14 lines, 13 to train on in batches of 4: 4 steps per epoch, so the run crosses epochs
     # (new shuffles) and is cut mid-epoch.

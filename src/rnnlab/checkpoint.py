@@ -36,7 +36,8 @@ FORMAT = "rnnlab-checkpoint"
 # 6: a tagger's model_config has "word_buckets" and "word_embed" (absent: no word embeddings).
 # 7: a tagger's model_config has "word_dropout" (absent: 0, none); progress has "best_error"
 #    (absent: none yet, so a resumed tagger's next evaluation becomes its best).
-VERSION = 7
+# 8: a tagger's train_config has "val_lines" (absent: "last", the lines those versions held out).
+VERSION = 8
 MIN_VERSION = 1
 LAST = "last.pt"
 BEST = "best.pt"
@@ -236,6 +237,8 @@ def load(path: Path, kind: str | None = None) -> Checkpoint:
             raw["model_config"] = {**raw["model_config"], "word_buckets": 0}  # taggers had no word embeddings
         if version < 7 and found == "tag":
             raw["model_config"] = {**raw["model_config"], "word_dropout": 0.0}  # they trained without word dropout
+        if version < 8 and found == "tag":
+            raw["train_config"] = {**raw["train_config"], "val_lines": "last"}  # so a resumed run validates on the same lines
     except (KeyError, TypeError, ValueError) as e:
         raise UserError(f"{path} (format version {version}) has a broken description ({type(e).__name__}: {e})") from None
     return Checkpoint.from_dict(raw, str(path))

@@ -25,6 +25,7 @@ SCHEDULES = ("cosine", "constant")
 OPTIMIZERS = ("adamw", "adam")  # see rnnlab.training.optimizer
 NORMS = ("none", "layer", "rms")  # see rnnlab.model.make_norm
 DERIVES = ("truecase", "diacritics")
+VAL_LINES = ("spread", "last")  # which lines a tagger holds out: see rnnlab.tag.task.split_lines
 MAX_SIZE = 1 << 20
 MAX_SAMPLE_CHARS = 100_000  # sampled one character at a time at every evaluation: more would never end
 
@@ -71,7 +72,11 @@ class TagDataConfig(TextConfig):
 class LoadConfig(Settings):
     """Which checkpoint of a run to use, and where (``rnnlab sample``, ``eval``, ``tag predict`` ...)."""
 
-    checkpoint: str = setting("best", "which checkpoint: best (lowest validation loss) or last", choices=("best", "last"))
+    checkpoint: str = setting(
+        "best",
+        "which checkpoint: best (the best on validation: the lowest loss, or the tagger's most changes right) or last",
+        choices=("best", "last"),
+    )
     device: str = setting("cpu", "where to run: cpu, auto, cuda, cuda:N or mps", check=_device)
 
 
@@ -231,7 +236,7 @@ class LoopConfig(Settings):
     eval_every: int = setting(1000, "validate every N steps", check=at_least(1), resume=True)
     eval_chars: int = setting(100_000, "validate on at most this many characters", check=at_least(1))
     val_fraction: float = setting(
-        0.05, "the fraction held out for validation: the end of the text, or the last lines", check=in_interval(0, 0.5, closed_lo=False)
+        0.05, "the fraction held out for validation: the end of the text", check=in_interval(0, 0.5, closed_lo=False)
     )
     patience: int | None = setting(None, "stop after N evaluations without improvement", check=at_least(1), unset="off", resume=True)
     seed: int = setting(1337, "random seed: the same seed gives the same numbers")
@@ -270,6 +275,14 @@ class TagTrainConfig(LoopConfig):
 
     batch_size: int = override(LoopConfig, "batch_size", 32, help="lines (windows) per batch")
     epochs: int | None = override(LoopConfig, "epochs", None, unset=f"20, raised to reach {MIN_TAG_STEPS} steps on a small file")
+    val_fraction: float = override(
+        LoopConfig, "val_fraction", LoopConfig.val_fraction, help="the fraction of the lines held out for validation (see --val-lines)"
+    )
+    val_lines: str = setting(
+        "spread",
+        "which lines validation holds out: spread (drawn with --seed from the whole file) or last (the file's last lines)",
+        choices=VAL_LINES,
+    )
     init_from: str | None = override(
         LoopConfig,
         "init_from",

@@ -256,7 +256,7 @@ def heldout_lines(ckpt: Checkpoint) -> list[Line]:
         pairs = []
     if not pairs:
         raise UserError("this tag run's training data cannot be read; give a file with --text")
-    _, val = split_lines(pairs, ckpt.train_config.val_fraction)
+    _, val = split_lines(pairs, ckpt.train_config)
     return list(val or pairs[-HELDOUT_FALLBACK:])
 
 

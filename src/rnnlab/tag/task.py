@@ -3,7 +3,7 @@
 Pairs are cut into windows of at most ``max_len`` characters and held as rows of a padded id
 matrix; each step takes the next ``batch_size`` rows of a shuffled order, in which the rows of a
 batch have similar lengths (:func:`bucketed_order`). The shuffling generator and the order are in
-the checkpoint, so a resumed run continues exactly. The last lines are held out for validation.
+the checkpoint, so a resumed run continues exactly. Validation holds out lines (:func:`split_lines`).
 """
 
 from __future__ import annotations
@@ -108,11 +108,20 @@ def encode_pairs(pairs: Sequence[Pair], in_vocab: Vocab, out_vocab: Vocab) -> En
     return Encoded(x, y, lengths)
 
 
-def split_lines(pairs: Sequence[Pair], val_fraction: float) -> tuple[list[Pair], list[Pair]]:
-    """The last ``val_fraction`` of the lines are held out (none when that is under one line)."""
-    n_val = int(len(pairs) * val_fraction)
-    cut = len(pairs) - n_val if n_val < len(pairs) else len(pairs)
-    return list(pairs[:cut]), list(pairs[cut:])
+def split_lines(pairs: Sequence[Pair], cfg: TagTrainConfig) -> tuple[list[Pair], list[Pair]]:
+    """Hold out ``cfg.val_fraction`` of the lines (none when that is under one line), both parts
+    in file order. ``val_lines`` "spread": lines drawn with ``cfg.seed`` from the whole file; "last":
+    the last lines. Lines are examples, not a stream: the last ones are often the nearest kin of
+    what the user will tag next (a catalog in order, a file of chapters), and holding them all out
+    kept the tagger from learning words that a rule fitted to every line knew."""
+    n_val = int(len(pairs) * cfg.val_fraction)
+    if n_val >= len(pairs):
+        return list(pairs), []
+    if cfg.val_lines == "last":
+        held = set(range(len(pairs) - n_val, len(pairs)))
+    else:
+        held = set(torch.randperm(len(pairs), generator=torch.Generator().manual_seed(cfg.seed))[:n_val].tolist())
+    return [p for i, p in enumerate(pairs) if i not in held], [p for i, p in enumerate(pairs) if i in held]
 
 
 class TagTask:
@@ -135,7 +144,7 @@ class TagTask:
         self.origin = start.origin(self.in_vocab) if start is not None else None
         self.train_config, self.data_config, self.data = train, data_config or TagDataConfig(), data.spec
         max_len = self.data_config.max_len
-        train_pairs, self.val_pairs = split_lines(data.pairs, train.val_fraction)
+        train_pairs, self.val_pairs = split_lines(data.pairs, train)
         self.train = encode_pairs(windows(train_pairs, max_len), self.in_vocab, self.out_vocab)
         self.val = encode_pairs(windows(self.val_pairs, max_len), self.in_vocab, self.out_vocab) if self.val_pairs else None
         n = len(self.train)
