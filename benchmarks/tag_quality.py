@@ -117,6 +117,12 @@ def text_option(value: str) -> tuple[str, Path]:
     return task, Path(path)
 
 
+def command_line(args: list[str], tmp: Path) -> str:
+    """The training command as a user would type it: ``rnnlab`` and its arguments, the files
+    named as the benchmark writes them (train.txt, run) without its temporary folder."""
+    return " ".join(["rnnlab", *(a.removeprefix(f"{tmp}{os.sep}") for a in args)])
+
+
 def run_task(task: str, minutes: float, extra: list[str], tmp: Path, threads: int, text: Path) -> dict:
     train_lines, test_lines = split_lines(text)
     derive = DERIVE[task]
@@ -172,7 +178,7 @@ def run_task(task: str, minutes: float, extra: list[str], tmp: Path, threads: in
         "steps": ckpt["progress"]["step"],
         "epochs": ckpt["progress"]["epoch"],
         "model": ckpt["model_config"],
-        "command": " ".join(["rnnlab", *cmd[3:]]),
+        "command": command_line(cmd[3:], tmp),
         "results": results,
     }
 

@@ -461,6 +461,9 @@ def test_benchmark_rule_baselines():
     forms = q.word_forms([derive_diacritics(s) for s in ("le café est là", "où est le café", "là")])
     assert q.apply_words("le cafe est la ou", forms) == "le café est là où"
     assert q.text_option(f"diacritics={path}") == ("diacritics", path)  # any existing file
+    tmp = Path("/tmp/tmpabc")
+    args = ["tag", "train", "--derive", "truecase", str(tmp / "train.txt"), "--out", str(tmp / "run"), "--max-time", "210.0"]
+    assert q.command_line(args, tmp) == "rnnlab tag train --derive truecase train.txt --out run --max-time 210.0"
     for bad in ("diacritics", f"spelling={path}", "truecase=/no/such/file"):
         with pytest.raises(argparse.ArgumentTypeError):
             q.text_option(bad)
