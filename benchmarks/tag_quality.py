@@ -17,6 +17,10 @@ Reference (``src/rnnlab/corpora/debian-reference-fr.txt``, GPL-2+, see SOURCE-fr
 
     .venv/bin/python benchmarks/tag_quality.py --minutes 3.5 [--threads 2] [--task truecase diacritics]
         [--text diacritics=my_spanish.txt]   # another text for a task (one line per example)
+        [--seeds 1337 3 7]                   # train once per seed; the summary gives the mean margins
+
+One run moves by a point or two with the seed (and, for a run the time ends, with how fast the
+machine is that hour), so ``--seeds`` compares the mean over seeds with the best word rule.
 """
 
 from __future__ import annotations
@@ -56,6 +60,35 @@ def new_words(train_pairs, test_pairs) -> float:
     seen = {w for inp, _ in train_pairs for w in WORD.findall(inp)}
     changed = [m.group() for inp, tgt in test_pairs for m in WORD.finditer(inp) if inp[m.start() : m.end()] != tgt[m.start() : m.end()]]
     return sum(w not in seen for w in changed) / max(1, len(changed))
+
+
+def position_kinds(train_pairs, test_pairs) -> dict[str, int]:
+    """The test's positions to change, by what the training pairs know of their word: "majority
+    form" (the word rule gets these), "minority form" (the word takes this form in training, but
+    less often than another: only context decides), "form unseen" (the word is known, this form of
+    it is not) and "new word"."""
+    forms: dict[str, Counter] = defaultdict(Counter)
+    for inp, tgt in train_pairs:
+        for m in WORD.finditer(inp):
+            forms[m.group()][tgt[m.start() : m.end()]] += 1
+    kinds = Counter({"majority form": 0, "minority form": 0, "form unseen": 0, "new word": 0})
+    for inp, tgt in test_pairs:
+        for m in WORD.finditer(inp):
+            word, form = m.group(), tgt[m.start() : m.end()]
+            n = sum(a != b for a, b in zip(word, form))
+            if n:
+                seen = forms.get(word)
+                kind = (
+                    "new word"
+                    if seen is None
+                    else "form unseen"
+                    if form not in seen
+                    else "majority form"
+                    if seen.most_common(1)[0][0] == form
+                    else "minority form"
+                )
+                kinds[kind] += n
+    return dict(kinds)
 
 
 def word_forms(pairs) -> dict[str, str]:
@@ -172,6 +205,7 @@ def run_task(task: str, minutes: float, extra: list[str], tmp: Path, threads: in
         "test_chars": model["chars"],
         "test_changed": model["changed_chars"],
         "changed_words_new": round(new_words(train_pairs, test_pairs), 4),
+        "changed_positions_by_kind": position_kinds(train_pairs, test_pairs),
         "train_wall_s": round(wall, 1),
         "threads": threads,
         "train_s": round(ckpt["progress"]["elapsed"], 1),
@@ -181,6 +215,31 @@ def run_task(task: str, minutes: float, extra: list[str], tmp: Path, threads: in
         "command": command_line(cmd[3:], tmp),
         "results": results,
     }
+
+
+def best_rule(results: dict) -> str:
+    """The baseline that gets the most changed positions right (a word rule; never the copy)."""
+    rules = [m for m in results if m not in ("rnnlab tag", "copy input")]
+    return max(rules, key=lambda m: results[m]["changed_accuracy"] or 0.0)
+
+
+def summary(tasks: list[dict]) -> list[dict]:
+    """Per task (and text): the tagger's mean changed-position and exact-line accuracy over the
+    runs (one per seed), their range, and the mean margin over the best word rule, in points."""
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for t in tasks:
+        groups[(t["task"], t["text"])].append(t)
+    out = []
+    for (task, text), runs in groups.items():
+        rule = best_rule(runs[0]["results"])  # the split, so the baselines, are the same for every seed
+        tag = [r["results"]["rnnlab tag"] for r in runs]
+        row = {"task": task, "text": text, "runs": len(runs), "seeds": [r.get("seed") for r in runs], "best_rule": rule}
+        for key in ("changed_accuracy", "line_accuracy"):
+            values = [100 * r[key] for r in tag]
+            row[key] = {"mean": round(sum(values) / len(values), 2), "min": round(min(values), 2), "max": round(max(values), 2)}
+            row[key]["margin"] = round(row[key]["mean"] - 100 * runs[0]["results"][rule][key], 2)
+        out.append(row)
+    return out
 
 
 def pct(x) -> str:
@@ -203,16 +262,25 @@ def main(argv=None) -> dict:
         metavar="TASK=FILE",
         help="use FILE's lines for TASK instead of its own text",
     )
+    ap.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="S",
+        help="train once per seed (--seed S); default: once, rnnlab's default seed",
+    )
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     texts = {**TEXTS, **dict(args.text)}
     tasks = []
-    for task in args.task:
+    for task, seed in [(task, seed) for task in args.task for seed in args.seeds or [None]]:
+        extra = args.train_args.split() + ([] if seed is None else ["--seed", str(seed)])
         with tempfile.TemporaryDirectory() as tmp:
-            tasks.append(run_task(task, args.minutes, args.train_args.split(), Path(tmp), args.threads, texts[task]))
+            tasks.append({**run_task(task, args.minutes, extra, Path(tmp), args.threads, texts[task]), "seed": seed})
         t = tasks[-1]
         print(
-            f"{task}: {t['train_lines']:,} training lines, {t['test_lines']:,} test lines ({t['test_chars']:,} characters, "
+            f"{task}{'' if seed is None else f' (seed {seed})'}: {t['train_lines']:,} training lines, {t['test_lines']:,} test lines ({t['test_chars']:,} characters, "
             f"{t['test_changed']:,} to change, {t['changed_words_new']:.1%} of the words to change new); trained {t['steps']} steps in {t['train_s']:.0f} s "
             f"({t['train_wall_s']:.0f} s wall, {t['threads']} thread{'s' if t['threads'] > 1 else ''})",
             flush=True,
@@ -222,7 +290,7 @@ def main(argv=None) -> dict:
         for method, r in t["results"].items():
             rows.append(
                 {
-                    "task": t["task"],
+                    "task": t["task"] + ("" if t["seed"] is None else f" (seed {t['seed']})"),
                     "method": method,
                     "changed positions": pct(r["changed_accuracy"]),
                     "exact lines": pct(r["line_accuracy"]),
@@ -233,7 +301,32 @@ def main(argv=None) -> dict:
             )
     print()
     print(table(rows, ["task", "method", "changed positions", "exact lines", "characters", "wrong changes", "training"]))
-    payload = {"benchmark": "tag_quality", "minutes": args.minutes, "threads": args.threads, "train_args": args.train_args, "tasks": tasks}
+    means = summary(tasks)
+    print()
+    print(
+        table(
+            [
+                {
+                    "task": f"{m['task']} ({m['text']})",
+                    "runs": m["runs"],
+                    "changed positions": f"{m['changed_accuracy']['mean']:.1f}% ({m['changed_accuracy']['min']:.1f}-{m['changed_accuracy']['max']:.1f})",
+                    "exact lines": f"{m['line_accuracy']['mean']:.1f}% ({m['line_accuracy']['min']:.1f}-{m['line_accuracy']['max']:.1f})",
+                    "over the best rule": f"{m['changed_accuracy']['margin']:+.1f} / {m['line_accuracy']['margin']:+.1f} ({m['best_rule']})",
+                }
+                for m in means
+            ],
+            ["task", "runs", "changed positions", "exact lines", "over the best rule"],
+        )
+    )
+    payload = {
+        "benchmark": "tag_quality",
+        "minutes": args.minutes,
+        "threads": args.threads,
+        "train_args": args.train_args,
+        "seeds": args.seeds,
+        "tasks": tasks,
+        "summary": means,
+    }
     write_json(args.out or RESULTS / "tag_quality.json", payload)
     return payload
 

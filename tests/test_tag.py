@@ -459,11 +459,32 @@ def test_benchmark_rule_baselines():
     assert q.capitalise("the end. and so i said! yes", line_start=True) == "The end. And so I said! Yes"
     assert q.capitalise("more of it. then", line_start=False) == "more of it. Then"
     forms = q.word_forms([derive_diacritics(s) for s in ("le café est là", "où est le café", "là")])
+    train = [derive_diacritics(s) for s in ("là la là", "élève", "si sí si")]
+    test = [derive_diacritics(s) for s in ("là la élevé élève déjà", "sí")]
+    assert q.position_kinds(train, test) == {"majority form": 3, "minority form": 1, "form unseen": 2, "new word": 2}
+    assert q.position_kinds(train, [derive_diacritics("la")]) == {"majority form": 0, "minority form": 0, "form unseen": 0, "new word": 0}
     assert q.apply_words("le cafe est la ou", forms) == "le café est là où"
     assert q.text_option(f"diacritics={path}") == ("diacritics", path)  # any existing file
     tmp = Path("/tmp/tmpabc")
     args = ["tag", "train", "--derive", "truecase", str(tmp / "train.txt"), "--out", str(tmp / "run"), "--max-time", "210.0"]
     assert q.command_line(args, tmp) == "rnnlab tag train --derive truecase train.txt --out run --max-time 210.0"
+
+    # --seeds: the mean over the runs of a text, and its margin over the word rule that gets the
+    # most changed positions right (here the second rule, though it is listed after the first).
+    def run(seed, changed, lines):
+        results = {
+            "rnnlab tag": {"changed_accuracy": changed, "line_accuracy": lines},
+            "copy input": {"changed_accuracy": 0.0, "line_accuracy": 0.9},
+            "rule: sentence starts": {"changed_accuracy": 0.2, "line_accuracy": 0.5},
+            "rule + word forms": {"changed_accuracy": 0.6, "line_accuracy": 0.4},
+        }
+        return {"task": "truecase", "text": "a.txt", "seed": seed, "results": results}
+
+    (row,) = q.summary([run(1, 0.70, 0.46), run(2, 0.74, 0.50), run(3, 0.72, 0.42)])
+    assert row["best_rule"] == "rule + word forms" and row["seeds"] == [1, 2, 3] and row["runs"] == 3
+    assert row["changed_accuracy"] == {"mean": 72.0, "min": 70.0, "max": 74.0, "margin": 12.0}
+    assert row["line_accuracy"] == {"mean": 46.0, "min": 42.0, "max": 50.0, "margin": 6.0}
+    assert [r["text"] for r in q.summary([run(1, 0.7, 0.5), {**run(1, 0.7, 0.5), "text": "b.txt"}])] == ["a.txt", "b.txt"]
     for bad in ("diacritics", f"spelling={path}", "truecase=/no/such/file"):
         with pytest.raises(argparse.ArgumentTypeError):
             q.text_option(bad)
