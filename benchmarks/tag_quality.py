@@ -62,42 +62,39 @@ def new_words(train_pairs, test_pairs) -> float:
     return sum(w not in seen for w in changed) / max(1, len(changed))
 
 
+def form_counts(pairs) -> dict[str, Counter]:
+    """How often each input word takes each target form (spans are aligned, lengths equal)."""
+    forms: dict[str, Counter] = defaultdict(Counter)
+    for inp, tgt in pairs:
+        for m in WORD.finditer(inp):
+            forms[m.group()][tgt[m.start() : m.end()]] += 1
+    return forms
+
+
 def position_kinds(train_pairs, test_pairs) -> dict[str, int]:
     """The test's positions to change, by what the training pairs know of their word: "majority
     form" (the word rule gets these), "minority form" (the word takes this form in training, but
     less often than another: only context decides), "form unseen" (the word is known, this form of
     it is not) and "new word"."""
-    forms: dict[str, Counter] = defaultdict(Counter)
-    for inp, tgt in train_pairs:
-        for m in WORD.finditer(inp):
-            forms[m.group()][tgt[m.start() : m.end()]] += 1
-    kinds = Counter({"majority form": 0, "minority form": 0, "form unseen": 0, "new word": 0})
+    forms = form_counts(train_pairs)
+    kinds = dict.fromkeys(("majority form", "minority form", "form unseen", "new word"), 0)
     for inp, tgt in test_pairs:
         for m in WORD.finditer(inp):
             word, form = m.group(), tgt[m.start() : m.end()]
-            n = sum(a != b for a, b in zip(word, form))
-            if n:
-                seen = forms.get(word)
-                kind = (
-                    "new word"
-                    if seen is None
-                    else "form unseen"
-                    if form not in seen
-                    else "majority form"
-                    if seen.most_common(1)[0][0] == form
-                    else "minority form"
-                )
-                kinds[kind] += n
-    return dict(kinds)
+            seen = forms.get(word)
+            if seen is None:
+                kind = "new word"
+            elif form not in seen:
+                kind = "form unseen"
+            else:
+                kind = "majority form" if seen.most_common(1)[0][0] == form else "minority form"
+            kinds[kind] += sum(a != b for a, b in zip(word, form))
+    return kinds
 
 
 def word_forms(pairs) -> dict[str, str]:
-    """The most frequent target form of each input word (spans are aligned, lengths equal)."""
-    forms: dict[str, Counter] = defaultdict(Counter)
-    for inp, tgt in pairs:
-        for m in WORD.finditer(inp):
-            forms[m.group()][tgt[m.start() : m.end()]] += 1
-    return {w: c.most_common(1)[0][0] for w, c in forms.items()}
+    """The most frequent target form of each input word: the word rule."""
+    return {w: c.most_common(1)[0][0] for w, c in form_counts(pairs).items()}
 
 
 def apply_words(text: str, forms: dict[str, str]) -> str:

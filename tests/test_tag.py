@@ -459,11 +459,11 @@ def test_benchmark_rule_baselines():
     assert q.capitalise("the end. and so i said! yes", line_start=True) == "The end. And so I said! Yes"
     assert q.capitalise("more of it. then", line_start=False) == "more of it. Then"
     forms = q.word_forms([derive_diacritics(s) for s in ("le café est là", "où est le café", "là")])
+    assert q.apply_words("le cafe est la ou", forms) == "le café est là où"
     train = [derive_diacritics(s) for s in ("là la là", "élève", "si sí si")]
     test = [derive_diacritics(s) for s in ("là la élevé élève déjà", "sí")]
     assert q.position_kinds(train, test) == {"majority form": 3, "minority form": 1, "form unseen": 2, "new word": 2}
     assert q.position_kinds(train, [derive_diacritics("la")]) == {"majority form": 0, "minority form": 0, "form unseen": 0, "new word": 0}
-    assert q.apply_words("le cafe est la ou", forms) == "le café est là où"
     assert q.text_option(f"diacritics={path}") == ("diacritics", path)  # any existing file
     tmp = Path("/tmp/tmpabc")
     args = ["tag", "train", "--derive", "truecase", str(tmp / "train.txt"), "--out", str(tmp / "run"), "--max-time", "210.0"]
