@@ -88,3 +88,30 @@ def test_format_6_taggers_keep_training_without_word_dropout(tmp_path, capsys):
     assert main(["tag", "train", "--resume", str(run), str(pairs), "--max-steps", "6", "--quiet"]) == 0, capsys.readouterr().err
     new = torch.load(run / "last.pt", weights_only=True)
     assert new["version"] == checkpoint.VERSION and new["model_config"]["word_dropout"] == 0 and new["progress"]["step"] == 6
+
+
+def test_format_8_taggers_resume_with_the_epochs_and_dropout_they_had(tmp_path, capsys):
+    """Before format 9 an unset --epochs meant 20 (raised to reach 300 steps) whatever the text's
+    size, and the checkpoint kept None: a resumed run keeps that schedule, and its dropout."""
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"{line.lower()}\t{line}\n" for line in TEXT.read_text().splitlines()[:30]))
+    run = tmp_path / "run"
+    # 30 lines, 1 held out, 29 in batches of 2: 15 steps per epoch, so 20 epochs reach 300 steps.
+    args = ["--batch-size", "2", "--hidden", "8", "--quiet"]
+    assert main(["tag", "train", str(pairs), "--out", str(run), "--max-steps", "4", *args]) == 0
+    raw = torch.load(run / "last.pt", weights_only=True)
+    assert raw["train_config"]["epochs"] == 30 and raw["model_config"]["dropout"] == 0.3  # today's for a small text
+    torch.save(
+        {
+            **raw,
+            "version": 8,
+            "train_config": {**raw["train_config"], "epochs": None},
+            "model_config": {**raw["model_config"], "dropout": 0.0},
+        },
+        run / "last.pt",
+    )
+    assert checkpoint.load(run / "last.pt").train_config.epochs == 20
+    assert main(["tag", "train", "--resume", str(run), str(pairs), "--max-steps", "6", "--quiet"]) == 0, capsys.readouterr().err
+    new = torch.load(run / "last.pt", weights_only=True)
+    assert new["version"] == checkpoint.VERSION and new["progress"]["step"] == 6
+    assert new["train_config"]["epochs"] == 20 and new["model_config"]["dropout"] == 0.0

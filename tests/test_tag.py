@@ -285,6 +285,43 @@ def test_validation_holds_out_lines_spread_over_the_file_by_seed_or_the_last():
     assert split(val_fraction=0.004) == (pairs, [])  # under one line: none held out
 
 
+def test_unset_dropout_and_epochs_follow_the_size_of_the_text():
+    from rnnlab.config import LARGE_TAG, MIN_TAG_STEPS, SMALL_TAG, SMALL_TAG_TEXT
+
+    line = derive_truecase(("The Quick Brown Fox. " * 5)[:100])
+    lines, rest = divmod(SMALL_TAG_TEXT, len(line[1]))
+    assert rest == 0  # so that the small text below has exactly SMALL_TAG_TEXT characters
+    m = TagModelConfig(layers=1, hidden=4, embed=3, word_buckets=0)
+
+    def task(n, model=m, **train):
+        return TagTask(TagData([line] * n), model, TagTrainConfig(**train))
+
+    small, large = task(lines), task(lines + 1)
+    assert small.model_config.dropout == SMALL_TAG["dropout"] > 0 and small.epochs == SMALL_TAG["epochs"]
+    assert large.model_config.dropout == LARGE_TAG["dropout"] and large.epochs == LARGE_TAG["epochs"] != SMALL_TAG["epochs"]
+    assert small.train_config.epochs == small.epochs  # the checkpoint keeps what was chosen
+    assert small.note.startswith(f"dropout {SMALL_TAG['dropout']:g} and {SMALL_TAG['epochs']} epochs:") and large.note is None
+    # A setting given, even one equal to the other size's default, is kept.
+    given = task(lines, TagModelConfig(layers=1, hidden=4, embed=3, word_buckets=0, dropout=0.0), epochs=7)
+    assert (given.model_config.dropout, given.epochs, given.note) == (0.0, 7, None)
+    only = task(lines, TagModelConfig(layers=1, hidden=4, embed=3, word_buckets=0, dropout=0.0))
+    assert only.epochs == SMALL_TAG["epochs"] and only.note.startswith(f"{SMALL_TAG['epochs']} epochs:") and "dropout" not in only.note
+    assert task(lines + 1, epochs=3).model_config.dropout == LARGE_TAG["dropout"]
+    few = task(20)  # one step per epoch: raised to reach MIN_TAG_STEPS, and the note says so
+    assert few.epochs == MIN_TAG_STEPS and f"{MIN_TAG_STEPS} epochs (raised from {SMALL_TAG['epochs']} " in few.note
+
+
+def test_the_start_up_summary_says_what_the_size_chose(tmp_path, capsys):
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"{i}\t{t}\n" for i, t in map(derive_truecase, TEXT.splitlines())))
+    run = tmp_path / "run"
+    assert main(["tag", "train", str(pairs), "--out", str(run), "--tiny", "--max-steps", "2", "--dropout", "0.1"]) == 0
+    err = capsys.readouterr().err
+    # 23 windows in batches of 8: 3 steps per epoch, so 100 epochs reach the 300 steps.
+    assert "dropout 0.1" in err and "(100 epochs (raised from 30 to reach 300 steps): the default on a text of at most" in err
+    assert "characters; --epochs chooses your own)" in err
+
+
 def test_resume_gives_the_same_final_weights(tmp_path):
     # 14 lines, 13 to train on in batches of 4: 4 steps per epoch, so the run crosses epochs
     # (new shuffles) and is cut mid-epoch.

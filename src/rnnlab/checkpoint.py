@@ -11,6 +11,7 @@ migrating their layout (:func:`_migrate`).
 
 from __future__ import annotations
 
+import math
 import pickle
 import warnings
 import zipfile
@@ -37,7 +38,9 @@ FORMAT = "rnnlab-checkpoint"
 # 7: a tagger's model_config has "word_dropout" (absent: 0, none); progress has "best_error"
 #    (absent: none yet, so a resumed tagger's next evaluation becomes its best).
 # 8: a tagger's train_config has "val_lines" (absent: "last", the lines those versions held out).
-VERSION = 8
+# 9: a tagger's train_config has the epochs it runs, and model_config its dropout, also where the
+#    setting was not given (chosen by the text's size); absent: 20 epochs, raised to reach 300 steps.
+VERSION = 9
 MIN_VERSION = 1
 LAST = "last.pt"
 BEST = "best.pt"
@@ -239,9 +242,22 @@ def load(path: Path, kind: str | None = None) -> Checkpoint:
             raw["model_config"] = {**raw["model_config"], "word_dropout": 0.0}  # they trained without word dropout
         if version < 8 and found == "tag":
             raw["train_config"] = {**raw["train_config"], "val_lines": "last"}  # so a resumed run validates on the same lines
+        if version < 9 and found == "tag" and raw["train_config"].get("epochs") is None:
+            raw["train_config"] = {**raw["train_config"], "epochs": _old_tag_epochs(raw)}
     except (KeyError, TypeError, ValueError) as e:
         raise UserError(f"{path} (format version {version}) has a broken description ({type(e).__name__}: {e})") from None
     return Checkpoint.from_dict(raw, str(path))
+
+
+def _old_tag_epochs(raw: dict[str, Any]) -> int | None:
+    """The passes over the data that a tagger of versions before 9 made without --epochs (20,
+    raised to reach 300 steps), so that a resumed run keeps its schedule; None when the
+    checkpoint does not hold its order of lines."""
+    order = (raw.get("task") or {}).get("order")
+    if order is None or not len(order):
+        return None
+    batch = min(int(raw["train_config"].get("batch_size", TagTrainConfig.batch_size)), len(order))
+    return max(20, math.ceil(300 / math.ceil(len(order) / batch)))
 
 
 def weights_problem(e: Exception) -> str:

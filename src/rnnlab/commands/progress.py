@@ -35,6 +35,7 @@ def summary(trainer: Trainer, batch: str, changes: dict[str, tuple[Any, Any]], m
         f"{sum(t.numel() for t in trainer.model.parameters()):,} parameters, on {trainer.device}"
         + (f" ({cfg.precision} autocast)" if cfg.precision != "fp32" else ""),
         *([f"  ({model_note}; model flags choose your own)"] if model_note else []),
+        *([f"  ({note})"] if (note := getattr(task, "note", None)) else []),
         *([f"  ({started(origin)})"] if (origin := getattr(task, "origin", None)) else []),
         f"training: {batch}, {task.steps_per_epoch} steps per epoch, lr {cfg.lr:g} ({cfg.schedule}), "
         f"up to {p.total_steps} steps" + (f" or {fmt_duration(cfg.max_time)}" if cfg.max_time else ""),

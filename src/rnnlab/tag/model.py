@@ -90,6 +90,8 @@ class TagModel(nn.Module):
 
     def __init__(self, cfg: TagModelConfig, backend: str | None = None):
         super().__init__()
+        if cfg.dropout is None:  # unset outside a TagTask (which sets it by the text's size): none
+            cfg = dataclasses.replace(cfg, dropout=0.0)
         self.cfg = cfg
         self.embed = None if cfg.one_hot else nn.Embedding(cfg.vocab_size, cfg.embed)
         self.word = None

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from rnnlab.checkpoint import TagState
-from rnnlab.config import MIN_TAG_STEPS, TagDataConfig, TagModelConfig, TagTrainConfig
+from rnnlab.config import MIN_TAG_STEPS, SMALL_TAG_TEXT, TagDataConfig, TagModelConfig, TagTrainConfig, tag_defaults
 from rnnlab.data import UNK_DISPLAY, DataSpec, Vocab, digest
 from rnnlab.distributed import DistContext
 from rnnlab.errors import UserError
@@ -28,7 +28,6 @@ from rnnlab.tag.infer import Tagger, score, transduce
 from rnnlab.tag.model import TagModel
 from rnnlab.tag.pairs import Pair, windows
 
-DEFAULT_EPOCHS = 20
 BUCKET_POOL = 50  # batches whose windows are sorted by length together
 
 
@@ -139,10 +138,15 @@ class TagTask:
         random weights, or a resumed run's."""
         self.tag_data = data
         self.in_vocab, self.out_vocab = data.in_vocab, data.out_vocab
-        self.model_config = replace(model, vocab_size=len(self.in_vocab), out_vocab=len(self.out_vocab))
+        # Unset --dropout and --epochs are chosen by the text's size; the checkpoint keeps the
+        # values chosen, so a resumed run goes on with them.
+        by_size = tag_defaults(data.chars)
+        chosen = {k: v for k, v in by_size.items() if getattr(model if k == "dropout" else train, k) is None}
+        dropout = model.dropout if model.dropout is not None else by_size["dropout"]
+        self.model_config = replace(model, vocab_size=len(self.in_vocab), out_vocab=len(self.out_vocab), dropout=dropout)
         self.init_weights = start.weights_for(self.model_config, self.in_vocab) if start is not None else None
         self.origin = start.origin(self.in_vocab) if start is not None else None
-        self.train_config, self.data_config, self.data = train, data_config or TagDataConfig(), data.spec
+        self.data_config, self.data = data_config or TagDataConfig(), data.spec
         max_len = self.data_config.max_len
         train_pairs, self.val_pairs = split_lines(data.pairs, train)
         self.train = encode_pairs(windows(train_pairs, max_len), self.in_vocab, self.out_vocab)
@@ -151,7 +155,16 @@ class TagTask:
         self.batch_size = min(train.batch_size, n)
         self.steps_per_epoch = math.ceil(n / self.batch_size)
         # Without --epochs a file of a few lines still trains for MIN_TAG_STEPS steps.
-        self.epochs = train.epochs or max(DEFAULT_EPOCHS, math.ceil(MIN_TAG_STEPS / self.steps_per_epoch))
+        self.epochs = train.epochs or max(by_size["epochs"], math.ceil(MIN_TAG_STEPS / self.steps_per_epoch))
+        self.train_config = replace(train, epochs=self.epochs)
+        self.note = None  # why the run has the settings it was not given, for the start-up summary
+        if chosen and data.chars <= SMALL_TAG_TEXT:
+            raised = f" (raised from {by_size['epochs']} to reach {MIN_TAG_STEPS} steps)" if self.epochs != by_size["epochs"] else ""
+            shown = {"dropout": f"dropout {dropout:g}", "epochs": f"{self.epochs} epochs{raised}"}
+            self.note = (
+                f"{' and '.join(shown[k] for k in chosen)}: the default on a text of at most {SMALL_TAG_TEXT:,} "
+                f"characters; {' and '.join(f'--{k}' for k in chosen)} {'choose' if len(chosen) > 1 else 'chooses'} your own"
+            )
         self.chars_per_step = max(1, round(float(self.train.lengths.float().mean()) * self.batch_size))
         self.shuffle = torch.Generator().manual_seed(train.seed)
         self.start_epoch()
