@@ -141,7 +141,7 @@ class TagTask:
         # Unset --dropout and --epochs are chosen by the text's size; the checkpoint keeps the
         # values chosen, so a resumed run goes on with them.
         by_size = tag_defaults(data.chars)
-        chosen = {k: v for k, v in by_size.items() if getattr(model if k == "dropout" else train, k) is None}
+        chosen = [k for k, unset in (("dropout", model.dropout is None), ("epochs", train.epochs is None)) if unset]
         dropout = model.dropout if model.dropout is not None else by_size["dropout"]
         self.model_config = replace(model, vocab_size=len(self.in_vocab), out_vocab=len(self.out_vocab), dropout=dropout)
         self.init_weights = start.weights_for(self.model_config, self.in_vocab) if start is not None else None
