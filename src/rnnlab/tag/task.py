@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from rnnlab.checkpoint import TagState
-from rnnlab.config import MIN_TAG_STEPS, SMALL_TAG_TEXT, TagDataConfig, TagModelConfig, TagTrainConfig, tag_defaults
+from rnnlab.config import MIN_TAG_STEPS, SMALL_TAG, SMALL_TAG_TEXT, TagDataConfig, TagModelConfig, TagTrainConfig, tag_defaults
 from rnnlab.data import UNK_DISPLAY, DataSpec, Vocab, digest
 from rnnlab.distributed import DistContext
 from rnnlab.errors import UserError
@@ -158,7 +158,7 @@ class TagTask:
         self.epochs = train.epochs or max(by_size["epochs"], math.ceil(MIN_TAG_STEPS / self.steps_per_epoch))
         self.train_config = replace(train, epochs=self.epochs)
         self.note = None  # why the run has the settings it was not given, for the start-up summary
-        if chosen and data.chars <= SMALL_TAG_TEXT:
+        if chosen and by_size == SMALL_TAG:  # a large text's are the defaults of old: nothing to say
             raised = f" (raised from {by_size['epochs']} to reach {MIN_TAG_STEPS} steps)" if self.epochs != by_size["epochs"] else ""
             shown = {"dropout": f"dropout {dropout:g}", "epochs": f"{self.epochs} epochs{raised}"}
             self.note = (
