@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 LOCK := requirements/lock.txt
 
-.PHONY: demo test test-all lint format bench bench-gpu lesson rates base-model clean
+.PHONY: demo test test-all test-avx2 test-wheel dist lint format bench bench-gpu lesson rates base-model clean
 
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,20 @@ format: $(VENV)/.installed
 test-all: $(VENV)/.installed
 	RNNLAB_SLOW=1 $(PY) -m pytest -q
 
+# The cells and the precisions again, with oneDNN and ATen held to AVX2, as on a CPU without
+# AVX-512 or native bfloat16: where bf16 has no kernel for a cell, its refusal must be tested.
+test-avx2: $(VENV)/.installed
+	ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 RNNLAB_EXPECT_BF16_REFUSAL=1 \
+		$(PY) -m pytest -q tests/test_precision.py tests/test_nn_cells.py tests/test_nn_layers.py
+
+# The sdist and the wheel, in dist/.
+dist: $(VENV)/.installed
+	$(PY) -m build --outdir dist .
+
+# The wheel installed in a new venv and used from outside the checkout (tests/test_wheel.py).
+test-wheel: $(VENV)/.installed
+	$(PY) -m pytest -q -m slow tests/test_wheel.py
+
 lesson: $(VENV)/.installed
 	$(PY) -m rnnlab lesson --shapes
 
@@ -54,6 +68,7 @@ base-model: $(VENV)/.installed
 	$(PY) scripts/train_base.py
 
 bench: $(VENV)/.installed
+	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/reference_speed.py --repeats 15
 	$(PY) benchmarks/lm_throughput.py
 	$(PY) benchmarks/sample_speed.py
@@ -66,4 +81,4 @@ bench-gpu: $(VENV)/.installed
 	bash benchmarks/gpu_check.sh
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

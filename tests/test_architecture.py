@@ -58,3 +58,22 @@ def test_settings_and_cells_import_without_torch():
     code = "import sys, rnnlab.config, rnnlab.cells, rnnlab.cli; rnnlab.cli.build_parser(); print('torch' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "False", r.stderr
+
+
+# Modules that exist only on POSIX systems, and signals that Windows lacks.
+POSIX_ONLY = {"fcntl", "resource", "termios", "tty", "pty", "pwd", "grp", "posix", "crypt", "syslog", "readline"}
+WINDOWS_LACKS = {"SIGKILL", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGCHLD", "SIGPIPE", "SIGCONT", "SIGSTOP"}
+
+
+def test_nothing_imports_or_signals_what_only_posix_has():
+    """rnnlab imports on Windows and macOS too: no POSIX-only module, anywhere in the package,
+    and no signal Windows lacks (SIGINT and SIGTERM it has)."""
+    for path in MODULES:
+        tree = ast.parse(path.read_text())
+        assert not {m.split(".")[0] for m in imports(path)} & POSIX_ONLY, path
+        used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and getattr(n.value, "id", None) == "signal"}
+        assert not used & WINDOWS_LACKS, (path, used & WINDOWS_LACKS)
+        names = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and getattr(n.value, "id", None) == "os"}
+        # os functions that only POSIX has: each use must sit behind a hasattr check (serve's core count does).
+        for fn in names & {"sched_getaffinity", "fork", "getuid", "killpg", "setsid", "getloadavg"}:
+            assert f'hasattr(os, "{fn}")' in path.read_text(), (path, fn)

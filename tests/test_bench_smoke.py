@@ -227,3 +227,15 @@ def test_finetune_quality_scores_the_tail_train_validates_on():
     tail = _load("finetune_quality").heldout(text)
     _, val = split_train_val(torch.arange(len(text)), 0.05, 32)
     assert len(tail) == val.numel() and text.endswith(tail) and 0.04 * len(text) < len(tail) <= 0.05 * len(text)
+
+
+def test_startup_times_every_command_against_its_baseline(tmp_path):
+    startup = _load("startup")
+    out = tmp_path / "startup.json"
+    payload = startup.main(["--runs", "1", "--warmup", "0", "--out", str(out)])
+    results = json.loads(out.read_text())["results"]
+    assert set(results) == {"python -c pass", "import torch", "--help", "train --tiny", "sample", "serve"} == set(payload["results"])
+    assert all(r["median_s"] > 0 and len(r["runs_s"]) == 1 for r in results.values())
+    assert results["--help"]["baseline"] == "python -c pass" and results["serve"]["baseline"] == "import torch"
+    assert not results["--help"]["imports"]["torch"] and results["sample"]["imports"] == {"torch": True, "torch._dynamo": False}
+    assert results["train --tiny"]["imports"]["torch"]

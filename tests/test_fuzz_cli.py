@@ -3,7 +3,8 @@
 For each command of ``rnnlab.cli.build_parser()``, hypothesis draws any subset of the flags the
 parser declares, each with a value of the flag's type or a hostile one (0, -1, huge, NaN, inf,
 empty, odd Unicode, missing paths, folders, /dev/null, random bytes), and positionals from fitting
-and unfitting paths; the command runs in-process through ``rnnlab.cli.main`` in a fresh folder. A
+and unfitting paths (a float flag also gets subnormals, 1e-300, 1e300, -0.0 and the floats on either
+side of every bound a setting checks); the command runs in-process through ``rnnlab.cli.main`` in a fresh folder. A
 flag added later is fuzzed without changing this file. Every example must end in exit 0 or 2, with
 no traceback, one line on standard error for 2, and strict JSON on standard output for ``--json``.
 
@@ -17,6 +18,7 @@ import argparse
 import contextlib
 import io
 import json
+import math
 import os
 import resource
 import shutil
@@ -29,7 +31,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rnnlab import config
 from rnnlab.cli import build_parser, main
+from rnnlab.settings import Settings, fields, spec
 
 EXAMPLES = 100 if os.environ.get("RNNLAB_SLOW") else 20  # per command
 FUZZ = settings(
@@ -81,13 +85,30 @@ ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_charact
 ODD_TEXT = ["", " ", "-", "--", "-x", "é", "名字", "\u202eabc", "a\nb", "\t", "🙂" * 5, "x" * 300, "%s%n"]
 NUMBERS = ["0", "-1", "-0", "65536", str(2**31), str(10**12), str(2**63), str(10**20), str(-(2**63)), "nan", "inf", "-inf", "1e308", "0x10"]
 HOSTILE = st.sampled_from(NUMBERS + ODD_TEXT) | ANY_TEXT
+
+
+def setting_bounds() -> list[float]:
+    """Every value where a setting's check changes its answer (``check.bounds``)."""
+    found = set()
+    for cls in vars(config).values():
+        if isinstance(cls, type) and issubclass(cls, Settings):
+            for f in fields(cls):
+                found.update(getattr(spec(f).check, "bounds", ()))
+    return sorted(found)
+
+
+# For a float flag: subnormals, the extremes, -0.0, and the float on either side of every bound.
+EXTREME_FLOATS = [
+    *("5e-324", "2.2250738585072014e-308", "1e-300", "1e-40", "1e300", "1.7976931348623157e308", "-0.0", "-5e-324"),
+    *(repr(math.nextafter(float(b), d)) for b in setting_bounds() for d in (-math.inf, math.inf)),
+]
 INVALID = st.sampled_from(["0", "-1", "nan", "x", ""])  # ends a run-length flag at once
 
 # Run-length flags (by dest): small valid values, or ones refused before anything runs.
 BOUNDED = {
     "epochs": st.integers(1, 2),
     "max_steps": st.integers(1, 3),
-    "max_time": st.sampled_from(["0.5", "1", "2"]),
+    "max_time": st.sampled_from(["0.5", "1", "2", "5e-324", "1e-300", "1e300", "-0.0"]),
     "length": st.integers(0, 40),
     "sample_chars": st.integers(0, 20),
     "eval_every": st.integers(1, 3),
@@ -134,6 +155,7 @@ def value(command: str, action: argparse.Action) -> st.SearchStrategy[str]:
         good = st.integers(0, 8).map(str)
     elif kind == "float":
         good = st.floats(0, 2).map(str) | st.sampled_from(["1", "0.5", "1e-3"])
+        return st.one_of(good, st.sampled_from(EXTREME_FLOATS), HOSTILE)
     elif action.dest in NAMES:
         good = st.sampled_from(NAMES[action.dest])
     elif any(m in metavar for m in PATH_METAVARS):

@@ -195,6 +195,70 @@ def test_the_draw_follows_the_probabilities_and_never_picks_excluded_characters(
     assert (only == 0).all()
 
 
+EXTREME_TEMPERATURES = [5e-324, 1e-300, 1e-40, 1e-8, 0.01, 1.0, 100.0, 1e300, float("inf")]
+EXTREME_LOGITS = {
+    "ordinary": [2.0, 1.0, 0.5, -1.0, 0.0],
+    "huge": [3e38, 2e38, -3e38, 0.0, 1e38],
+    "tied": [1e30, 1e30, 1e30, 1e30, 1e30],
+    "+inf": [float("inf"), 1.0, 0.0, float("inf"), -1.0],
+    "-inf": [float("-inf")] * 4 + [0.0],
+    "all -inf": [float("-inf")] * 5,
+    "nan": [float("nan"), 1.0, 2.0, 0.0, float("nan")],
+    "all nan": [float("nan")] * 5,
+}
+
+
+@pytest.mark.parametrize("name", EXTREME_LOGITS)
+def test_no_temperature_or_logits_draw_an_id_outside_the_vocabulary(name):
+    """Whatever the logits and the temperature, the probabilities are a distribution over the V
+    characters and every draw is one of them; a tiny temperature draws the likeliest character."""
+    from rnnlab.sampling import choose, probabilities
+
+    logits = torch.tensor(EXTREME_LOGITS[name])[None].expand(64, -1)  # (B, V)
+    finite = torch.nan_to_num(logits, nan=float("-inf"))
+    for t in [*EXTREME_TEMPERATURES, 0.0]:
+        for filters in ({}, {"top_k": 2}, {"top_p": 0.5}):
+            probs = probabilities(logits, t, **filters)
+            assert bool(torch.isfinite(probs).all()) and torch.allclose(probs.sum(-1), torch.ones(64)), (t, filters, probs[0])
+            ids = choose(logits, torch.Generator().manual_seed(0), temperature=t, **filters)
+            assert ids.shape == (64,) and int(ids.min()) >= 0 and int(ids.max()) < 5, (t, filters, ids)
+            if t <= 1e-8 and name in ("ordinary", "huge", "nan"):
+                assert bool((ids == finite[0].argmax()).all()), (t, ids)  # as greedy
+    assert bool((choose(logits, None, greedy=True) < 5).all())
+
+
+def test_temperature_zero_is_greedy_and_the_bounds_are_one_pair():
+    """0 means the likeliest character in the sampler, the command line and the server alike;
+    the bounds of rnnlab sample, rnnlab report and the server are config.TEMPERATURES."""
+    from rnnlab.config import TEMPERATURES, ReportConfig, SampleConfig
+    from rnnlab.errors import UserError
+    from rnnlab.sampling import choose
+    from rnnlab.serve import requests
+
+    logits = torch.randn(8, 7, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(choose(logits, torch.Generator().manual_seed(1), temperature=0.0), logits.argmax(-1))
+    lo, hi = TEMPERATURES
+    for cls in (SampleConfig, ReportConfig):
+        for ok in (0.0, lo, 1.0, hi):
+            assert cls(temperature=ok).temperature == ok
+        for bad in (math.nextafter(lo, 0), math.nextafter(hi, math.inf), -0.5, 1e-40, 1e300, float("nan"), float("inf")):
+            with pytest.raises(UserError, match="temperature must be 0"):
+                cls(temperature=bad)
+    assert requests._temperature({"temperature": lo}, zero=True) == lo
+    assert requests._temperature({"temperature": hi}, zero=True) == hi
+    for bad in (math.nextafter(lo, 0), math.nextafter(hi, math.inf)):
+        with pytest.raises(requests.RequestError):
+            requests._temperature({"temperature": bad}, zero=True)
+
+
+def test_sampling_at_temperature_zero_equals_greedy(tmp_path):
+    m, t = tiny(max_steps=20)
+    trainer = Trainer(LMTask(corpus_from_text(TEXT), m, t))
+    trainer.run()
+    lm = rnnlab.LanguageModel(trainer.model, trainer.task.vocab, trainer.device)
+    assert lm.sample(60, "the ", temperature=0) == lm.sample(60, "the ", greedy=True)
+
+
 def test_decoding_in_blocks_changes_nothing():
     from rnnlab.lm import decode_steps
 

@@ -168,6 +168,21 @@ def test_message_names_flags_estimate_and_limit():
     assert memory.describe(big_val).startswith("--eval-chars 1,000,000,000"), memory.describe(big_val)
 
 
+def test_where_memory_cannot_be_read_one_line_says_so_once(tmp_path, caplog):
+    """Off Linux (no cgroup, no /proc/meminfo) nothing is refused, and one line says that sizes
+    go unchecked and how to check them; a second check says nothing more."""
+    limit = memory.memory_limit({}, cgroup=tmp_path / "none", meminfo=tmp_path / "none")
+    assert limit is None
+    memory._say_unchecked.cache_clear()
+    est = memory.sampling_estimate(ModelConfig(vocab_size=80), num=100_000_000, length=1)
+    with caplog.at_level("WARNING", logger="rnnlab.memory"):
+        memory.check(est, limit)
+        memory.check(est, limit)
+    lines = [r.getMessage() for r in caplog.records if r.name == "rnnlab.memory"]
+    assert len(lines) == 1 and "not checked" in lines[0] and "RNNLAB_MEMORY_LIMIT" in lines[0], lines
+    memory._say_unchecked.cache_clear()
+
+
 # ------------------------------------------------------------------------------------ through the CLI
 
 

@@ -48,3 +48,20 @@ def test_quiet_shows_nothing_and_the_chart_is_a_png(tmp_path):
     png = (tmp_path / "loss.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
     assert torch.load(tmp_path / "last.pt", weights_only=True)["progress"]["step"] == 30
+
+
+def test_the_chart_is_drawn_at_the_end_and_at_most_every_chart_every_seconds(tmp_path, monkeypatch):
+    """A short run draws loss.png once, at its end (a draw costs a fraction of a second); with
+    no interval it would be drawn at every evaluation too."""
+    from rnnlab.training import loop
+    from rnnlab.training.rundir import RunFolder
+
+    drawn = []
+    real = RunFolder.write_chart
+    monkeypatch.setattr(RunFolder, "write_chart", lambda self: drawn.append(1) or real(self))
+    train(tmp_path / "short", io.StringIO(), quiet=True)  # evaluations at steps 15 and 30
+    assert len(drawn) == 1 and (tmp_path / "short" / "loss.png").is_file()
+    drawn.clear()
+    monkeypatch.setattr(loop, "CHART_EVERY", 0.0)
+    train(tmp_path / "every", io.StringIO(), quiet=True)
+    assert len(drawn) == 3  # at both evaluations, then at the end

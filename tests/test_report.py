@@ -235,7 +235,7 @@ def test_report_errors_are_one_line(lstm_run, tmp_path, capsys):
 
 
 def test_lstmvis_export(lstm_run, corpus_file, tmp_path, capsys):
-    h5py = pytest.importorskip("h5py", reason="h5py not installed (pip install 'rnnlab[lstmvis]')")
+    h5py = pytest.importorskip("h5py", reason="h5py not installed (pip install h5py)")
     vis = tmp_path / "vis"
     assert (
         main(

@@ -308,7 +308,12 @@ def test_api_key_and_the_open_host_warning(run):
         with httpx.Client() as c:
             assert c.get(s.url + "/").status_code == 200  # the page holds no data; it asks for the key
     with serve(str(run), "--host", "0.0.0.0", env={"RNNLAB_API_KEY": "k2"}) as s:
-        assert s.get("/health")[0] == 401 and s.get("/health", {"Authorization": "Bearer k2"})[0] == 200
+        # A probe without the key learns only that the server is up; the details need the key.
+        assert s.get("/health") == (200, {"status": "ok"})
+        assert s.get("/health", {"Authorization": "Bearer wrong"}) == (200, {"status": "ok"})
+        status, health = s.get("/health", {"Authorization": "Bearer k2"})
+        assert status == 200 and health["status"] == "ok" and set(health["models"]) == {"tiny", "base"} and "threads" in health
+        assert s.get("/v1/models")[0] == 401 and s.post("/v1/rnnlab/score", {"text": "a"})[0] == 401
     with serve(str(run), "--host", "0.0.0.0") as s:
         pass
     assert "no authentication" in s.process.stderr.read()

@@ -33,7 +33,7 @@ class Tab(browser.Tab):
 
 @pytest.fixture(scope="module")
 def server():
-    pytest.importorskip("uvicorn", reason="rnnlab serve needs its extra (pip install 'rnnlab[serve]')")
+    pytest.importorskip("uvicorn", reason="rnnlab serve needs its extra (pip install starlette 'uvicorn[standard]')")
     with serve() as s:
         yield s
 
@@ -179,7 +179,7 @@ def test_unknown_characters_show_the_servers_error(server, tab):
 
 
 def test_api_key_is_asked_for_and_sent(tab):
-    pytest.importorskip("uvicorn", reason="rnnlab serve needs its extra (pip install 'rnnlab[serve]')")
+    pytest.importorskip("uvicorn", reason="rnnlab serve needs its extra (pip install starlette 'uvicorn[standard]')")
     with serve("--api-key", "s3cret") as keyed:
         page = open_page(tab, keyed.url)
         assert "API key" in page.text_content("#status") and page.locator("#model option").count() == 0

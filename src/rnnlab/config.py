@@ -28,6 +28,11 @@ DERIVES = ("truecase", "diacritics")
 VAL_LINES = ("spread", "last")  # which lines a tagger holds out: see rnnlab.tag.task.split_lines
 MAX_SIZE = 1 << 20
 MAX_SAMPLE_CHARS = 100_000  # sampled one character at a time at every evaluation: more would never end
+# The temperatures a sampler takes (rnnlab sample, rnnlab report, the server), besides 0, which
+# means the likeliest character: below the least, float32 logits divided by it overflow; above the
+# most, every character is as likely as any other to the eye.
+TEMPERATURES = (0.01, 100.0)
+TEMPERATURE_CHECK = between(*TEMPERATURES, zero="the likeliest character, as --greedy")
 
 
 def _device(v: str) -> str | None:
@@ -85,7 +90,7 @@ class SampleConfig(Settings):
     """How to draw text from a language model."""
 
     length: int = setting(500, "characters to generate", check=between(0, MAX_SIZE * 64))
-    temperature: float = setting(1.0, "below 1: safer, above 1: wilder", check=positive)
+    temperature: float = setting(1.0, "below 1: safer, above 1: wilder; 0: always the likeliest character", check=TEMPERATURE_CHECK)
     top_k: int | None = setting(None, "draw only from the k likeliest characters", check=at_least(1), unset="all")
     top_p: float | None = setting(
         None,
@@ -130,6 +135,11 @@ class RecurrentConfig(Settings):
     @property
     def input_size(self) -> int:
         return self.vocab_size if self.one_hot else self.embed
+
+    @property
+    def directions(self) -> int:
+        """Directions each recurrent layer reads in (2: bidirectional)."""
+        return 1
 
     def extras(self) -> list[str]:
         """What the start-up summary lists after the size and cell: input, dropout ..."""
@@ -222,6 +232,10 @@ class TagModelConfig(RecurrentConfig):
         "this / (this + n), so that the layers also learn words without one, as new words are; 0: never",
         check=non_negative,
     )
+
+    @property
+    def directions(self) -> int:
+        return 2 if self.bidirectional else 1
 
     def extras(self) -> list[str]:
         words = (
@@ -354,7 +368,7 @@ class ReportConfig(Settings):
 
     chars: int = setting(5000, "analyse at most this many characters", check=between(1, MAX_SIZE))
     length: int = setting(2000, "characters to sample with --prime", check=between(1, MAX_SIZE))
-    temperature: float = setting(0.8, "sampling temperature with --prime", check=positive)
+    temperature: float = setting(0.8, "sampling temperature with --prime (0: always the likeliest character)", check=TEMPERATURE_CHECK)
     seed: int = setting(0, "sampling seed with --prime")
     search: str | None = setting(
         None,

@@ -176,10 +176,10 @@ def train_lm(
         corpus = corpus_from_text(text, min_count=data.min_count, grow=grow)
     else:
         corpus = load_corpus(paths, encoding=data.encoding, min_count=data.min_count, grow=grow)
-    if out is not None:
-        Path(out).mkdir(parents=True, exist_ok=True)
     if model is None:
         model, config = defaults.default_configs(config)
-    trainer = Trainer(LMTask(corpus, model, config, data, start), run_dir=out, hooks=hooks)
+    trainer = Trainer(LMTask(corpus, model, config, data, start), run_dir=out, hooks=hooks)  # refusals come before the folder
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
     trainer.run()
     return LanguageModel(trainer.model, corpus.vocab, trainer.device)

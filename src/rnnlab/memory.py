@@ -24,6 +24,8 @@ Nothing here prints; torch is imported only where a function needs it.
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -160,9 +162,29 @@ def param_count(cfg) -> int:
     else:
         from rnnlab.model import CharRNN as Net
     backend = "reference" if cfg.impl == "auto" else cfg.impl  # every backend has the same parameters
-    with torch.device("meta"):
+    with torch.device("meta"), _skip_init_mode():
         net = Net(cfg, backend)
     return sum(p.numel() for p in net.parameters())
+
+
+def _skip_init_mode():
+    from torch.overrides import TorchFunctionMode
+
+    class SkipInit(TorchFunctionMode):
+        """In-place fills of meta tensors (the initialisers) return at once: on the meta device
+        torch runs them through its Python references, whose first call imports torch._dynamo
+        (a second of start-up), and they compute nothing there anyway."""
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            name = getattr(func, "__name__", "")
+            first = args[0] if args else (kwargs or {}).get("tensor")  # torch.nn.init passes tensor=
+            if name.endswith("_") and not name.startswith("_") and isinstance(first, torch.Tensor) and first.is_meta:
+                return first
+            return func(*args, **(kwargs or {}))
+
+    import torch
+
+    return SkipInit()
 
 
 def _model_flags(cfg) -> tuple[str, ...]:
@@ -204,7 +226,7 @@ def training_estimate(
     scored; and the ``sample_chars`` of each evaluation's sample. ``steps_flag`` names the flag
     that sets ``steps`` (``--seq-len``; a tagger's ``--max-len``)."""
     params = param_count(cfg) if params is None else params
-    directions = 2 if getattr(cfg, "bidirectional", False) else 1
+    directions = cfg.directions
     vocab = out_vocab if out_vocab is not None else (getattr(cfg, "out_vocab", 0) or cfg.vocab_size)
     est = Estimate(flags={**model_flag_values(cfg), **(flags or {})})
     est.add("weights, gradients and optimizer state", 4 * params * FLOAT, *_model_flags(cfg))
@@ -247,7 +269,7 @@ def report_estimate(cfg, chars: int, flags: dict[str, Any] | None = None, tag: b
     est = Estimate(flags={"--chars": chars, **(flags or {})})
     k = cells.get(cfg.cell)
     if tag:
-        directions = 2 if getattr(cfg, "bidirectional", False) else 1
+        directions = cfg.directions
         per = (_per_position(cfg, directions) + LOGIT_COPIES * cfg.out_vocab) * FLOAT + 5 * (LONG + FLOAT) + 3 * CHAR
     else:
         per_unit = len(k.states) * (2 * FLOAT + 2 * 8 + 1 + 4) + len(k.gates) * (FLOAT + 8)
@@ -324,9 +346,23 @@ def check(est: Estimate, limit: int | None) -> None:
     """Raise :class:`UserError` when ``est`` needs more than ``limit`` bytes (None: unknown, no
     check): ``--num 100,000,000 with --length 1 would need about 40.2 GB; 7.6 GB of memory is
     available (RNNLAB_MEMORY_LIMIT overrides)``."""
-    if limit is None or est.total <= limit:
+    if limit is None:
+        _say_unchecked()
+        return
+    if est.total <= limit:
         return
     raise UserError(f"{describe(est)} would need about {human(est.total)}; {human(limit)} of memory is available ({ENV} overrides)")
+
+
+@functools.cache
+def _say_unchecked() -> None:
+    """Once per process, where the memory available cannot be read (off Linux, a CUDA card
+    without its driver): that sizes go unchecked, and how to check them anyway."""
+    logging.getLogger("rnnlab.memory").warning(
+        "the memory available cannot be read here (rnnlab reads Linux's cgroup and /proc/meminfo), so sizes are not "
+        "checked before they are allocated; set %s (for example 8G) to check them against a limit",
+        ENV,
+    )
 
 
 def is_out_of_memory(e: BaseException) -> bool:

@@ -3,7 +3,9 @@
 The recurrent state is kept between steps, so generating n characters costs n single steps
 (never a re-run of the prefix). Filtering follows the usual order: temperature, then top-k,
 then top-p (nucleus), then a draw from a seeded ``torch.Generator`` (one uniform per row
-and step, through :class:`Draws`, and the inverse of the cumulative distribution).
+and step, through :class:`Draws`, and the inverse of the cumulative distribution). Temperature
+0 is greedy, as in OpenAI's API. Whatever the logits and the temperature, the probabilities are
+a distribution over the vocabulary (:func:`probabilities`), so no id outside it is ever drawn.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from rnnlab.stepper import Stepper
 
 
 def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None) -> torch.Tensor:
-    """(B, V) logits -> (B, V) logits with excluded characters at -inf."""
+    """(B, V) logits -> (B, V) logits with excluded characters at -inf (temperature > 0)."""
     logits = logits.float()
     if temperature != 1.0:
-        logits = logits / temperature
+        # Shifted so the largest is 0 first (softmax is the same): a small temperature then sends
+        # the others to -inf, never the largest to +inf.
+        logits = (logits - logits.amax(dim=-1, keepdim=True)) / temperature
     if top_k is not None and top_k < logits.shape[-1]:
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (B, 1)
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -32,6 +36,22 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | N
         drop = drop_sorted.scatter(-1, order, drop_sorted)
         logits = logits.masked_fill(drop, float("-inf"))
     return logits
+
+
+def probabilities(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None) -> torch.Tensor:
+    """(B, V) logits -> (B, V) probabilities after the filters, each row a distribution (finite,
+    summing to 1) whatever the logits hold (NaN, +-inf) and whatever the temperature: a row with
+    nothing finite left takes its likeliest character (temperature 0: every row does)."""
+    if temperature == 0:
+        probs = torch.zeros_like(logits, dtype=torch.float32)
+        bad = torch.ones(logits.shape[0], dtype=torch.bool, device=logits.device)
+    else:
+        probs = torch.softmax(filter_logits(logits, temperature, top_k, top_p), dim=-1)
+        bad = ~(torch.isfinite(probs).all(dim=-1) & (probs.sum(dim=-1) > 0))  # (B,)
+    if bool(bad.any()):
+        best = torch.nan_to_num(logits.float(), nan=float("-inf")).argmax(dim=-1)  # (B,)
+        probs[bad] = torch.nn.functional.one_hot(best[bad], logits.shape[-1]).float()
+    return probs
 
 
 DRAW_BLOCK = 64  # steps of uniforms drawn from a generator per call
@@ -95,7 +115,8 @@ def choose_many(logits: torch.Tensor, parts: list[tuple[int, Draws | None, dict]
         starts.append(starts[-1] + n)
     by_setting: dict[tuple, list[int]] = {}
     for i, (_, _, f) in enumerate(parts):
-        key = (bool(f.get("greedy")), f.get("temperature", 1.0), f.get("top_k"), f.get("top_p"))
+        t = f.get("temperature", 1.0)
+        key = (bool(f.get("greedy")) or t == 0, t, f.get("top_k"), f.get("top_p"))
         by_setting.setdefault(key, []).append(i)
     if len(by_setting) == 1:  # the usual case: one setting for all, no gathering of rows
         return _choose_rows(logits, parts, *next(iter(by_setting.items())))
@@ -110,8 +131,8 @@ def _choose_rows(logits: torch.Tensor, parts: list, setting: tuple, members: lis
     """(R, V) logits of the requests ``members`` of ``parts``, which share ``setting`` -> (R,) ids."""
     greedy, temperature, top_k, top_p = setting
     if greedy:
-        return logits.argmax(dim=-1)
-    probs = torch.softmax(filter_logits(logits, temperature, top_k, top_p), dim=-1)  # (R, V)
+        return torch.nan_to_num(logits.float(), nan=float("-inf")).argmax(dim=-1)
+    probs = probabilities(logits, temperature, top_k, top_p)  # (R, V)
     # One uniform per row and a search of the cumulative sum: a single tensor built from the
     # requests' floats, where a random fill per request cost a call into torch each.
     u = torch.tensor([x for i in members for x in parts[i][1].next()], dtype=torch.float32, device=logits.device)  # (R,)

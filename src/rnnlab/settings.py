@@ -60,12 +60,22 @@ def override(cls: type, name: str, default: Any, **changes: Any) -> Any:
     return dataclasses.field(default=default, metadata={KEY: dataclasses.replace(f.metadata[KEY], **changes)})
 
 
+def bounded(check: Check, *bounds: float) -> Check:
+    """``check`` with the values where its answer changes, as ``check.bounds`` (the command-line
+    fuzz tries the floats on either side of each)."""
+    check.bounds = bounds  # type: ignore[attr-defined]
+    return check
+
+
 def at_least(least: int | float) -> Check:
-    return lambda v: None if v >= least else f"must be at least {least}, got {v}"
+    return bounded(lambda v: None if v >= least else f"must be at least {least}, got {v}", least)
 
 
-def between(lo: int | float, hi: int | float) -> Check:
-    return lambda v: None if lo <= v <= hi else f"must be between {lo} and {hi}, got {v}"
+def between(lo: int | float, hi: int | float, zero: str | None = None) -> Check:
+    """lo <= v <= hi; with ``zero`` (what 0 means), 0 too."""
+    if zero is None:
+        return bounded(lambda v: None if lo <= v <= hi else f"must be between {lo} and {hi}, got {v}", lo, hi)
+    return bounded(lambda v: None if v == 0 or lo <= v <= hi else f"must be 0 ({zero}) or between {lo:g} and {hi:g}, got {v}", 0, lo, hi)
 
 
 def positive(v: float) -> str | None:
@@ -76,6 +86,10 @@ def non_negative(v: float) -> str | None:
     return None if v >= 0 and math.isfinite(v) else f"must be 0 or more, got {v}"
 
 
+bounded(positive, 0)
+bounded(non_negative, 0)
+
+
 def in_interval(lo: float, hi: float, *, closed_lo: bool = True, closed_hi: bool = False) -> Check:
     """lo <= v < hi by default; the message names the interval in the usual notation."""
     shown = f"{'[' if closed_lo else '('}{lo:g}, {hi:g}{']' if closed_hi else ')'}"
@@ -84,7 +98,7 @@ def in_interval(lo: float, hi: float, *, closed_lo: bool = True, closed_hi: bool
         ok = (v >= lo if closed_lo else v > lo) and (v <= hi if closed_hi else v < hi)
         return None if ok else f"must be in {shown}, got {v}"
 
-    return check
+    return bounded(check, lo, hi)
 
 
 def known_encoding(v: str) -> str | None:

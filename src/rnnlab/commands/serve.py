@@ -28,7 +28,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Serve language models (run folders, and the shipped base model) over HTTP: POST "
         "/v1/completions as OpenAI's API (streaming too), GET /v1/models, POST /v1/rnnlab/next and "
         "/v1/rnnlab/score, GET /health, and a playground page at /. Concurrent streams of one model "
-        f"are stepped together. Needs: pip install 'rnnlab[serve]'. The key may also come from {API_KEY_ENV}.",
+        f"are stepped together. Needs Starlette and uvicorn, the 'serve' extra: pip install starlette 'uvicorn[standard]'. The key may also come from {API_KEY_ENV}.",
     )
     p.add_argument("runs", nargs="*", metavar="RUN_DIR", help="run folders of rnnlab train (the base model is always served too)")
     add_settings(p, ServeConfig, "server", defaults=True)
@@ -65,7 +65,9 @@ def run(args) -> int:
         from rnnlab.serve.app import Served
         from rnnlab.serve.engine import Workers, check_memory, default_threads, engines_per_model
     except ImportError as e:
-        raise UserError(f"rnnlab serve needs its extra: pip install 'rnnlab[serve]' ({e.name} is missing)") from None
+        raise UserError(
+            f"rnnlab serve needs Starlette and uvicorn, its 'serve' extra: pip install starlette 'uvicorn[standard]' ({e.name} is missing)"
+        ) from None
     import time
 
     import torch

@@ -155,7 +155,7 @@ def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | N
     from rnnlab.commands.progress import ProgressDisplay, fmt_duration
     from rnnlab.device import resolve_device
     from rnnlab.training import Trainer
-    from rnnlab.training.loop import REASONS, check_memory
+    from rnnlab.training.loop import REASONS, check_memory, check_precision
 
     data_cfg, model_cfg, train_cfg = configs
     main_rank = ctx is None or ctx.is_main
@@ -168,7 +168,9 @@ def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | N
     if ckpt is not None:
         out = Path(args.resume)
     else:
-        check_memory(task, resolve_device(train_cfg.device))  # before the run folder is made (the trainer checks again)
+        device = resolve_device(train_cfg.device)
+        check_precision(task, device)  # before the run folder is made (the trainer checks again)
+        check_memory(task, device)
         if ctx is not None and not args.out:
             raise UserError("give --out when training with torchrun, so that every process names the same folder")
         out = Path(args.out) if args.out else default_out(cmd.out_prefix)

@@ -12,7 +12,7 @@ from rnnlab.errors import UserError
 from rnnlab.fileio import atomic_write_text
 from rnnlab.report.tracing import Trace
 
-NEEDS_H5PY = "--lstmvis needs h5py: pip install 'rnnlab[lstmvis]'"
+NEEDS_H5PY = "--lstmvis needs h5py, rnnlab's 'lstmvis' extra: pip install h5py"
 # LSTMVis splits each .dict line at whitespace: these characters are written as symbols.
 NAMED = {" ": "\u2423", "\n": "\u21b5", "\t": "\u21e5", "\r": "\u240d"}
 

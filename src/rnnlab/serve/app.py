@@ -1,7 +1,8 @@
 """The HTTP application of ``rnnlab serve`` (Starlette): OpenAI-compatible completions, rnnlab's
 extras, the playground page, health, and an optional API key.
 
-Routes: ``GET /`` (the playground, :mod:`rnnlab.serve` ``page.html``), ``GET /health``, ``GET
+Routes: ``GET /`` (the playground, :mod:`rnnlab.serve` ``page.html``), ``GET /health`` (open;
+with ``--api-key``, its details need the key), ``GET
 /v1/models``, ``POST /v1/completions`` (JSON, or server-sent events with ``stream``), ``POST
 /v1/rnnlab/next`` (the likeliest next characters after a prompt, optionally each continued to
 the end of its word) and ``POST /v1/rnnlab/score`` (bits/char of a text). Generation runs in one
@@ -32,7 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rnnlab.config import ServeConfig
 from rnnlab.lm import LanguageModel
-from rnnlab.sampling import read_prime
+from rnnlab.sampling import probabilities, read_prime
 from rnnlab.serve import requests
 from rnnlab.serve.engine import Request as Job
 from rnnlab.serve.engine import Workers, check_memory
@@ -151,6 +152,10 @@ def build_app(models: dict[str, Served], cfg: ServeConfig) -> Starlette:
         return HTMLResponse(resources.files("rnnlab.serve").joinpath("page.html").read_text(encoding="utf-8"))
 
     async def health(request: Request) -> JSONResponse:
+        # Open to probes that carry no key (load balancers, containers); what is served, and how
+        # much, only to a caller that may use the models.
+        if not request.scope.get(AUTHORIZED, True):
+            return JSONResponse({"status": "ok"})
         return JSONResponse(
             {
                 "status": "ok",
@@ -237,17 +242,22 @@ def build_app(models: dict[str, Served], cfg: ServeConfig) -> Starlette:
     return KeyCheck(app, cfg.api_key) if cfg.api_key else app
 
 
+AUTHORIZED = "rnnlab.authorized"  # set in the ASGI scope by KeyCheck: whether the request carried the key
+OPEN_PATHS = ("/", "/health")  # the page (it holds no data; it asks for the key) and the bare health check
+
+
 class KeyCheck:
-    """ASGI middleware: every request but the page itself needs ``Authorization: Bearer KEY``
-    (the page holds no data; it asks for the key and sends it)."""
+    """ASGI middleware: every request but ``OPEN_PATHS`` needs ``Authorization: Bearer KEY``;
+    ``/health`` without the key answers only that the server is up."""
 
     def __init__(self, app: ASGIApp, key: str):
         self.app, self.expected = app, f"Bearer {key}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] != "/":
+        if scope["type"] == "http":
             given = dict(scope["headers"]).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self.expected):
+            scope[AUTHORIZED] = hmac.compare_digest(given, self.expected)
+            if not scope[AUTHORIZED] and scope["path"] not in OPEN_PATHS:
                 error = RequestError("a valid API key is required: send 'Authorization: Bearer KEY'", 401, kind="authentication_error")
                 await JSONResponse(error.body(), 401)(scope, receive, send)
                 return
@@ -261,7 +271,7 @@ def _next(lm: LanguageModel, r: requests.NextRequest) -> list[dict]:
     model = lm.model
     ids = lm.prime_ids(r.prompt, 1, torch.Generator().manual_seed(0))  # (1, P); the generator only for a vocabulary without newline
     step = Stepper(model, read_prime(model, ids))
-    probs = torch.softmax(step(ids[:, -1]).float() / r.temperature, dim=-1)[0]  # (V,)
+    probs = probabilities(step(ids[:, -1]), r.temperature)[0]  # (V,)
     p, top = probs.topk(min(r.top, probs.numel()))
     symbols = [lm.vocab.decode([i]) for i in range(len(lm.vocab))]
     words = [symbols[i] for i in top.tolist()]

@@ -14,12 +14,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from rnnlab.config import ServeConfig
+from rnnlab.config import TEMPERATURES, ServeConfig
 
 MAX_STOPS = 4  # as OpenAI's API
 DEFAULT_MAX_TOKENS = 16  # OpenAI's default, so a client that sends none gets what it expects
 MAX_TOP = 100  # /v1/rnnlab/next: candidates returned at most
-MIN_TEMPERATURE = 0.01
 
 
 class RequestError(Exception):
@@ -56,11 +55,12 @@ def _number(body: dict, key: str, default: float | None, lo: float, hi: float, i
 
 
 def _temperature(body: dict, zero: bool) -> float:
-    """0 (the likeliest character, where ``zero``) or MIN_TEMPERATURE to 100: below that the
-    logits' division overflows float32."""
-    t = _number(body, "temperature", 1.0, 0, 100)
-    if not (zero and t == 0) and t < MIN_TEMPERATURE:
-        raise RequestError(f"temperature must be {'0 or ' if zero else ''}at least {MIN_TEMPERATURE}, got {t}", param="temperature")
+    """0 (the likeliest character, where ``zero``) or within ``config.TEMPERATURES``, the bounds
+    ``rnnlab sample`` and ``rnnlab report`` take too."""
+    lo, hi = TEMPERATURES
+    t = _number(body, "temperature", 1.0, 0, hi)
+    if not (zero and t == 0) and t < lo:
+        raise RequestError(f"temperature must be {'0 or ' if zero else ''}at least {lo:g}, got {t}", param="temperature")
     return t
 
 

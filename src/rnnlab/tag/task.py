@@ -272,8 +272,8 @@ def train_tagger(
         asked = {} if model is None else {k: v for k, v in to_dict(model).items() if v != getattr(TagModelConfig(), k)}
         model = start.model_config(asked, lambda key: f"model.{key}")
     task = TagTask(TagData(list(pairs)), model or TagModelConfig(), config, data, start)
+    trainer = Trainer(task, run_dir=out, hooks=hooks)  # refusals come before the folder
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
-    trainer = Trainer(task, run_dir=out, hooks=hooks)
     trainer.run()
     return Tagger(trainer.model, task.in_vocab, task.out_vocab, task.data_config.max_len, trainer.device)

@@ -30,13 +30,16 @@ from rnnlab.errors import UserError
 from rnnlab.model import LN2
 from rnnlab.training import schedule
 from rnnlab.training.optimizer import make_optimizer
-from rnnlab.training.precision import Precision
+from rnnlab.training.precision import Precision, check_trains
 from rnnlab.training.rundir import RunFolder
 from rnnlab.training.task import Task
 
 log = logging.getLogger("rnnlab.train")
 
 MAX_RECOVERIES = 5
+# loss.png is drawn at the end of a run and, while it trains, at an evaluation at most this often
+# (seconds): drawing costs a fraction of a second, too much for every evaluation of a short run.
+CHART_EVERY = 120.0
 REASONS = {
     "epochs": "all epochs done",
     "max_steps": "max steps reached",
@@ -97,6 +100,16 @@ def check_memory(task: Task, device: torch.device | str, batch: int | None = Non
     memory.check(memory_estimate(task, batch), memory.device_limit(device))
 
 
+def check_precision(task: Task, device: torch.device, batch: int | None = None) -> None:
+    """Refuse (:class:`UserError`, one line) a ``--precision`` that cannot train ``task``'s cell
+    on the backend it will use on ``device`` for a process stepping ``batch`` rows (probed once
+    per process: :func:`rnnlab.training.precision.check_trains`)."""
+    cfg, mc = task.train_config, task.model_config
+    Precision(cfg.precision, device)  # the refusals that need no probe (fp16 without CUDA ...)
+    backend = resolve_impl(mc.impl, mc.cell, device.type, batch or task.batch_size)
+    check_trains(cfg.precision, device, mc.cell, backend, mc.directions)
+
+
 class Trainer:
     def __init__(
         self,
@@ -120,6 +133,7 @@ class Trainer:
         rank_batch = task.place(self.device, dist)
         # Resolved here, once, for the batch this process steps with; saved in the checkpoint.
         self.backend = resolve_impl(task.model_config.impl, task.model_config.cell, self.device.type, rank_batch)
+        check_trains(self.config.precision, self.device, task.model_config.cell, self.backend, task.model_config.directions)
         check_memory(task, self.device, rank_batch)  # before the model and its optimizer take it
         torch.manual_seed(self.config.seed)
         self.model = task.build_model(self.backend).to(self.device)
@@ -135,6 +149,7 @@ class Trainer:
         self.optimizer = make_optimizer(self.model, self.config)
         self.progress = Progress(total_steps=self.planned_steps())
         self.history: list[dict[str, Any]] = []
+        self._charted = time.perf_counter()
         if resume is not None:
             self.restore(resume)
 
@@ -345,8 +360,9 @@ class Trainer:
     def _record(self, info: dict[str, Any], chart: bool) -> None:
         if self.folder is not None and self.is_main:
             self.folder.append_metrics(info)
-            if chart:
+            if chart and time.perf_counter() - self._charted >= CHART_EVERY:
                 self.folder.write_chart()
+                self._charted = time.perf_counter()
 
     def _evaluate_and_save(self, info: dict[str, Any]) -> str | None:
         p, cfg = self.progress, self.config

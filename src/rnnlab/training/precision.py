@@ -4,14 +4,22 @@ With bf16 or fp16 the forward passes (training and validation) run under ``torch
 the weights, the optimizer state and the checkpoints stay fp32. fp16 also scales the loss
 (``GradScaler``), since its small gradients would otherwise underflow to zero. The state carried
 between chunks is kept in fp32 (:func:`carry`), so a resumed run may change its precision.
+
+Whether a half precision trains a cell on a backend is probed, not assumed: kernels differ by
+CPU (oneDNN's bf16 LSTM needs AVX-512 and has no kernel on an AVX2 CPU, where the GRU and the
+reference LSTM train in bf16 all the same). :func:`check_trains` runs a tiny forward
+and backward pass of the recurrent layer once per process and refuses what fails, in one line
+naming what works instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 
+from rnnlab import cells
 from rnnlab.errors import UserError
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -35,6 +43,55 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     except RuntimeError as e:
         raise UserError(f"--precision {precision} is not available on {device.type}: {str(e).splitlines()[0][:160]}") from None
     return dtype
+
+
+@functools.cache
+def probe(precision: str, device: str, cell: str, backend: str, directions: int = 1) -> str | None:
+    """None when a tiny two-layer ``cell`` layer on ``backend`` runs a forward and a backward pass
+    under ``precision``'s autocast on ``device``; else the first line of the error. Cached, so
+    each combination is tried once per process; the global random state is left as it was."""
+    if precision == "fp32":
+        return None
+    dev = torch.device(device)
+    layer_cls, extra = cells.layer_class(cell, backend)
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        torch.manual_seed(0)
+        try:
+            layer = layer_cls(3, 4, num_layers=2, batch_first=True, bidirectional=directions == 2, **extra).to(dev)
+            x = torch.randn(2, 5, 3, device=dev, requires_grad=True)  # (B, T, D)
+            with torch.autocast(device_type=dev.type, dtype=AUTOCAST_DTYPES[precision]):
+                out = layer(x)[0]  # (B, T, directions * H)
+            out.float().square().sum().backward()
+        except RuntimeError as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            return first.split(". ")[0].rstrip(".")[:200]  # oneDNN adds a sentence on its verbose mode
+    return None
+
+
+def check_trains(precision: str, device: torch.device, cell: str, backend: str, directions: int = 1) -> None:
+    """Refuse (:class:`UserError`, one line) a ``precision`` that cannot train ``cell`` on
+    ``backend`` here, naming what does: fp32, the reference backend, other cells."""
+    problem = probe(precision, str(device), cell, backend, directions)
+    if problem is None:
+        return
+    where = "this CPU" if device.type == "cpu" else str(device)
+    alternatives = ["--precision fp32"]
+    if backend != "reference" and probe(precision, str(device), cell, "reference", directions) is None:
+        alternatives.append("--impl reference")
+    others = [
+        c
+        for c in cells.CELLS
+        if c != cell and probe(precision, str(device), c, cells.resolve_impl("auto", c, device.type), directions) is None
+    ]
+    if others:
+        alternatives.append(f"--cell {', '.join(others)}")
+    raise UserError(
+        f"--precision {precision} cannot train the {cell.upper()} on {_BACKEND_NAMES[backend]} on {where} ({problem}); "
+        f"what trains here: {'; '.join(alternatives)}"
+    )
+
+
+_BACKEND_NAMES = {"torch": "torch.nn's layer", "reference": "rnnlab.nn's step loop", "fused": "rnnlab.nn's fused layer"}
 
 
 def _cuda_bf16() -> bool:
