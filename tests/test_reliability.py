@@ -130,7 +130,9 @@ def test_sigkill_at_random_moments_never_corrupts_a_checkpoint(tmp_path, promise
     text = tmp_path / "t.txt"
     text.write_text(TEXT * 20)
     base = [sys.executable, "-m", "rnnlab", "train", "--quiet"]
-    first = [str(text), "--out", str(run), "--tiny", "--eval-every", "2", "--max-steps", "100000", "--sample-chars", "0"]
+    # Without an end in sight (no epoch or step limit reached in 20 kills), so that the last resume trains 4 steps more.
+    endless = ["--max-steps", "100000", "--epochs", "100000"]
+    first = [str(text), "--out", str(run), "--tiny", "--eval-every", "2", *endless, "--sample-chars", "0"]
     rng = random.Random(0)
     kills, steps = 0, []
     for i in range(20):
