@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +13,10 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from serve_load import stop_server as stop  # SIGTERM, then SIGKILL past a timeout: the benchmark's own
 
 
 def free_port() -> int:
@@ -65,11 +68,19 @@ def serve(*args: str, env: dict | None = None, startup: float = 60) -> Iterator[
     try:
         yield server
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
         server.returncode = proc.returncode
+
+
+def wait_for_health(url: str, proc: subprocess.Popen, timeout: float = 120) -> dict:
+    """Poll ``url``/health until it answers 200 (then its JSON), failing if ``proc`` ends or
+    ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, f"the server exited with {proc.returncode}"
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2) as r:
+                return json.loads(r.read())
+        except OSError:
+            assert time.monotonic() < deadline, f"{url}/health did not answer in {timeout} s"
+            time.sleep(0.05)

@@ -397,3 +397,15 @@ def test_inverse_cdf_never_takes_a_character_of_probability_zero():
     assert inverse_cdf(probs, u).tolist() == [1, 1, 3, 2]
     big = torch.rand(1000, 7, generator=torch.Generator().manual_seed(0)) * (torch.arange(7) % 2)  # odd columns only
     assert (inverse_cdf(big, torch.full((1000,), U_MAX)) % 2 == 1).all()
+
+
+def test_two_run_folders_of_one_name_are_both_served(tmp_path, capsys):
+    """rnnlab serve runs/lic other/lic: both, each named by its path; the same folder twice is
+    refused, and a folder called base does not hide the shipped model."""
+    from rnnlab.commands.serve import model_names
+
+    assert model_names(["runs/lic", "other/lic", "runs/poems"]) == {"runs/lic": "runs/lic", "other/lic": "other/lic", "poems": "runs/poems"}
+    assert model_names(["mine/base"]) == {"mine/base": "mine/base"}
+    rc = main(["serve", str(tmp_path / "a"), str(tmp_path / "b" / ".." / "a")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "is given twice" in err and len(err.strip().splitlines()) == 1, err

@@ -64,7 +64,8 @@ def test_every_setting_is_a_flag_whose_help_states_the_default(capsys, name):
     for _, f in user_fields(COMMANDS[name]):
         action = actions[flag(f.name)]
         assert action.dest == f.name
-        assert f"(default: {settings.default_text(f)})" in action.help, f.name
+        # A number that may be unset also says how to unset it: "(default: no limit, also as 'none')".
+        assert re.search(rf"\(default: {re.escape(settings.default_text(f))}(, also as 'none')?\)", action.help), f.name
     assert main([*name.split(), "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
     assert "(default: 16)" in help_text if name == "train" else "(default: 32)" in help_text
@@ -215,3 +216,31 @@ def test_version_comes_from_the_installed_metadata(capsys):
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"rnnlab {version('rnnlab')}" == f"rnnlab {rnnlab.__version__}"
     assert math.isfinite(float(rnnlab.__version__.split(".")[0]))
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_groups_every_flag_with_the_everyday_ones_first(name):
+    """--help of a training command: argparse groups from config.HELP_GROUPS, "everyday" first;
+    every setting and every flag of the command sits in exactly one of them, and every name the
+    groups list is a real setting or flag (no stale entry)."""
+    from rnnlab.commands.training import HELP_GROUPS
+
+    parser = subparser(name.split())
+    titled = {g.title: g for g in parser._action_groups}
+    shown = [g.title for g in parser._action_groups if g._group_actions and g.title in HELP_GROUPS]
+    assert shown[0] == "everyday" and shown == [t for t in HELP_GROUPS if t in shown]
+    flags_in = {t: {a.dest for a in titled[t]._group_actions} for t in shown}
+    for _, f in user_fields(COMMANDS[name]):
+        assert sum(f.name in d for d in flags_in.values()) == 1, f.name
+    assert {"cell", "max_time", "out", "lr"} <= flags_in["everyday"] and "seq_len" not in flags_in["everyday"]
+    everything = {f.name for cmd in COMMANDS.values() for _, f in user_fields(cmd)} | {
+        "out",
+        "resume",
+        "tiny",
+        "config",
+        "print_config",
+        "quiet",
+    }
+    assert not {n for names in HELP_GROUPS.values() for n in names} - everything
+    text = parser.format_help()
+    assert text.index("everyday:") < text.index("model:") < text.index("performance:")

@@ -9,15 +9,12 @@ Training itself imports torch._dynamo at the optimizer's first step (torch 2.13'
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from serve_fixtures import free_port
+from serve_fixtures import free_port, wait_for_health
 
 from rnnlab.cli import main
 
@@ -79,16 +76,7 @@ def test_serve_is_ready_without_the_compiler(tmp_path, run):
     with open(log, "w") as err:
         proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=err, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, log.read_text()[-2000:]
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
-                    assert json.loads(r.read())["status"] == "ok"
-                    break
-            except OSError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+        assert wait_for_health(f"http://127.0.0.1:{port}", proc)["status"] == "ok"
     finally:
         proc.terminate()
         proc.wait(60)

@@ -445,7 +445,7 @@ def test_resume_from_the_command_line(tmp_path, capsys):
     [
         (["tag", "train", "{notab}", "--out", "{out}"], "line 2 has no tab"),
         (["tag", "train", "{unequal}", "--out", "{out}"], "line 1 has an input of 5 characters but a target of 4"),
-        (["tag", "train", "{unequal}", "--skip-bad", "--out", "{out}"], "no input<TAB>target pairs (1 bad lines skipped)"),
+        (["tag", "train", "{unequal}", "--skip-bad", "--out", "{out}"], "no input<TAB>target pairs (1 bad line skipped)"),
         (["tag", "train", "{missing}", "--out", "{out}"], "no such file"),
         (["tag", "train", "--out", "{out}"], "give PAIRS.tsv files"),
         (["tag", "train", "{good}", "--hidden", "0", "--out", "{out}"], "--hidden: must be between 1"),

@@ -15,13 +15,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
-from serve_fixtures import free_port
+from serve_fixtures import free_port, wait_for_health
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements" / "lock.txt"
@@ -95,16 +94,7 @@ def test_the_installed_commands_work_outside_the_checkout(installed):
     port = free_port()
     server = subprocess.Popen([rnnlab, "serve", "tiny", "--port", str(port)], cwd=work, env=env, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, server.stderr.read()
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
-                    health = json.loads(r.read())
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "rnnlab serve did not answer /health"
-                time.sleep(0.1)
+        health = wait_for_health(f"http://127.0.0.1:{port}", server)
         assert health["status"] == "ok" and set(health["models"]) == {"tiny", "base"}
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
             assert "<html" in r.read().decode().lower()  # the playground page, from the wheel

@@ -26,7 +26,7 @@ from rnnlab.cells import resolve_impl
 from rnnlab.config import DataConfig, ModelConfig, TagDataConfig, TagModelConfig, TagTrainConfig, TrainConfig
 from rnnlab.data import DataSpec, Vocab
 from rnnlab.errors import UserError
-from rnnlab.fileio import atomic_write
+from rnnlab.fileio import BEST, LAST, atomic_write
 
 FORMAT = "rnnlab-checkpoint"
 # Raise when the layout changes, and teach _migrate to read what older versions wrote.
@@ -42,8 +42,7 @@ FORMAT = "rnnlab-checkpoint"
 #    setting was not given (chosen by the text's size); absent: 20 epochs, raised to reach 300 steps.
 VERSION = 9
 MIN_VERSION = 1
-LAST = "last.pt"
-BEST = "best.pt"
+# LAST, BEST: the two checkpoints of a run folder, named in fileio (the text reader knows them too).
 
 
 @dataclass

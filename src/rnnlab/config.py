@@ -28,10 +28,10 @@ DERIVES = ("truecase", "diacritics")
 VAL_LINES = ("spread", "last")  # which lines a tagger holds out: see rnnlab.tag.task.split_lines
 MAX_SIZE = 1 << 20
 MAX_SAMPLE_CHARS = 100_000  # sampled one character at a time at every evaluation: more would never end
-# The temperatures a sampler takes (rnnlab sample, rnnlab report, the server), besides 0, which
-# means the likeliest character: below the least, float32 logits divided by it overflow; above the
-# most, every character is as likely as any other to the eye.
+# The temperatures of rnnlab sample, report and serve besides 0 (the likeliest character): below the
+# least, float32 logits divided by it overflow; above the most, all characters look equally likely.
 TEMPERATURES = (0.01, 100.0)
+WARMUP_SHARE = 0.1  # the warm-up takes at most this share of a run's steps (rnnlab.training.schedule)
 TEMPERATURE_CHECK = between(*TEMPERATURES, zero="the likeliest character, as --greedy")
 
 
@@ -259,8 +259,8 @@ class LoopConfig(Settings):
     )
     lr: float = setting(5e-3, "learning rate", check=positive)
     min_lr_ratio: float = setting(0.1, "the cosine schedule ends at lr times this", check=in_interval(0, 1, closed_hi=True))
-    warmup_steps: int = setting(100, "linear warm-up steps", check=at_least(0))
-    schedule: str = setting("cosine", "learning-rate schedule after warm-up", choices=SCHEDULES)
+    warmup_steps: int = setting(100, f"linear warm-up steps, at most {WARMUP_SHARE:.0%} of the run's", check=at_least(0))
+    schedule: str = setting("cosine", "learning-rate schedule after warm-up (on resume: for the rest)", choices=SCHEDULES, resume=True)
     weight_decay: float = setting(0.0, "weight decay (see --optimizer)", check=non_negative)
     grad_clip: float = setting(5.0, "clip the gradient norm to this (0: off)", check=non_negative)
     epochs: int = setting(20, "passes over the text", check=at_least(1), resume=True)

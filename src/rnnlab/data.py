@@ -216,7 +216,8 @@ class Corpus:
 
     def describe(self) -> str:
         unknown = f", {self.n_unknown:,} mapped to unknown" if self.n_unknown else ""
-        skipped = f", {self.skipped_files} binary files skipped" if self.skipped_files else ""
+        n = self.skipped_files
+        skipped = f", {n:,} binary file{'s' * (n != 1)} skipped" if n else ""
         return f"corpus: {len(self):,} characters, {len(self.vocab)} symbols{unknown}{skipped}"
 
 

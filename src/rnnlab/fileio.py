@@ -18,6 +18,8 @@ from typing import BinaryIO
 from rnnlab.errors import UserError
 
 TMP_GLOB = ".*.tmp-*"
+# A run folder's checkpoints (rnnlab.checkpoint writes them): either one makes a folder a run's.
+LAST, BEST = "last.pt", "best.pt"
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:

@@ -11,7 +11,6 @@ import html
 import math
 import os
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import torch
 
@@ -22,7 +21,7 @@ from rnnlab.errors import UserError
 from rnnlab.model import CharRNN
 from rnnlab.runs import load_model
 from rnnlab.sampling import generate
-from rnnlab.scoring import per_char, score_ids
+from rnnlab.scoring import check_scored, per_char, score_ids
 from rnnlab.settings import replace, to_dict
 
 
@@ -42,23 +41,34 @@ class LanguageModel:
         about = {"run": str(run_dir), "steps": p.step, "best_val": None if math.isinf(p.best_val) else p.best_val}
         return cls(model, ckpt.task.vocab, dev, about)
 
-    def _repr_html_(self) -> str:
-        """A summary table for Jupyter: the network, its size, its vocabulary, where it came from."""
+    def summary(self) -> list[tuple[str, str]]:
+        """(what, value) rows: the network, its size, its vocabulary, where it came from."""
         cfg = self.model.cfg
         shown = "".join(c if c.isprintable() and c != " " else {" ": "␣", "\n": "↵", "\t": "⇥"}.get(c, "·") for c in self.vocab.chars[:60])
         rows = [
             ("model", f"{cfg.layers}x{cfg.hidden} {cfg.cell.upper()}" + (f" ({', '.join(cfg.extras())})" if cfg.extras() else "")),
             ("parameters", f"{sum(t.numel() for t in self.model.parameters()):,}"),
-            ("vocabulary", f"{len(self.vocab)} symbols: {html.escape(shown)}{' ...' if len(self.vocab) > 60 else ''}"),
+            ("vocabulary", f"{len(self.vocab)} symbols: {shown}{' ...' if len(self.vocab) > 60 else ''}"),
             ("device", str(self.device)),
         ]
         if self.about.get("run"):
-            rows.append(("run", html.escape(self.about["run"])))
+            rows.append(("run", self.about["run"]))
         if self.about.get("steps") is not None:
             rows.append(("trained", f"{self.about['steps']:,} steps"))
         if self.about.get("best_val") is not None:
             rows.append(("best validation", f"{self.about['best_val']:.3f} bits/char"))
-        body = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>" for k, v in rows)
+        return rows
+
+    def __repr__(self) -> str:
+        """The summary as text, for a plain Python prompt."""
+        width = max(len(k) for k, _ in self.summary())
+        return "rnnlab LanguageModel\n" + "\n".join(f"  {k.ljust(width)}  {v}" for k, v in self.summary())
+
+    def _repr_html_(self) -> str:
+        """The summary as a table, for Jupyter."""
+        body = "".join(
+            f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{html.escape(v)}</td></tr>" for k, v in self.summary()
+        )
         return f"<table><caption style='text-align:left'><b>rnnlab LanguageModel</b></caption>{body}</table>"
 
     def prime_ids(self, prime: str, num: int, generator: torch.Generator) -> torch.Tensor:
@@ -93,7 +103,7 @@ class LanguageModel:
         else:
             g.manual_seed(cfg.seed)
         filters = {k: getattr(cfg, k) for k in ("temperature", "top_k", "top_p", "greedy")}
-        steps = generate(self.model, self.prime_ids(prime, num, g), cfg.length, g, **filters)
+        steps = generate(self.model, self.prime_ids(prime, num, g), cfg.length, g, self.vocab.unk, **filters)
         # On a GPU, reading ids back to the host every character would stall the queue of work
         # each time; collecting a block of steps first keeps it fed.
         return decode_steps(steps, self.vocab, 1 if self.device.type == "cpu" else 32)
@@ -111,8 +121,12 @@ class LanguageModel:
         return {**per_char(nats, n), "chars": n, "unknown": unknown, "total_nats": nats}
 
     def score(self, text: str) -> float:
-        """Bits per character of ``text`` (unknown characters map to unk, or are skipped)."""
-        return self.evaluate(text)["bpc"]
+        """Bits per character of ``text`` (unknown characters map to unk, or are skipped); a text
+        with nothing to score (empty, or no character the model knows) is a UserError, as in
+        ``rnnlab eval``."""
+        result = self.evaluate(text)
+        check_scored("the text", text, result["chars"], result["unknown"])
+        return result["bpc"]
 
 
 def decode_steps(steps: Iterator[torch.Tensor], vocab: Vocab, block: int = 1) -> Iterator[list[str]]:
@@ -143,12 +157,14 @@ def train_lm(
     data: DataConfig | None = None,
     hooks=None,
     init_from: str | os.PathLike | None = None,
+    overwrite: bool = False,
 ) -> LanguageModel:
     """Train from a string or files without the CLI (``model=None``: the default recipe for
     ``config.max_time``, as ``rnnlab train``: its model, and its training settings where
     ``config`` leaves the field defaults); checkpoints go to ``out`` when given, and
     ``rnnlab train --resume OUT`` continues the run (given the same text again as PATH when it
-    came from a string).
+    came from a string). A folder that already holds a run is refused, as by ``rnnlab train``;
+    ``overwrite=True`` replaces that run.
 
     ``init_from`` (or ``config.init_from``): start from a trained model's weights, as
     ``--init-from``: a run folder, a checkpoint file, or ``"base"``. Its model settings are
@@ -156,7 +172,7 @@ def train_lm(
     ``model=None`` the fine-tuning recipe (``rnnlab/recipes/finetune.toml``) sets the dropout,
     and the training settings that ``config`` leaves at their defaults."""
     from rnnlab.init_from import read
-    from rnnlab.training import LMTask, Trainer
+    from rnnlab.training import LMTask, Trainer, rundir
 
     if (text is None) == (paths is None):
         raise UserError("give exactly one of text= or paths=")
@@ -180,6 +196,6 @@ def train_lm(
         model, config = defaults.default_configs(config)
     trainer = Trainer(LMTask(corpus, model, config, data, start), run_dir=out, hooks=hooks)  # refusals come before the folder
     if out is not None:
-        Path(out).mkdir(parents=True, exist_ok=True)
+        rundir.create(out, overwrite)
     trainer.run()
     return LanguageModel(trainer.model, corpus.vocab, trainer.device)

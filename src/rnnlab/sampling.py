@@ -84,13 +84,23 @@ class Draws:
         return self.values[self.at - self.rows : self.at]
 
 
-def choose(logits: torch.Tensor, draws: Draws | torch.Generator | None, greedy: bool = False, **filters) -> torch.Tensor:
+def choose(
+    logits: torch.Tensor, draws: Draws | torch.Generator | None, greedy: bool = False, banned: int | None = None, **filters
+) -> torch.Tensor:
     """(B, V) logits -> (B,) next ids: :func:`choose_many` with one request of B rows. A
     generator (or None, the global one) draws this one step's numbers (as a ``Draws`` would,
     on the CPU, where a block of uniforms is the same numbers as that many single draws)."""
     if not isinstance(draws, Draws):
         draws = Draws(draws, logits.shape[0], block=1)
-    return choose_many(logits, [(logits.shape[0], draws, {"greedy": greedy, **filters})])
+    return choose_many(logits, [(logits.shape[0], draws, {"greedy": greedy, **filters})], banned)
+
+
+def ban(logits: torch.Tensor, banned: int | None) -> torch.Tensor:
+    """(B, V) logits with id ``banned`` (the unknown symbol of a vocabulary that has one) never
+    chosen; a symbol that stands for no character must not be written."""
+    if banned is None:
+        return logits
+    return logits.index_fill(-1, torch.tensor([banned], device=logits.device), float("-inf"))
 
 
 def inverse_cdf(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -103,13 +113,14 @@ def inverse_cdf(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     return torch.searchsorted(cdf, x[:, None], right=True)[:, 0]  # (R,)
 
 
-def choose_many(logits: torch.Tensor, parts: list[tuple[int, Draws | None, dict]]) -> torch.Tensor:
+def choose_many(logits: torch.Tensor, parts: list[tuple[int, Draws | None, dict]], banned: int | None = None) -> torch.Tensor:
     """(B, V) logits of several requests, stacked in order -> (B,) ids. ``parts``: per request,
     its number of rows, its :class:`Draws` and its :func:`choose` settings (``greedy``,
     ``temperature``, ``top_k``, ``top_p``). Each request's rows are drawn exactly as
     :func:`choose` alone would draw them (the filters act row by row; each request's draws give
     only its own rows' numbers), but the filtering runs once per distinct setting instead of
-    once per request. Greedy rows draw no number."""
+    once per request. Greedy rows draw no number. ``banned``: an id never chosen (:func:`ban`)."""
+    logits = ban(logits, banned)
     starts = [0]
     for n, _, _ in parts:
         starts.append(starts[-1] + n)
@@ -165,9 +176,12 @@ def read_prime(model, prime_ids: torch.Tensor):
 
 
 @torch.no_grad()
-def generate(model, prime_ids: torch.Tensor, length: int, generator: torch.Generator | None = None, **sampling) -> Iterator[torch.Tensor]:
+def generate(
+    model, prime_ids: torch.Tensor, length: int, generator: torch.Generator | None = None, banned: int | None = None, **sampling
+) -> Iterator[torch.Tensor]:
     """Yield ``length`` steps of (B,) ids, continuing ``prime_ids`` (B, P) with P >= 1; ``sampling``
-    are :class:`~rnnlab.config.SampleConfig`'s ``temperature``, ``top_k``, ``top_p`` and ``greedy``."""
+    are :class:`~rnnlab.config.SampleConfig`'s ``temperature``, ``top_k``, ``top_p`` and ``greedy``;
+    ``banned``: an id never drawn (the vocabulary's unknown symbol)."""
     cfg = SampleConfig(**sampling)
     was_training = model.training
     model.eval()
@@ -177,7 +191,7 @@ def generate(model, prime_ids: torch.Tensor, length: int, generator: torch.Gener
         draws = Draws(generator, ids.shape[0])
         for _ in range(length):
             logits = step(ids)  # (B, V)
-            ids = choose(logits, draws, cfg.greedy, temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p)
+            ids = choose(logits, draws, cfg.greedy, banned, temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p)
             yield ids
     finally:
         model.train(was_training)

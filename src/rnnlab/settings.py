@@ -198,10 +198,15 @@ def from_dict(cls: type[T], d: Mapping[str, Any], what: str | None = None) -> T:
     return cls(**d)
 
 
-def unknown_keys(d: Iterable[str], known: Iterable[str], where: str) -> None:
+def unknown_keys(d: Iterable[str], known: Iterable[str], where: str, flags: Iterable[str] = ()) -> None:
+    """Refuse the first key of ``d`` not in ``known``, in one line; a key among ``flags`` (a
+    command's flags that are not settings, as ``out``) is told so, not offered a look-alike."""
     known = list(known)
     for key in d:
         if key not in known:
+            if key.replace("-", "_") in flags:
+                flag = "--" + key.replace("_", "-")
+                raise UserError(f"{where}: {flag} is a command-line flag, not a setting for a config file")
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise UserError(f"{where}: unknown setting {key!r}{hint}")
@@ -211,9 +216,9 @@ def replace(obj: T, **changes: Any) -> T:
     return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
 
 
-def read_toml(path: str, known: Mapping[str, tuple[type, dataclasses.Field]]) -> dict[str, Any]:
+def read_toml(path: str, known: Mapping[str, tuple[type, dataclasses.Field]], flags: Iterable[str] = ()) -> dict[str, Any]:
     """Settings from a TOML file of ``key = value`` lines (the field names as keys); unknown keys
-    and wrong values are one-line errors naming the file."""
+    and wrong values are one-line errors naming the file (``flags``: see :func:`unknown_keys`)."""
     import tomllib  # Python 3.11; a config file is read only when asked for
 
     try:
@@ -225,7 +230,7 @@ def read_toml(path: str, known: Mapping[str, tuple[type, dataclasses.Field]]) ->
         raise UserError(f"cannot read {path}: {e.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"{path} is not valid TOML: {e}") from None
-    unknown_keys(data, known, path)
+    unknown_keys(data, known, path, flags)
     out = {}
     for key, value in data.items():
         cls, f = known[key]

@@ -2,7 +2,9 @@
 
 :func:`iter_text` reads every text rnnlab takes in: the corpus, pair files, ``rnnlab eval``, the
 report. Folders are read recursively in sorted order; binary files (a NUL byte in the first 8 kB)
-are refused when named and skipped inside folders; undecodable bytes are one error naming the file,
+are refused when named and skipped inside folders, and so are run folders (a folder with a
+checkpoint: its ``metrics.csv`` is no training text, even where the run sits inside the text's
+folder); undecodable bytes are one error naming the file,
 the line and the byte offset. ``-`` is standard input where a command allows it (``eval``,
 ``report --text``, ``tag eval`` and ``tag predict``), not for training, which reads its text again
 on resume.
@@ -18,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from rnnlab.errors import UserError
+from rnnlab.fileio import BEST, LAST
 
 CHUNK_BYTES = 1 << 22  # 4 MiB of input per decode step: bounded memory, few Python calls.
 
@@ -71,9 +74,11 @@ def _add(path: Path, files: list[Path]) -> int:
     if not path.exists():
         raise UserError(f"no such file or folder: {path}")
     if path.is_dir():
+        if is_run_folder(path):
+            raise UserError(f"{path} is a run folder, not text")
         found, skipped = [], 0
         for root, dirs, names in os.walk(path, onerror=_raise):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not is_run_folder(Path(root) / d))
             for f in (Path(root) / name for name in sorted(names) if not name.startswith(".")):
                 binary = f.is_file() and _looks_binary(f)
                 skipped += binary
@@ -88,6 +93,11 @@ def _add(path: Path, files: list[Path]) -> int:
         raise UserError(f"{path} looks like a binary file (it contains NUL bytes), not text")
     files.append(path)
     return 0
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` holds a run (one of its checkpoints)."""
+    return (path / LAST).is_file() or (path / BEST).is_file()
 
 
 def _raise(error: OSError):

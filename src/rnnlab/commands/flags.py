@@ -17,6 +17,7 @@ from rnnlab import settings
 from rnnlab.config import LoadConfig
 
 METAVARS = {int: "N", float: "X", str: "NAME"}
+NONE = "none"  # the value that unsets a setting whose default is unset
 
 
 def flag(name: str) -> str:
@@ -24,9 +25,11 @@ def flag(name: str) -> str:
 
 
 def _parser(cls: type, f: dataclasses.Field):
-    kind, _ = settings.value_type(cls, f.name)
+    kind, optional = settings.value_type(cls, f.name)
 
     def parse(text: str) -> Any:
+        if optional and kind in (int, float) and text.strip().lower() == NONE:
+            return None  # unset: "no limit", "all" ... (how a resumed run drops its --max-time)
         try:
             value = kind(text)
         except ValueError:
@@ -40,22 +43,31 @@ def _parser(cls: type, f: dataclasses.Field):
     return parse
 
 
-def help_text(f: dataclasses.Field) -> str:
-    return f"{settings.spec(f).help} (default: {settings.default_text(f)})".replace("%", "%%")
+def help_text(cls: type, f: dataclasses.Field) -> str:
+    kind, optional = settings.value_type(cls, f.name)
+    unset = f", also as '{NONE}'" if f.default is None and optional and kind in (int, float) else ""
+    return f"{settings.spec(f).help} (default: {settings.default_text(f)}{unset})".replace("%", "%%")
 
 
 def add_settings(
-    parser: argparse.ArgumentParser, cls: type, title: str, only: Iterable[str] | None = None, defaults: bool = False
-) -> argparse._ArgumentGroup:
+    parser: argparse.ArgumentParser,
+    cls: type,
+    title: str,
+    only: Iterable[str] | None = None,
+    defaults: bool = False,
+    groups: dict[str, argparse._ArgumentGroup] | None = None,
+) -> None:
     """One flag per user-facing field of config class ``cls`` (or of those named in ``only``),
-    in a help group called ``title``. With ``defaults`` a flag not given takes the field's
-    default; otherwise it is left out of the parsed arguments (see :func:`given`)."""
-    group = parser.add_argument_group(title)
+    in a help group called ``title`` (or, for a field named in ``groups``, that group). With
+    ``defaults`` a flag not given takes the field's default; otherwise it is left out of the
+    parsed arguments (see :func:`given`)."""
+    own = None
     for f in settings.fields(cls):
         if only is not None and f.name not in only:
             continue
+        group = (groups or {}).get(f.name) or own or (own := parser.add_argument_group(title))
         s = settings.spec(f)
-        kw: dict[str, Any] = {"dest": f.name, "default": f.default if defaults else argparse.SUPPRESS, "help": help_text(f)}
+        kw: dict[str, Any] = {"dest": f.name, "default": f.default if defaults else argparse.SUPPRESS, "help": help_text(cls, f)}
         if settings.value_type(cls, f.name)[0] is bool:
             kw["action"] = argparse.BooleanOptionalAction
         else:
@@ -63,7 +75,6 @@ def add_settings(
             kind = settings.value_type(cls, f.name)[0]
             kw["metavar"] = "{" + ",".join(map(str, s.choices)) + "}" if s.choices else s.metavar or METAVARS[kind]
         group.add_argument(flag(f.name), **kw)
-    return group
 
 
 def given(args: argparse.Namespace, classes: Iterable[type]) -> dict[str, Any]:

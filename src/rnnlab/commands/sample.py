@@ -1,4 +1,5 @@
-"""``rnnlab sample``: generate text from a trained run, streaming characters as they come."""
+"""``rnnlab sample``: generate text from a trained run, streaming characters as they come (with
+``--num`` above 1, a progress bar on a terminal while the samples are drawn side by side)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    from rnnlab.commands.progress import open_bar  # imports torch: not at --help
     from rnnlab.lm import load
 
     cfg, where = parsed(args, SampleConfig), parsed(args, LoadConfig)
@@ -40,10 +42,13 @@ def run(args) -> int:
             out.flush()
         out.write("\n")
     else:
-        # Several samples are drawn side by side; each is printed whole once done.
+        # Several samples are drawn side by side and all end together, so each is printed whole
+        # once done; until then a bar on standard error shows that drawing goes on.
         texts = [args.prime] * args.num
-        for chars in steps:
-            texts = [t + c for t, c in zip(texts, chars)]
+        with open_bar(sys.stderr, total=cfg.length, desc=f"drawing {args.num} samples", unit="char", leave=False) as bar:
+            for chars in steps:
+                texts = [t + c for t, c in zip(texts, chars)]
+                bar.update()
         for i, t in enumerate(texts):
             out.write(f"--- sample {i + 1} ---\n{t}\n")
     out.flush()

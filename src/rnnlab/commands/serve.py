@@ -37,12 +37,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def model_names(runs: list[str]) -> dict[str, str]:
-    """A name per model (the folder's name; the path as given where two share one), then base."""
-    names: dict[str, str] = {}
-    for run in runs:
-        name = Path(run).name or run
-        names[run if name in names.values() or name == "base" else name] = run
-    return names
+    """A name per model: the folder's name, or the path as given where two folders share a name
+    (or one is called base, the shipped model's name). The same folder twice is refused."""
+    resolved = [Path(run).resolve() for run in runs]
+    twice = next((run for i, run in enumerate(runs) if resolved[i] in resolved[:i]), None)
+    if twice is not None:
+        raise UserError(f"{twice} is given twice; give each run folder once")
+    short = [Path(run).name or run for run in runs]
+    return {name if short.count(name) == 1 and name != "base" else run: run for run, name in zip(runs, short)}
 
 
 def _check_port(host: str, port: int) -> None:
@@ -116,12 +118,18 @@ def _listen(models: dict, cfg: ServeConfig) -> None:
             f"(set --api-key or {API_KEY_ENV})",
             file=sys.stderr,
         )
-    print(f"rnnlab serve: {', '.join(models)} on http://{cfg.host}:{cfg.port}/ (Ctrl-C stops)", file=sys.stderr, flush=True)
     config = uvicorn.Config(
         build_app(models, cfg), host=cfg.host, port=cfg.port, log_level="warning", timeout_graceful_shutdown=cfg.shutdown_timeout
     )
 
     class Server(uvicorn.Server):
+        async def startup(self, sockets=None):
+            await super().startup(sockets)
+            if self.started:  # listening: the port is the one bound, which --port 0 leaves to the system
+                port = self.servers[0].sockets[0].getsockname()[1]
+                host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
+                print(f"rnnlab serve: {', '.join(models)} on http://{host}:{port}/ (Ctrl-C stops)", file=sys.stderr, flush=True)
+
         def handle_exit(self, sig, frame):
             super().handle_exit(sig, frame)
             # uvicorn raises the signal again once it has shut down, which would end the process

@@ -88,12 +88,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     ev = sub.add_parser(
         "eval",
         help="character, changed-position and line accuracy beside the copy baseline",
-        description="Score a transducer on PAIRS files (or text with --derive; '-' reads standard input): "
-        "character accuracy, accuracy on the positions where the target differs from the input, exact-line "
-        "accuracy, each beside the copy-the-input baseline.",
+        description="Score a transducer on PAIRS files (or text; '-' reads standard input): character accuracy, "
+        "accuracy on the positions where the target differs from the input, exact-line accuracy, each beside the "
+        "copy-the-input baseline. For a run trained with --derive, a file without a tab is plain text derived the "
+        "run's way and a file with a tab is read as pairs; --derive (the run's own) reads every file as text.",
     )
     ev.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by rnnlab tag train")
-    ev.add_argument("files", nargs="+", metavar="FILE", help="PAIRS.tsv files (text files with --derive); - reads standard input")
+    ev.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="PAIRS.tsv files, or text files for a derived run (or with --derive); - reads standard input",
+    )
     ev.add_argument("--json", action="store_true", help="print one JSON object on standard output")
     add_settings(ev, TagDataConfig, "data", only=("encoding", "derive", "skip_bad"))
     add_load_args(ev)
@@ -130,13 +136,19 @@ def _eval(args) -> int:
     from rnnlab.tag import load_pairs, load_tagger
 
     tagger = load_tagger(args.run_dir, which=args.checkpoint, device=args.device)
-    pairs, bad, _ = load_pairs(args.files, parsed(args, TagDataConfig), stdin=True)
+    cfg = parsed(args, TagDataConfig)
+    if cfg.derive and tagger.derive and cfg.derive != tagger.derive:
+        raise UserError(
+            f"{args.run_dir} was trained with --derive {tagger.derive}, not {cfg.derive}; "
+            "leave --derive out (plain text files are derived the run's way)"
+        )
+    pairs, bad, _ = load_pairs(args.files, cfg, stdin=True, plain=tagger.derive)
     result = {**tagger.evaluate(pairs), "skipped_lines": bad}
     if args.json:
         print(json_line(result))
         return 0
     base, n = result["baseline"], result["lines"]
-    skipped = f" ({bad:,} bad lines skipped)" if bad else ""
+    skipped = f" ({bad:,} bad line{'s' * (bad != 1)} skipped)" if bad else ""
     print(f"{n:,} line{'s' if n != 1 else ''}, {result['chars']:,} characters, {result['changed_chars']:,} to change{skipped}")
     print(f"{'':22}{'model':>10}{'copy input':>12}")
     rows = {"char_accuracy": "character accuracy", "changed_accuracy": "changed positions", "line_accuracy": "exact lines"}

@@ -54,15 +54,51 @@ class TrainingCommand:
         return {f.name: (cls, f) for _, cls in self.sections for f in settings.fields(cls)}
 
 
+# Where --help shows each flag, the everyday ones first; a setting named in no group is in its
+# section's (data, model; training: schedule).
+HELP_GROUPS = {
+    "everyday": ("out", "resume", "tiny", "max_time", "init_from", "derive", "cell", "layers", "hidden", "dropout", "lr", "seed", "device"),
+    "model": (),
+    "schedule": (),
+    "data": ("val_fraction", "val_lines"),
+    "run control": (
+        "config",
+        "print_config",
+        "quiet",
+        "epochs",
+        "max_steps",
+        "patience",
+        "eval_every",
+        "eval_chars",
+        "sample_chars",
+        "recover",
+    ),
+    "performance": ("batch_size", "seq_len", "impl", "precision"),
+}
+# The flags that are not settings (a config file naming one is told it is a flag): name -> argparse's keywords.
+OWN_FLAGS = {
+    "out": dict(metavar="RUN_DIR", help="run folder to create (default runs/{prefix}-<date>-<time>)"),
+    "resume": dict(metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped"),
+    "tiny": dict(action="store_true", help="a tiny model and 30 steps: checks that everything works"),
+    "config": dict(metavar="FILE", action="append", default=[], help="read settings from a TOML file (flags win)"),
+    "print_config": dict(action="store_true", help="print the settings as TOML for --config, and stop"),
+    "quiet": dict(action="store_true", help="no progress bar or samples"),
+}
+
+
 def add_arguments(p: argparse.ArgumentParser, cmd: TrainingCommand) -> None:
-    p.add_argument("--out", metavar="RUN_DIR", help=f"run folder to create (default runs/{cmd.out_prefix}-<date>-<time>)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
-    p.add_argument("--config", metavar="FILE", action="append", default=[], help="read settings from a TOML file (flags win)")
-    p.add_argument("--print-config", action="store_true", help="print the settings as TOML for --config, and stop")
-    p.add_argument("--tiny", action="store_true", help="a tiny model and 30 steps: checks that everything works")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or samples")
-    for title, cls in cmd.sections:
-        add_settings(p, cls, title)
+    """The command's own flags and one per setting, in HELP_GROUPS' groups."""
+    groups = {title: p.add_argument_group(title) for title in HELP_GROUPS}
+    for name, kw in OWN_FLAGS.items():
+        kw = {**kw, "help": kw["help"].format(prefix=cmd.out_prefix)}
+        groups[help_group(name, "run control")].add_argument(flag(name), **kw)
+    for section, cls in cmd.sections:
+        add_settings(p, cls, section, groups={f.name: groups[help_group(f.name, section)] for f in settings.fields(cls)})
+
+
+def help_group(name: str, section: str) -> str:
+    """The help group of setting or flag ``name``: the one HELP_GROUPS names it in, else its section's."""
+    return next((title for title, names in HELP_GROUPS.items() if name in names), "schedule" if section == "training" else section)
 
 
 def _asked(args, cmd: TrainingCommand) -> tuple[dict[str, Any], str | None]:
@@ -74,7 +110,7 @@ def _asked(args, cmd: TrainingCommand) -> tuple[dict[str, Any], str | None]:
         with resources.as_file(resources.files("rnnlab") / "recipes" / cmd.tiny) as path:
             values.update(settings.read_toml(str(path), known))
     for path in args.config:
-        values.update(settings.read_toml(path, known))
+        values.update(settings.read_toml(path, known, OWN_FLAGS))
     values.update(given(args, [cls for _, cls in cmd.sections]))
     chosen = any(f.name in values for f in settings.fields(cmd.model))
     if cmd.default_recipe is None or args.resume or chosen:
@@ -111,20 +147,6 @@ def default_out(prefix: str) -> Path:
     return Path("runs") / time.strftime(f"{prefix}-%Y%m%d-%H%M%S")
 
 
-def prepare_out(path: Path) -> Path:
-    from rnnlab import checkpoint
-
-    try:  # a name too long, a parent that is a file ...: one line
-        if path.exists() and not path.is_dir():
-            raise UserError(f"{path} exists and is not a folder")
-        if any((path / n).exists() for n in (checkpoint.LAST, checkpoint.BEST)):
-            raise UserError(f"{path} already holds a run; continue it with --resume {path}, or choose another --out")
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"cannot create {path}: {e.strerror or e}") from None
-    return path
-
-
 def run(args, cmd: TrainingCommand) -> int:
     from rnnlab import checkpoint, distributed
 
@@ -154,8 +176,9 @@ def run(args, cmd: TrainingCommand) -> int:
 def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | None = None, start=None) -> int:
     from rnnlab.commands.progress import ProgressDisplay, fmt_duration
     from rnnlab.device import resolve_device
-    from rnnlab.training import Trainer
-    from rnnlab.training.loop import REASONS, check_memory, check_precision
+    from rnnlab.training import Trainer, rundir
+    from rnnlab.training.checks import check_memory, check_precision
+    from rnnlab.training.loop import REASONS
 
     data_cfg, model_cfg, train_cfg = configs
     main_rank = ctx is None or ctx.is_main
@@ -175,18 +198,21 @@ def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | N
             raise UserError("give --out when training with torchrun, so that every process names the same folder")
         out = Path(args.out) if args.out else default_out(cmd.out_prefix)
         if main_rank:
-            out = prepare_out(out)
+            out = rundir.create(out)
         if ctx is not None:
             import torch.distributed as dist
 
             dist.barrier()  # the folder exists (and was checked) before anyone uses it
     if getattr(data, "n_bad", 0) and not args.quiet:
-        print(f"rnnlab {cmd.name}: skipped {data.n_bad:,} bad lines", file=sys.stderr)
+        print(f"rnnlab {cmd.name}: skipped {data.n_bad:,} bad line{'s' * (data.n_bad != 1)}", file=sys.stderr)
 
     hooks = ProgressDisplay(args.quiet or not main_rank, cmd.batch(task), changes, model_note=why)
     with stop_on_signals() as stop:
         trainer = Trainer(task, run_dir=out, hooks=hooks, stop=stop, resume=ckpt, dist=ctx)
-        result = trainer.run()
+        try:
+            result = trainer.run()
+        finally:
+            hooks.close()  # a run that ends in an error ends its bar's line before the error is printed
     p = trainer.progress
     if not main_rank:
         return 0

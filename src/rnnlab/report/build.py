@@ -202,7 +202,7 @@ def tag_trace(tagger: Tagger, lines: list[Line], top_k: int = TOP_K) -> TagTrace
 
 def build_tag_report(run_dir: Path, ckpt: Checkpoint, model, text: str | None, prime: str | None, cfg: ReportConfig) -> Report:
     """The report of a tag run whose checkpoint ``ckpt`` and network ``model`` are loaded."""
-    tagger = Tagger(model, ckpt.task.in_vocab, ckpt.task.out_vocab, ckpt.data_config.max_len, "cpu")
+    tagger = Tagger(model, ckpt.task.in_vocab, ckpt.task.out_vocab, ckpt.data_config.max_len, "cpu", ckpt.data_config.derive)
     if prime is not None:
         lines, source = [(line, None) for line in prime.split("\n") if line], "the --prime text (no target)"
     elif text is not None:

@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rnnlab.config import ServeConfig
 from rnnlab.lm import LanguageModel
-from rnnlab.sampling import probabilities, read_prime
+from rnnlab.sampling import ban, probabilities, read_prime
 from rnnlab.serve import requests
 from rnnlab.serve.engine import Request as Job
 from rnnlab.serve.engine import Workers, check_memory
@@ -271,8 +271,8 @@ def _next(lm: LanguageModel, r: requests.NextRequest) -> list[dict]:
     model = lm.model
     ids = lm.prime_ids(r.prompt, 1, torch.Generator().manual_seed(0))  # (1, P); the generator only for a vocabulary without newline
     step = Stepper(model, read_prime(model, ids))
-    probs = probabilities(step(ids[:, -1]), r.temperature)[0]  # (V,)
-    p, top = probs.topk(min(r.top, probs.numel()))
+    probs = probabilities(ban(step(ids[:, -1]), lm.vocab.unk), r.temperature)[0]  # (V,); the unknown symbol is no suggestion
+    p, top = probs.topk(min(r.top, max(1, int((probs > 0).sum()))))  # characters that may follow, not the banned one
     symbols = [lm.vocab.decode([i]) for i in range(len(lm.vocab))]
     words = [symbols[i] for i in top.tolist()]
     if r.words:
@@ -284,7 +284,7 @@ def _next(lm: LanguageModel, r: requests.NextRequest) -> list[dict]:
         for _ in range(WORD_STEPS):
             if not any(open_):
                 break
-            cur = more(cur).argmax(dim=-1)  # (k,)
+            cur = ban(more(cur), lm.vocab.unk).argmax(dim=-1)  # (k,)
             for i, c in enumerate(cur.tolist()):
                 ch = symbols[c]
                 if open_[i] and (ch.isalnum() or ch in "'-"):

@@ -178,7 +178,7 @@ class Engine:
                 if not active:
                     continue
                 logits = stepper(ids)  # (B, V)
-                ids = choose_many(logits, [(req.n, req.draws, req.filters) for req in active])  # (B,)
+                ids = choose_many(logits, [(req.n, req.draws, req.filters) for req in active], self.lm.vocab.unk)  # (B,)
                 drawn, row, now = ids.tolist(), 0, time.monotonic()
                 every = max(FLUSH_S, FLUSH_PER_STREAM_S * len(drawn))
                 for req in active:

@@ -13,7 +13,7 @@ import torch
 from rnnlab.data import Vocab
 from rnnlab.runs import load_model
 from rnnlab.tag.model import TagModel
-from rnnlab.tag.pairs import Pair, window_spans
+from rnnlab.tag.pairs import Pair, allowed_outputs, window_spans
 
 
 @dataclass
@@ -21,8 +21,8 @@ class Transduced:
     """One text transformed, aligned character by character with its input."""
 
     text: str  # the output: the input's length; unseen characters and newlines pass through
-    top_ids: torch.Tensor  # (T, K) likeliest output-vocabulary ids; -1 where nothing was predicted
-    top_p: torch.Tensor  # (T, K) their probabilities (0 where nothing was predicted)
+    top_ids: torch.Tensor  # (T, K) likeliest output-vocabulary ids; -1 where nothing was predicted, or past the allowed outputs
+    top_p: torch.Tensor  # (T, K) their probabilities (0 where the id is -1)
 
 
 @torch.no_grad()
@@ -37,8 +37,9 @@ def transduce(
     top_k: int = 1,
 ) -> list[Transduced]:
     """Transform every text: each line is cut into windows as in training, windows of similar
-    length are batched, and every position takes its likeliest output character. Newlines
-    separate lines and are not predicted; characters the model never saw pass through."""
+    length are batched, and every position takes its likeliest output character among those the
+    model allows it (:meth:`TagModel.set_allowed`). Newlines separate lines and are not
+    predicted; characters the model never saw pass through."""
     was_training = model.training
     model.eval()
     k = min(top_k, len(out_vocab))
@@ -61,8 +62,10 @@ def transduce(
             ids[r, : len(w)] = torch.tensor([stoi.get(c, -1) for c in w], dtype=torch.long)
         known = ids >= 0
         logits, _ = model(ids.clamp_min(0).masked_fill(~known, in_vocab.unk or 0).to(device), lengths=lengths)
-        p, i = torch.softmax(logits.double(), -1).topk(k, -1)  # (B, T, K)
-        p, i = p.cpu(), i.cpu()
+        logits = logits.double()
+        p, i = torch.softmax(logits, -1).topk(k, -1)  # (B, T, K)
+        # An output the model's mask rules out (logit -inf) is no choice: named -1, as nothing.
+        p, i = p.cpu(), i.masked_fill(logits.gather(-1, i) == float("-inf"), -1).cpu()
         for r, (ti, start, w) in enumerate(chunk):
             cols = known[r, : len(w)].nonzero().flatten()  # (n,) positions the model predicts
             top_ids[ti][start + cols], top_p[ti][start + cols] = i[r, cols], p[r, cols]
@@ -96,12 +99,25 @@ def score(pairs: Sequence[Pair], predictions: Sequence[str]) -> dict[str, Any]:
 
 
 class Tagger:
-    """A trained transducer: ``predict(text)``, ``predict_many(texts)``, ``evaluate(pairs)``."""
+    """A trained transducer: ``predict(text)``, ``predict_many(texts)``, ``evaluate(pairs)``.
 
-    def __init__(self, model: TagModel, in_vocab: Vocab, out_vocab: Vocab, max_len: int, device: torch.device | str = "cpu"):
+    ``derive``: the derivation the model was trained on; given, the model takes only the outputs
+    it allows (:func:`rnnlab.tag.pairs.allowed_outputs`); None leaves the model's outputs as they are."""
+
+    def __init__(
+        self,
+        model: TagModel,
+        in_vocab: Vocab,
+        out_vocab: Vocab,
+        max_len: int,
+        device: torch.device | str = "cpu",
+        derive: str | None = None,
+    ):
         self.model = model.eval()
-        self.in_vocab, self.out_vocab, self.max_len = in_vocab, out_vocab, max_len
+        self.in_vocab, self.out_vocab, self.max_len, self.derive = in_vocab, out_vocab, max_len, derive
         self.device = torch.device(device)
+        if derive is not None:
+            model.set_allowed(allowed_outputs(derive, in_vocab, out_vocab))
 
     def transduce(self, texts: Sequence[str], batch_size: int = 128, top_k: int = 1) -> list[Transduced]:
         return transduce(self.model, self.in_vocab, self.out_vocab, texts, self.max_len, self.device, batch_size, top_k)
@@ -119,6 +135,7 @@ class Tagger:
 
 
 def load_tagger(run_dir: str | os.PathLike, which: str = "best", device: str = "cpu") -> Tagger:
-    """Load a model trained by ``rnnlab tag train`` (``best.pt``, else ``last.pt``)."""
+    """Load a model trained by ``rnnlab tag train`` (``best.pt``, else ``last.pt``), restricted to
+    the outputs its ``--derive`` allows."""
     ckpt, model, dev = load_model(run_dir, which, "tag", device)
-    return Tagger(model, ckpt.task.in_vocab, ckpt.task.out_vocab, ckpt.data_config.max_len, dev)
+    return Tagger(model, ckpt.task.in_vocab, ckpt.task.out_vocab, ckpt.data_config.max_len, dev, ckpt.data_config.derive)

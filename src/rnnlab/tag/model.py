@@ -16,6 +16,12 @@ and Goldberg (2016). Without it the layers learn to lean on the rows, and at tes
 and 14% of the words to change in the benchmark's English and French texts) reads a zero row, or
 another word's, in a way training never showed them; rare words, the closest kin of new ones, are the
 ones left out most. The counts come from the training data (:meth:`TagModel.count_words`).
+
+Allowed outputs (:meth:`TagModel.set_allowed`): a derived task says which outputs each input
+character may take (``rnnlab.tag.pairs.allowed_outputs``); the others get logit -inf, at
+prediction and in the loss alike, so no output, however untrained the model, changes a digit or a
+letter's identity. The mask follows from the run's ``--derive`` and vocabularies, so it is not
+saved with the weights: a run gets it when it is loaded.
 """
 
 from __future__ import annotations
@@ -86,7 +92,8 @@ class TagModel(nn.Module):
     and the loss is the mean cross-entropy (nats) over the real positions only. (This is the
     masking that ``PackedSequence`` does, without its cost: packed input runs about 1.6x slower
     on a CPU.) Bidirectional models keep one single-layer module per layer and direction, since
-    each layer reads both directions of the one below."""
+    each layer reads both directions of the one below. With :meth:`set_allowed`, the logits of the
+    outputs an input may not take are -inf, and the loss is taken over the others."""
 
     def __init__(self, cfg: TagModelConfig, backend: str | None = None):
         super().__init__()
@@ -113,6 +120,16 @@ class TagModel(nn.Module):
             self.rnn = recurrent_layer(cfg, first, backend)
         self.drop = nn.Dropout(cfg.dropout) if cfg.dropout > 0 else nn.Identity()  # also between bidirectional layers
         self.head = nn.Linear(cfg.hidden * (2 if cfg.bidirectional else 1), cfg.out_vocab)
+        # (V_in, V_out) bool, the outputs each input id may take (set_allowed); None: all. Not saved:
+        # it follows from the run's --derive and vocabularies, which the checkpoint holds.
+        self.register_buffer("allowed", None, persistent=False)
+
+    def set_allowed(self, allowed: torch.Tensor | None) -> None:
+        """Restrict input id i to the output ids j where ``allowed[i, j]`` (V_in, V_out), in the
+        logits and so in the loss; None: every output."""
+        if allowed is not None and tuple(allowed.shape) != (self.cfg.vocab_size, self.cfg.out_vocab):
+            raise ValueError(f"allowed outputs {tuple(allowed.shape)} do not fit the model ({self.cfg.vocab_size}, {self.cfg.out_vocab})")
+        self.allowed = None if allowed is None else allowed.to(self.head.weight.device, torch.bool)
 
     def set_word_chars(self, chars: list[str]) -> None:
         """Mark the input ids whose symbol (``chars[id]``) is a letter, digit or underscore."""
@@ -175,6 +192,8 @@ class TagModel(nn.Module):
         else:
             x, _ = self.rnn(x)  # (B, T, H)
         logits = self.head(self.drop(x))  # (B, T, V_out)
+        if self.allowed is not None:
+            logits = logits.masked_fill(~self.allowed[ids], float("-inf"))  # (B, T, V_out)
         if targets is None:
             return logits, None
         if lengths is None:

@@ -1,5 +1,6 @@
 """Pairs of equal-length texts for aligned transduction: read from ``input<TAB>target`` lines, or
-derived from plain text (truecasing, diacritic restoration), and cut into windows.
+derived from plain text (truecasing, diacritic restoration), and cut into windows; which outputs
+a derivation allows for each input character (:func:`allowed_outputs`).
 
 Library code: it raises :class:`rnnlab.errors.UserError` for bad input and never prints.
 """
@@ -11,8 +12,10 @@ import os
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
+import torch
+
 from rnnlab.config import TagDataConfig
-from rnnlab.data import DataSpec, TextDigest, embedded_path, files_spec
+from rnnlab.data import DataSpec, TextDigest, Vocab, embedded_path, files_spec
 from rnnlab.errors import UserError
 from rnnlab.textfiles import STANDARD_INPUT, STDIN, read_texts
 
@@ -49,8 +52,31 @@ def derive_diacritics(text: str) -> Pair:
 
 
 DERIVE: dict[str, Callable[[str], Pair]] = {"truecase": derive_truecase, "diacritics": derive_diacritics}
+# The input character each derivation makes of one target character (a diacritics target is in NFC).
+INPUT_CHAR: dict[str, Callable[[str], str]] = {"truecase": _lower_char, "diacritics": strip_accents_char}
 # The embedded text each derivation trains on when no file is given (rnnlab.data.EMBEDDED).
 DERIVE_TEXT = {"truecase": "jargon", "diacritics": "french"}
+
+
+def allowed_outputs(derive: str | None, in_vocab: Vocab, out_vocab: Vocab) -> torch.Tensor | None:
+    """(V_in, V_out) bool: the output ids each input id may take under ``derive``, the target
+    characters of which the derivation makes that input character (:data:`INPUT_CHAR`), so a
+    derived task can change only a letter's case or marks, never a digit or a letter's identity.
+    The unknown input symbol (also the padding), and an input character that no output character
+    derives to, may take every output: a row with none would leave nothing to choose. None
+    without a derivation: a mapping learnt from pairs may take any output anywhere."""
+    if derive is None:
+        return None
+    to_input = INPUT_CHAR[derive]
+    sources: dict[str, list[int]] = {}
+    for j, t in enumerate(out_vocab.chars):
+        sources.setdefault(to_input(t), []).append(j)
+    allowed = torch.ones(len(in_vocab), len(out_vocab), dtype=torch.bool)
+    for i, c in enumerate(in_vocab.chars):
+        if i != in_vocab.unk and c in sources:
+            allowed[i] = False
+            allowed[i, sources[c]] = True
+    return allowed
 
 
 def window_spans(text: str, max_len: int) -> list[tuple[int, int]]:
@@ -103,11 +129,15 @@ def parse_pairs(text: str, name: str = "<text>", skip_bad: bool = False) -> tupl
     return pairs, bad
 
 
-def load_pairs(paths: Sequence[str | os.PathLike], cfg: TagDataConfig, stdin: bool = False) -> tuple[list[Pair], int, DataSpec]:
+def load_pairs(
+    paths: Sequence[str | os.PathLike], cfg: TagDataConfig, stdin: bool = False, plain: str | None = None
+) -> tuple[list[Pair], int, DataSpec]:
     """``(pairs, bad lines skipped, where they came from)``: from ``input<TAB>target`` files, or
     with ``cfg.derive`` from text files (by default the embedded text of that derivation).
-    Folders are read recursively; with ``stdin`` (``tag eval``, not training), ``-`` reads
-    standard input."""
+    ``plain`` (``tag eval`` of a derived run, without ``cfg.derive``): a file that holds no tab is
+    plain text derived this way, and a file with a tab is read as pairs, so a pairs file reads as
+    it does without ``plain``. Folders are read recursively; with ``stdin`` (``tag eval``, not training),
+    ``-`` reads standard input."""
     if not paths and not cfg.derive:
         raise UserError("give PAIRS.tsv files, or --derive truecase|diacritics with text files (or none: an embedded corpus)")
     files = list(paths) or [embedded_path(DERIVE_TEXT[cfg.derive])]
@@ -116,12 +146,20 @@ def load_pairs(paths: Sequence[str | os.PathLike], cfg: TagDataConfig, stdin: bo
     text_digest = TextDigest()
     for path, text in read_texts(files, cfg.encoding, stdin):
         text_digest.update(text)
-        if cfg.derive:
-            pairs += [DERIVE[cfg.derive](line) for line in (ln.removesuffix("\r") for ln in text.split("\n")) if line]
+        derive = cfg.derive or (plain if "\t" not in text else None)
+        if derive:
+            pairs += [DERIVE[derive](line) for line in (ln.removesuffix("\r") for ln in text.split("\n")) if line]
             continue
-        got, skipped = parse_pairs(text, str(path), cfg.skip_bad)
+        try:
+            got, skipped = parse_pairs(text, str(path), cfg.skip_bad)
+        except UserError as e:
+            if plain is None:
+                raise
+            raise UserError(f"{e}; a file with a tab is read as pairs, --derive {plain} reads it as text") from None
         if not got:
-            raise UserError(f"{path} holds no input<TAB>target pairs" + (f" ({skipped} bad lines skipped)" if skipped else ""))
+            raise UserError(
+                f"{path} holds no input<TAB>target pairs" + (f" ({skipped} bad line{'s' * (skipped != 1)} skipped)" if skipped else "")
+            )
         pairs += got
         bad += skipped
     if not pairs:

@@ -4,6 +4,8 @@ Pairs are cut into windows of at most ``max_len`` characters and held as rows of
 matrix; each step takes the next ``batch_size`` rows of a shuffled order, in which the rows of a
 batch have similar lengths (:func:`bucketed_order`). The shuffling generator and the order are in
 the checkpoint, so a resumed run continues exactly. Validation holds out lines (:func:`split_lines`).
+A derived task's model takes only the outputs its rule allows, in training and validation too
+(:func:`rnnlab.tag.pairs.allowed_outputs`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -26,7 +27,7 @@ from rnnlab.settings import replace
 from rnnlab.tag.from_lm import TagStart, load_into
 from rnnlab.tag.infer import Tagger, score, transduce
 from rnnlab.tag.model import TagModel
-from rnnlab.tag.pairs import Pair, windows
+from rnnlab.tag.pairs import Pair, allowed_outputs, windows
 
 BUCKET_POOL = 50  # batches whose windows are sorted by length together
 
@@ -151,6 +152,9 @@ class TagTask:
         train_pairs, self.val_pairs = split_lines(data.pairs, train)
         self.train = encode_pairs(windows(train_pairs, max_len), self.in_vocab, self.out_vocab)
         self.val = encode_pairs(windows(self.val_pairs, max_len), self.in_vocab, self.out_vocab) if self.val_pairs else None
+        self.allowed = allowed_outputs(self.data_config.derive, self.in_vocab, self.out_vocab)
+        for part in (self.train, self.val):
+            self.check_allowed(part)
         n = len(self.train)
         self.batch_size = min(train.batch_size, n)
         self.steps_per_epoch = math.ceil(n / self.batch_size)
@@ -169,6 +173,17 @@ class TagTask:
         self.shuffle = torch.Generator().manual_seed(train.seed)
         self.start_epoch()
 
+    def check_allowed(self, part: Encoded | None) -> None:
+        """Refuse a target that the derivation's mask rules out: its probability would be 0, its loss infinite."""
+        if self.allowed is None or part is None:
+            return
+        real = torch.arange(part.x.shape[1])[None, :] < part.lengths[:, None]  # (N, L)
+        x, y = part.x[real].long(), part.y[real].long()  # (n,) each
+        bad = (~self.allowed[x, y]).nonzero().flatten()
+        if bad.numel():
+            i, t = self.in_vocab.chars[int(x[bad[0]])], self.out_vocab.chars[int(y[bad[0]])]
+            raise UserError(f"--derive {self.data_config.derive} cannot turn {i!r} into {t!r}: derived pairs come from its rule")
+
     def place(self, device: torch.device, dist: DistContext | None) -> int:
         if dist is not None:
             raise UserError("rnnlab tag train runs in one process; start it without torchrun")
@@ -180,6 +195,7 @@ class TagTask:
         if self.init_weights is not None:
             load_into(model, self.init_weights)
         model.set_word_chars(self.in_vocab.chars)
+        model.set_allowed(self.allowed)
         model.count_words(self.train.x, self.train.lengths)
         return model
 
@@ -236,7 +252,7 @@ class TagTask:
             f"data: {len(d.pairs):,} lines ({len(self.train):,} training windows of at most {self.data_config.max_len}, "
             f"{len(self.val_pairs):,} lines held out), {d.chars:,} characters, {changed / max(1, d.chars):.1%} "
             f"of them to change; {len(self.in_vocab) - 1} input and {len(self.out_vocab)} output symbols"
-            + (f"; {d.n_bad:,} bad lines skipped" if d.n_bad else "")
+            + (f"; {d.n_bad:,} bad line{'s' * (d.n_bad != 1)} skipped" if d.n_bad else "")
         )
 
     def state(self) -> TagState:
@@ -256,13 +272,15 @@ def train_tagger(
     data: TagDataConfig | None = None,
     hooks=None,
     init_from: str | os.PathLike | None = None,
+    overwrite: bool = False,
 ) -> Tagger:
-    """Train from pairs in memory; checkpoints go to ``out`` when given. ``init_from`` (or
+    """Train from pairs in memory; checkpoints go to ``out`` when given (a folder that already
+    holds a run is refused; ``overwrite=True`` replaces that run). ``init_from`` (or
     ``config.init_from``): start from a language model, as ``--init-from`` (its sizes; ``model``,
     if given, may change the others)."""
     from rnnlab.init_from import read
     from rnnlab.settings import to_dict
-    from rnnlab.training import Trainer
+    from rnnlab.training import Trainer, rundir
 
     config = config or TagTrainConfig()
     if init_from is not None:
@@ -274,6 +292,6 @@ def train_tagger(
     task = TagTask(TagData(list(pairs)), model or TagModelConfig(), config, data, start)
     trainer = Trainer(task, run_dir=out, hooks=hooks)  # refusals come before the folder
     if out is not None:
-        Path(out).mkdir(parents=True, exist_ok=True)
+        rundir.create(out, overwrite)
     trainer.run()
-    return Tagger(trainer.model, task.in_vocab, task.out_vocab, task.data_config.max_len, trainer.device)
+    return Tagger(trainer.model, task.in_vocab, task.out_vocab, task.data_config.max_len, trainer.device, task.data_config.derive)

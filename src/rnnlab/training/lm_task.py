@@ -128,7 +128,7 @@ class LMTask:
         start = vocab.stoi.get("\n", 0 if vocab.unk is None else min(1, len(vocab) - 1))
         g = torch.Generator(device=self.device).manual_seed(seed)
         prime = torch.tensor([[start]], device=self.device)
-        steps = generate(model, prime, self.train_config.sample_chars, g, temperature=0.8)
+        steps = generate(model, prime, self.train_config.sample_chars, g, self.vocab.unk, temperature=0.8)
         return vocab.decode([int(i[0]) for i in steps])
 
     def describe(self) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 import torch.distributed as dist_ops
 
-from rnnlab import checkpoint, memory
+from rnnlab import checkpoint
 from rnnlab.cells import resolve_impl
 from rnnlab.checkpoint import Checkpoint, Progress
 from rnnlab.device import resolve_device
@@ -29,6 +29,7 @@ from rnnlab.distributed import DistContext
 from rnnlab.errors import UserError
 from rnnlab.model import LN2
 from rnnlab.training import schedule
+from rnnlab.training.checks import check_memory
 from rnnlab.training.optimizer import make_optimizer
 from rnnlab.training.precision import Precision, check_trains
 from rnnlab.training.rundir import RunFolder
@@ -40,11 +41,33 @@ MAX_RECOVERIES = 5
 # loss.png is drawn at the end of a run and, while it trains, at an evaluation at most this often
 # (seconds): drawing costs a fraction of a second, too much for every evaluation of a short run.
 CHART_EVERY = 120.0
+# Under --max-time a run also validates at each tenth of its budget (TIMED_EVALS), as long as
+# validating has taken at most EVAL_SHARE of the time: --eval-every alone (1000 steps) would leave
+# a run of a few minutes without a validation curve.
+TIMED_EVALS = 10
+EVAL_SHARE = 0.05
+
+
+class Window:
+    """The training loss and characters of the steps since the last metrics row."""
+
+    def __init__(self, device: torch.device):
+        self.loss = torch.zeros((), device=device)  # summed on the device: no sync per step
+        self.steps = self.chars = 0
+        self.start = time.perf_counter()
+
+    def add(self, loss: torch.Tensor, chars: int) -> None:
+        self.loss += loss
+        self.steps += 1
+        self.chars += chars
+
+
+BUDGET = ("epochs", "max_steps", "max_time")  # the settings that decide where a run ends
 REASONS = {
     "epochs": "all epochs done",
     "max_steps": "max steps reached",
     "max_time": "time budget used",
-    "early_stop": "no improvement (patience)",
+    "early_stop": "no improvement in the last --patience evaluations",
     "interrupted": "interrupted",
 }
 
@@ -62,52 +85,6 @@ class Hooks:
     def on_step(self, trainer: Trainer, info: dict[str, Any]) -> None: ...
     def on_eval(self, trainer: Trainer, info: dict[str, Any]) -> None: ...
     def on_end(self, trainer: Trainer, result: dict[str, Any]) -> None: ...
-
-
-def memory_estimate(task: Task, batch: int | None = None) -> memory.Estimate:
-    """What training ``task`` will allocate (:func:`rnnlab.memory.training_estimate`), for a
-    process stepping ``batch`` rows (default: the task's whole batch). A language model's batch is
-    ``--seq-len`` characters long and validates on streams of at least 64; a tagger's lines are
-    windows of up to ``--max-len`` (as long as its longest) and validate 256 at a time."""
-    cfg, mc = task.train_config, task.model_config
-    batch = batch or task.batch_size
-    seq_len = getattr(cfg, "seq_len", None)
-    if seq_len is not None:
-        steps, steps_flag, eval_batch = seq_len, "--seq-len", max(64, batch)
-    else:  # the longest window there is: short lines cost less than --max-len allows
-        rows = getattr(getattr(task, "train", None), "x", None)  # (N, L), padded to the longest
-        steps = getattr(task.data_config, "max_len", 1) if rows is None else max(1, rows.shape[1])
-        steps_flag, eval_batch = "--max-len", 256
-    val_ids = getattr(task, "val_ids", None)
-    val_chars = min(cfg.eval_chars, val_ids.numel()) if val_ids is not None else 0
-    flags = {"--batch-size": cfg.batch_size, steps_flag: steps, "--eval-chars": cfg.eval_chars, "--sample-chars": cfg.sample_chars}
-    return memory.training_estimate(
-        mc,
-        batch,
-        steps,
-        flags=flags,
-        eval_batch=eval_batch,
-        eval_steps=steps,
-        val_chars=val_chars,
-        sample_chars=cfg.sample_chars,
-        steps_flag=steps_flag,
-    )
-
-
-def check_memory(task: Task, device: torch.device | str, batch: int | None = None) -> None:
-    """Refuse (:class:`UserError`, one line naming the flags) a training that would need more
-    memory than ``device`` has (see :func:`rnnlab.memory.device_limit`)."""
-    memory.check(memory_estimate(task, batch), memory.device_limit(device))
-
-
-def check_precision(task: Task, device: torch.device, batch: int | None = None) -> None:
-    """Refuse (:class:`UserError`, one line) a ``--precision`` that cannot train ``task``'s cell
-    on the backend it will use on ``device`` for a process stepping ``batch`` rows (probed once
-    per process: :func:`rnnlab.training.precision.check_trains`)."""
-    cfg, mc = task.train_config, task.model_config
-    Precision(cfg.precision, device)  # the refusals that need no probe (fp16 without CUDA ...)
-    backend = resolve_impl(mc.impl, mc.cell, device.type, batch or task.batch_size)
-    check_trains(cfg.precision, device, mc.cell, backend, mc.directions)
 
 
 class Trainer:
@@ -149,7 +126,9 @@ class Trainer:
         self.optimizer = make_optimizer(self.model, self.config)
         self.progress = Progress(total_steps=self.planned_steps())
         self.history: list[dict[str, Any]] = []
+        self.extended = False  # set by restore: this resume moved the run's end, and the schedule follows it
         self._charted = time.perf_counter()
+        self._last_eval_at, self._eval_seconds = 0.0, 0.0  # for _timed_eval
         if resume is not None:
             self.restore(resume)
 
@@ -200,6 +179,12 @@ class Trainer:
             # The checkpoint holds rank 0's generator; the others derive their own from it.
             torch.manual_seed(self.config.seed + 1000003 * self.dist.rank + self.progress.step)
         self.history = list(ckpt.history)
+        # A resume that moves the run's end (--epochs, --max-steps, --max-time) refits the schedule
+        # to it, as if the run had been planned that long: under --max-time once the speed is timed.
+        before = ckpt.train_config
+        self.extended = any(getattr(before, k, None) != getattr(self.config, k) for k in BUDGET)
+        if self.extended:
+            self.progress.horizon_fixed = False
         if not self.progress.horizon_fixed:
             self.progress.total_steps = self.planned_steps()
 
@@ -282,10 +267,10 @@ class Trainer:
         if self.folder is not None and self.is_main:
             self.folder.truncate_metrics(self.progress.step)
         reason = None
-        loss_sum = torch.zeros((), device=self.device)
-        loss_count = window_chars = 0
-        window_start = session_start = time.perf_counter()
+        window = Window(self.device)
+        session_start = time.perf_counter()
         elapsed0, step0 = self.progress.elapsed, self.progress.step
+        self._last_eval_at, self._eval_seconds = elapsed0, 0.0
 
         while reason is None:
             p = self.progress
@@ -298,13 +283,9 @@ class Trainer:
                 loss = self.step()
             except NonFiniteLoss as e:
                 self._recover(e)
-                loss_sum.zero_()
-                loss_count = window_chars = 0
-                window_start = time.perf_counter()
+                window = Window(self.device)
                 continue
-            loss_sum += loss
-            loss_count += 1
-            window_chars += self.task.chars_per_step
+            window.add(loss, self.task.chars_per_step)
             p.elapsed = elapsed0 + (time.perf_counter() - session_start)
             if not p.horizon_fixed and schedule.ready_to_fit(cfg, p.step - step0, p.elapsed):
                 # Turn the time budget into a step count once, so the schedule decays in time.
@@ -314,32 +295,22 @@ class Trainer:
                     dist_ops.broadcast(end, src=0)  # one schedule for all ranks: rank 0's
                 p.total_steps, p.horizon_fixed = int(end), True
 
-            is_eval = p.step % cfg.eval_every == 0 or p.step >= self.planned_steps()
+            time_up = cfg.max_time is not None and p.elapsed >= cfg.max_time
+            timed = self._timed_eval()
+            if self.dist is not None and cfg.max_time is not None:  # every rank alike: validation is collective
+                time_up, timed = self.dist.any(time_up, self.device), self.dist.any(timed, self.device)
+            # The last step of a run that ends is always validated and recorded (one interrupted is not).
+            is_eval = p.step % cfg.eval_every == 0 or p.step >= self.planned_steps() or time_up or timed
             if is_eval or p.step % 10 == 0:
-                now = time.perf_counter()
-                if self.dist is not None:
-                    loss_sum = self.dist.all_reduce_sum(loss_sum) / self.dist.world_size
-                info = {
-                    "step": p.step,
-                    "epoch": p.epoch,
-                    "elapsed_s": round(p.elapsed, 3),
-                    "lr": self.optimizer.param_groups[0]["lr"],
-                    "train_bpc": float(loss_sum) / max(1, loss_count) / LN2,
-                    "chars_per_s": round(window_chars / max(1e-9, now - window_start), 1),
-                    "total_steps": p.total_steps,
-                }
+                info = self._window_info(window)
                 if is_eval:
                     reason = self._evaluate_and_save(info)
                 self._record(info, chart=is_eval)
                 self.hooks.on_step(self, info)
-                loss_sum.zero_()
-                loss_count = window_chars = 0
-                window_start = time.perf_counter()
-
-            time_up = cfg.max_time is not None and p.elapsed >= cfg.max_time
+                window = Window(self.device)
             stop = self.stop.is_set()
             if self.dist is not None:
-                time_up, stop = self.dist.any(time_up, self.device), self.dist.any(stop, self.device)
+                stop = self.dist.any(stop, self.device)
             if reason is None and time_up:
                 reason = "max_time"
             if reason is None and stop:
@@ -347,9 +318,11 @@ class Trainer:
 
         p = self.progress
         if reason != "interrupted" and (not self.history or self.history[-1]["step"] != p.step):
-            # Every finished run ends with an evaluation, so best.pt reflects its last weights too.
-            lr = schedule.lr_at(p.step, cfg, p.total_steps)
-            self._evaluate_and_save({"step": p.step, "epoch": p.epoch, "elapsed_s": round(p.elapsed, 3), "lr": lr})
+            # Every finished run ends with an evaluation, so best.pt reflects its last weights too
+            # (here: a resumed run that had already reached its end).
+            info = {"step": p.step, "epoch": p.epoch, "elapsed_s": round(p.elapsed, 3), "lr": schedule.lr_at(p.step, cfg, p.total_steps)}
+            self._evaluate_and_save(info)
+            self._record(info, chart=False)
         self.save(checkpoint.LAST)
         if self.folder is not None and self.is_main:
             self.folder.write_chart()
@@ -364,8 +337,35 @@ class Trainer:
                 self.folder.write_chart()
                 self._charted = time.perf_counter()
 
+    def _timed_eval(self) -> bool:
+        """Under ``--max-time``, whether to validate now although ``--eval-every`` does not say so:
+        when a tenth of the budget has passed since the last validation, while validating has
+        taken at most EVAL_SHARE of the time; so a run of minutes shows a validation curve."""
+        cfg, p = self.config, self.progress
+        if cfg.max_time is None:
+            return False
+        due = p.elapsed - self._last_eval_at >= cfg.max_time / TIMED_EVALS
+        return due and self._eval_seconds <= EVAL_SHARE * p.elapsed
+
+    def _window_info(self, window: Window) -> dict[str, Any]:
+        """The metrics row of the steps since the last one."""
+        p = self.progress
+        loss_sum = window.loss
+        if self.dist is not None:
+            loss_sum = self.dist.all_reduce_sum(loss_sum) / self.dist.world_size
+        return {
+            "step": p.step,
+            "epoch": p.epoch,
+            "elapsed_s": round(p.elapsed, 3),
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "train_bpc": float(loss_sum) / max(1, window.steps) / LN2,
+            "chars_per_s": round(window.chars / max(1e-9, time.perf_counter() - window.start), 1),
+            "total_steps": p.total_steps,
+        }
+
     def _evaluate_and_save(self, info: dict[str, Any]) -> str | None:
         p, cfg = self.progress, self.config
+        started = time.perf_counter()
         val_bpc = self.evaluate()
         info["val_bpc"] = val_bpc
         info["sample"] = self.task.preview(self.model, seed=cfg.seed + p.step) if cfg.sample_chars and self.is_main else ""
@@ -389,5 +389,7 @@ class Trainer:
         elif not self.task.has_validation():
             self.save(checkpoint.BEST)
         self.save(checkpoint.LAST)
+        self._last_eval_at = p.elapsed
+        self._eval_seconds += time.perf_counter() - started
         self.hooks.on_eval(self, info)
         return reason

@@ -32,6 +32,29 @@ OWNER = "train.owner"
 METRICS = "metrics.csv"
 CHART = "loss.png"
 METRIC_FIELDS = ["step", "epoch", "elapsed_s", "lr", "train_bpc", "val_bpc", "chars_per_s"]
+RUN_FILES = (checkpoint.LAST, checkpoint.BEST, METRICS, CHART)  # what overwrite removes; a checkpoint marks a run
+
+
+def create(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Make ``path`` the folder of a new run. A folder that already holds a run is refused in one
+    line (naming the training that holds it, if one does), unless ``overwrite``: then the run's
+    files (``RUN_FILES``) are removed first, under the folder's lock."""
+    path = Path(path)
+    try:  # a name too long, a parent that is a file ...: one line
+        if path.exists() and not path.is_dir():
+            raise UserError(f"{path} exists and is not a folder")
+        if any((path / n).exists() for n in (checkpoint.LAST, checkpoint.BEST)):
+            with RunFolder(path).lock():  # "in use by another training (pid N)" while one trains there
+                if not overwrite:
+                    raise UserError(
+                        f"{path} already holds a run; continue it with --resume, or choose another folder (from Python, overwrite=True replaces it)"
+                    )
+                for name in RUN_FILES:
+                    (path / name).unlink(missing_ok=True)
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create {path}: {e.strerror or e}") from None
+    return path
 
 
 class RunFolder:

@@ -2,24 +2,31 @@
 
 Under ``--max-time`` the number of steps is not known in advance: after a few seconds the
 trainer turns the time left into a step count once (:func:`horizon`), so that the cosine can end
-when the time does.
+when the time does. The warm-up is ``--warmup-steps`` long, but never more than
+``config.WARMUP_SHARE`` of the run's steps, so that a short run leaves it.
 """
 
 from __future__ import annotations
 
 import math
 
-from rnnlab.config import LoopConfig
+from rnnlab.config import WARMUP_SHARE, LoopConfig
+
+
+def warmup(cfg: LoopConfig, total_steps: int) -> int:
+    """The warm-up's steps in a run of ``total_steps``."""
+    return min(cfg.warmup_steps, int(WARMUP_SHARE * total_steps))
 
 
 def lr_at(step: int, cfg: LoopConfig, total_steps: int) -> float:
     """Linear warm-up, then cosine decay to ``lr * min_lr_ratio`` at ``total_steps``."""
-    if cfg.warmup_steps and step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
+    warm = warmup(cfg, total_steps)
+    if warm and step < warm:
+        return cfg.lr * (step + 1) / warm
     if cfg.schedule == "constant":
         return cfg.lr
-    span = max(1, total_steps - cfg.warmup_steps)
-    progress = min(1.0, (step - cfg.warmup_steps) / span)
+    span = max(1, total_steps - warm)
+    progress = min(1.0, (step - warm) / span)
     floor = cfg.lr * cfg.min_lr_ratio
     return floor + (cfg.lr - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
