@@ -332,6 +332,7 @@ def bare_part(run_dir: Path, clients: int, seconds: float, args, seeds) -> float
     import torch
 
     import rnnlab
+    from rnnlab.config import SampleConfig
     from rnnlab.serve.engine import Request, Workers, default_threads, default_workers
 
     threads = torch.get_num_threads()
@@ -346,7 +347,8 @@ def bare_part(run_dir: Path, clients: int, seconds: float, args, seeds) -> float
         with lock:
             seed = next(seeds)
         g = torch.Generator().manual_seed(seed)
-        engine.submit(Request(lm.prime_ids(PROMPT, 1, g), args.max_tokens, g, {"temperature": TEMPERATURE}, (), done))
+        sampling = SampleConfig(length=args.max_tokens, temperature=TEMPERATURE, seed=seed)
+        engine.submit(Request(lm.prime_ids(PROMPT, 1, g), sampling, g, (), done))
 
     def done(event) -> None:  # from the engine's thread: a request that ends is followed by another
         if event[0] != "chars" and not stop.is_set():

@@ -17,7 +17,7 @@ from conftest import SMALL, one_line_error
 import rnnlab
 from rnnlab import checkpoint, init_from, runs
 from rnnlab.cli import main
-from rnnlab.config import DataConfig, TrainConfig
+from rnnlab.config import TrainConfig
 from rnnlab.data import UNK_DISPLAY, Vocab, corpus_from_text
 from rnnlab.errors import UserError
 from rnnlab.init_from import extend_vocab
@@ -220,28 +220,28 @@ def test_a_chinese_text_gets_rows_and_trains(source, tmp_path):
     assert after < before - 5, (before, after)  # the new characters' rows learned: many bits per character fewer
 
 
-def test_the_fine_tuning_recipe_is_the_default_and_taken_whole_or_not_at_all(source, text_file, capsys):
-    """--init-from with no model setting fine-tunes with recipes/finetune.toml (its dropout and
-    learning rate, read from the file, not restated here); a training flag given wins over the
-    recipe's; a model flag turns the recipe off, as for the budget recipes. Python: the same."""
-    from rnnlab import defaults, settings
+def test_the_fine_tuning_recipe_fills_what_is_not_given(source, text_file, capsys):
+    """--init-from fine-tunes with recipes/finetune.toml (its dropout and learning rate, read
+    from the file, not restated here) in every setting not given: a training flag or a model
+    flag given wins for itself and leaves the recipe's others. Python: the same, and a value
+    passed at its field default counts as given."""
+    import tomllib
 
-    recipe = defaults.recipe_values(defaults.FINETUNE)
+    from rnnlab.resolve import FINETUNE
+
+    recipe = FINETUNE.values()
     assert recipe["lr"] != TrainConfig().lr  # else this test could not tell the recipe from the defaults
 
     def printed(*flags) -> dict:
         assert main(["train", str(text_file), "--init-from", str(source), "--print-config", *flags]) == 0
-        known = {f.name: (cls, f) for cls in (DataConfig, *defaults.SECTIONS) for f in settings.fields(cls)}
-        path = Path(source).parent / "printed.toml"
-        path.write_text(capsys.readouterr().out)
-        return settings.read_toml(str(path), known)
+        return {k: v for table in tomllib.loads(capsys.readouterr().out).values() for k, v in table.items()}
 
     assert {k: printed()[k] for k in recipe} == recipe
     mixed = printed("--lr", "0.0123")
     assert mixed["lr"] == 0.0123 and mixed["dropout"] == recipe["dropout"]
     source_dropout = checkpoint.load(source / "best.pt").model_config.dropout
     own = printed("--dropout", str(source_dropout))
-    assert own["lr"] == TrainConfig().lr and own["dropout"] == source_dropout
+    assert own["lr"] == recipe["lr"] and own["dropout"] == source_dropout  # a model flag keeps the recipe's lr
 
     lm = rnnlab.train_lm(text=NEW_TEXT, init_from=source, config=TrainConfig(max_steps=2))
     assert lm.model.cfg.dropout == recipe["dropout"]

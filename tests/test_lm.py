@@ -11,7 +11,7 @@ from resume_check import assert_same_weights, straight_and_resumed
 import rnnlab
 from rnnlab import checkpoint
 from rnnlab.cells import CELLS
-from rnnlab.config import ModelConfig, TrainConfig
+from rnnlab.config import ModelConfig, SampleConfig, TrainConfig
 from rnnlab.data import Vocab, corpus_from_text
 from rnnlab.training import LMTask, Trainer
 
@@ -150,8 +150,8 @@ def test_fast_sampler_writes_what_the_slow_loop_writes(cell, one_hot):
     torch.manual_seed(0)
     model = CharRNN(ModelConfig(vocab_size=11, cell=cell, layers=2, hidden=16, embed=6, one_hot=one_hot)).eval()
     prime = torch.randint(11, (3, 4))  # (B, P)
-    filters = dict(temperature=0.9, top_k=8, top_p=0.95)
-    fast = torch.stack(list(generate(model, prime, 200, generator=torch.Generator().manual_seed(1), **filters)), 1)  # (B, 200)
+    sampling = SampleConfig(temperature=0.9, top_k=8, top_p=0.95)
+    fast = torch.stack(list(generate(model, prime, 200, generator=torch.Generator().manual_seed(1), sampling=sampling)), 1)  # (B, 200)
 
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():
@@ -159,7 +159,7 @@ def test_fast_sampler_writes_what_the_slow_loop_writes(cell, one_hot):
         ids, slow = prime[:, -1], []
         for _ in range(200):
             logits, _, state = model(ids[:, None], state=state)  # (B, 1, V)
-            ids = choose(logits[:, 0], g, **filters)
+            ids = choose(logits[:, 0], g, sampling)
             slow.append(ids)
     assert torch.equal(fast, torch.stack(slow, 1))
 
@@ -191,7 +191,7 @@ def test_the_draw_follows_the_probabilities_and_never_picks_excluded_characters(
     # 4 standard errors of a binomial proportion at N = 20000 is at most 0.0142.
     assert (freq - p.double()).abs().max() < 0.0142
     assert freq[4] == 0
-    only = choose(torch.log(p)[None].expand(2000, -1), torch.Generator().manual_seed(1), top_k=1)
+    only = choose(torch.log(p)[None].expand(2000, -1), torch.Generator().manual_seed(1), SampleConfig(top_k=1))
     assert (only == 0).all()
 
 
@@ -211,8 +211,10 @@ EXTREME_LOGITS = {
 @pytest.mark.parametrize("name", EXTREME_LOGITS)
 def test_no_temperature_or_logits_draw_an_id_outside_the_vocabulary(name):
     """Whatever the logits and the temperature, the probabilities are a distribution over the V
-    characters and every draw is one of them; a tiny temperature draws the likeliest character."""
-    from rnnlab.sampling import choose, probabilities
+    characters and every draw is one of them; a tiny temperature draws the likeliest character.
+    choose() draws from those probabilities at every temperature SampleConfig takes."""
+    from rnnlab.config import TEMPERATURES
+    from rnnlab.sampling import Draws, choose, inverse_cdf, probabilities
 
     logits = torch.tensor(EXTREME_LOGITS[name])[None].expand(64, -1)  # (B, V)
     finite = torch.nan_to_num(logits, nan=float("-inf"))
@@ -220,23 +222,27 @@ def test_no_temperature_or_logits_draw_an_id_outside_the_vocabulary(name):
         for filters in ({}, {"top_k": 2}, {"top_p": 0.5}):
             probs = probabilities(logits, t, **filters)
             assert bool(torch.isfinite(probs).all()) and torch.allclose(probs.sum(-1), torch.ones(64)), (t, filters, probs[0])
-            ids = choose(logits, torch.Generator().manual_seed(0), temperature=t, **filters)
+            u = torch.tensor(Draws(torch.Generator().manual_seed(0), 64).next(), dtype=torch.float32)  # (B,): choose()'s numbers
+            ids = inverse_cdf(probs, u)
             assert ids.shape == (64,) and int(ids.min()) >= 0 and int(ids.max()) < 5, (t, filters, ids)
             if t <= 1e-8 and name in ("ordinary", "huge", "nan"):
                 assert bool((ids == finite[0].argmax()).all()), (t, ids)  # as greedy
-    assert bool((choose(logits, None, greedy=True) < 5).all())
+            if t == 0 or TEMPERATURES[0] <= t <= TEMPERATURES[1]:
+                drawn = choose(logits, torch.Generator().manual_seed(0), SampleConfig(temperature=t, **filters))
+                assert torch.equal(drawn, ids), (t, filters, drawn, ids)
+    assert bool((choose(logits, None, SampleConfig(greedy=True)) < 5).all())
 
 
 def test_temperature_zero_is_greedy_and_the_bounds_are_one_pair():
     """0 means the likeliest character in the sampler, the command line and the server alike;
     the bounds of rnnlab sample, rnnlab report and the server are config.TEMPERATURES."""
-    from rnnlab.config import TEMPERATURES, ReportConfig, SampleConfig
+    from rnnlab.config import TEMPERATURES, ReportConfig, ServeConfig
     from rnnlab.errors import UserError
     from rnnlab.sampling import choose
     from rnnlab.serve import requests
 
     logits = torch.randn(8, 7, generator=torch.Generator().manual_seed(0))
-    assert torch.equal(choose(logits, torch.Generator().manual_seed(1), temperature=0.0), logits.argmax(-1))
+    assert torch.equal(choose(logits, torch.Generator().manual_seed(1), SampleConfig(temperature=0.0)), logits.argmax(-1))
     lo, hi = TEMPERATURES
     for cls in (SampleConfig, ReportConfig):
         for ok in (0.0, lo, 1.0, hi):
@@ -244,11 +250,11 @@ def test_temperature_zero_is_greedy_and_the_bounds_are_one_pair():
         for bad in (math.nextafter(lo, 0), math.nextafter(hi, math.inf), -0.5, 1e-40, 1e300, float("nan"), float("inf")):
             with pytest.raises(UserError, match="temperature must be 0"):
                 cls(temperature=bad)
-    assert requests._temperature({"temperature": lo}, zero=True) == lo
-    assert requests._temperature({"temperature": hi}, zero=True) == hi
+    for ok in (0.0, lo, hi):
+        assert requests.completion({"temperature": ok}, {"tiny": None}, ServeConfig()).sampling.temperature == ok
     for bad in (math.nextafter(lo, 0), math.nextafter(hi, math.inf)):
-        with pytest.raises(requests.RequestError):
-            requests._temperature({"temperature": bad}, zero=True)
+        with pytest.raises(requests.RequestError, match="temperature must be 0"):
+            requests.completion({"temperature": bad}, {"tiny": None}, ServeConfig())
 
 
 def test_sampling_at_temperature_zero_equals_greedy(tmp_path):

@@ -20,6 +20,7 @@ from serve_fixtures import serve
 
 import rnnlab
 from rnnlab.cli import main
+from rnnlab.config import SampleConfig
 
 CAPS = ["--max-tokens", "5000", "--max-n", "4", "--max-prompt", "500"]
 
@@ -149,7 +150,7 @@ def test_workers_fill_one_engine_then_spread_and_keep_seeded_texts(run):
                 elif seed == 1000:
                     done.set()
 
-            return Request(lm.prime_ids("the ", n, g), length, g, {"temperature": 0.9}, (), emit)
+            return Request(lm.prime_ids("the ", n, g), SampleConfig(length=length, temperature=0.9), g, (), emit)
 
         long = [request(seed, 100_000) for seed in range(SPILL + 2)]
         for r in long:
@@ -213,6 +214,41 @@ def test_next_characters_and_score_match_the_model(server, run):
     assert (
         status == 200 and scored["bpc"] == pytest.approx(lm.score(text), rel=1e-5) and scored["chars"] == len(text) - 1
     )  # the first character has nothing before it
+
+
+FILTERS = [{"temperature": t} for t in (0, 0.01, 0.7, 100)] + [{"temperature": 0.9, "top_k": 4, "top_p": 0.8}, {"greedy": True}]
+
+
+@pytest.mark.parametrize("filters", FILTERS)
+def test_the_servers_temperature_goes_through_the_samplers_filter(server, run, filters):
+    """A seeded completion is LanguageModel.sample with the same SampleConfig, and /v1/rnnlab/next's
+    probabilities are sampling.probabilities of the model's logits under it, at every temperature
+    (0 greedy, the bounds, a top-k and top-p)."""
+    from rnnlab.sampling import filter_of, probabilities
+
+    lm = rnnlab.load(run)
+    want = lm.sample(SampleConfig(length=60, seed=5, **filters), "the ")[4:]
+    assert complete(server, prompt="the ", max_tokens=60, seed=5, **filters)["choices"][0]["text"] == want
+    status, reply = server.post("/v1/rnnlab/next", {"model": "tiny", "prompt": "the lazy d", "top": 8, **filters})
+    assert status == 200, reply
+    ids, _ = lm.vocab.encode("the lazy d")
+    with torch.no_grad():
+        logits = lm.model(ids[None])[0][:, -1]  # (1, V): the model's own last step
+    probs = probabilities(logits, *filter_of(SampleConfig(**filters)))[0]  # (V,)
+    got = {c["text"]: c["probability"] for c in reply["candidates"]}
+    assert len(got) == min(8, int((probs > 0).sum()))
+    assert sorted(got.values(), reverse=True) == pytest.approx(probs.topk(len(got)).values.tolist(), abs=1e-5)
+    assert all(p == pytest.approx(float(probs[lm.vocab.stoi[ch]]), abs=1e-5) for ch, p in got.items())
+
+
+@pytest.mark.parametrize("bad", [1e-40, 101])
+def test_a_temperature_out_of_bounds_is_refused_as_rnnlab_sample_refuses_it(server, run, capsys, bad):
+    assert main(["sample", str(run), "--temperature", str(bad)]) == 2
+    cli = capsys.readouterr().err.split("argument --temperature: ", 1)[1].split(" (see ", 1)[0]
+    for path in ("/v1/completions", "/v1/rnnlab/next"):
+        status, reply = server.post(path, {"model": "tiny", "prompt": "the ", "temperature": bad})
+        assert status == 400 and reply["error"]["param"] == "temperature", reply
+        assert reply["error"]["message"] == f"temperature {cli}" and "between 0.01 and 100" in cli, (reply, cli)
 
 
 BAD = [
@@ -376,7 +412,7 @@ def test_choose_many_draws_each_request_as_choose_alone():
         alone = [torch.Generator().manual_seed(seed * 10 + i) for i in range(4)]
         for step in range(5):  # past the end of a block of 2 steps: the next block follows on
             logits = torch.randn(7, 11, generator=torch.Generator().manual_seed(100 * seed + step))  # (B, V)
-            got = choose_many(logits, list(zip(sizes, draws, settings_)))
+            got = choose_many(logits, list(zip(sizes, draws, [SampleConfig(**f) for f in settings_])))
             want, at = [], 0
             for n, g, f in zip(sizes, alone, settings_):
                 want.append(reference_choose(logits[at : at + n], g, **f))
@@ -384,7 +420,7 @@ def test_choose_many_draws_each_request_as_choose_alone():
             assert torch.equal(got, torch.cat(want))
         again = torch.Generator().manual_seed(seed * 10)
         assert torch.equal(
-            choose(logits[:2], again, **settings_[0]),
+            choose(logits[:2], again, SampleConfig(**settings_[0])),
             reference_choose(logits[:2], torch.Generator().manual_seed(seed * 10), **settings_[0]),
         )
 

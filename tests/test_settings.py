@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import tomllib
 
 import pytest
 import torch
@@ -60,15 +61,19 @@ def subparser(words):
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_setting_is_a_flag_whose_help_states_the_default(capsys, name):
+    from rnnlab.commands.training import help_defaults
+
     actions = {o: a for a in subparser(name.split())._actions for o in a.option_strings}
+    chosen = help_defaults(COMMANDS[name].kind)  # what a recipe, rule or --init-from decides: tests/test_resolve.py
     for _, f in user_fields(COMMANDS[name]):
         action = actions[flag(f.name)]
         assert action.dest == f.name
+        default = chosen.get(f.name, settings.default_text(f))
         # A number that may be unset also says how to unset it: "(default: no limit, also as 'none')".
-        assert re.search(rf"\(default: {re.escape(settings.default_text(f))}(, also as 'none')?\)", action.help), f.name
+        assert re.search(rf"\(default: {re.escape(default)}(, also as 'none')?\)", action.help), f.name
     assert main([*name.split(), "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
-    assert "(default: 16)" in help_text if name == "train" else "(default: 32)" in help_text
+    assert "(default: 16 for --max-time up to 300 s" in help_text if name == "train" else "(default: 32)" in help_text
     for cls in sections(COMMANDS[name]):  # internal fields (vocabulary sizes) are not flags
         for f in settings.fields(cls, internal=True):
             assert (flag(f.name) in actions) != settings.spec(f).internal, f.name
@@ -112,17 +117,22 @@ def test_a_config_in_python_gets_the_same_errors():
 
 
 def test_print_config_round_trips_and_flags_win(tmp_path, capsys):
+    """--print-config prints [data], [model] and [training] tables, each value with its source;
+    --config reads them back to the same values, and a flag still wins over the file."""
     assert main(["train", "--tiny", "--cell", "gru", "--max-time", "60", "--print-config"]) == 0
     printed = capsys.readouterr().out
-    assert 'cell = "gru"' in printed and "max_time = 60.0" in printed and "max_steps = 30" in printed
-    assert "vocab_size" not in printed and "patience" not in printed  # internal, and unset
+    assert 'cell = "gru"  # given' in printed and "max_time = 60.0  # given" in printed and "max_steps = 30  # given" in printed
+    assert "[model]" in printed and "# patience: off (default)" in printed
+    values = tomllib.loads(printed)
+    assert set(values) == {"data", "model", "training"} and "vocab_size" not in values["model"]  # internal
+    assert "patience" not in values["training"]  # unset: a comment
     recipe = tmp_path / "recipe.toml"
     recipe.write_text(printed)
     assert main(["train", "--config", str(recipe), "--print-config"]) == 0
-    assert capsys.readouterr().out == printed
+    assert tomllib.loads(capsys.readouterr().out) == values
     assert main(["train", "--config", str(recipe), "--hidden", "48", "--print-config"]) == 0
-    again = capsys.readouterr().out
-    assert "hidden = 48" in again and again.replace("hidden = 48", "hidden = 32") == printed
+    again = tomllib.loads(capsys.readouterr().out)
+    assert again["model"]["hidden"] == 48 and {**again["model"], "hidden": 32} == values["model"]
 
 
 def test_tiny_is_a_shipped_recipe(capsys):
@@ -134,7 +144,7 @@ def test_tiny_is_a_shipped_recipe(capsys):
     for line in text.splitlines():
         if line and not line.startswith("#"):
             key, value = line.split(" = ")
-            assert re.search(rf"^{key} = {re.escape(value)}(\.0)?$", printed, re.M), line
+            assert re.search(rf"^{key} = {re.escape(value)}(\.0)?  # given$", printed, re.M), line
 
 
 @pytest.mark.parametrize(

@@ -286,29 +286,36 @@ def test_validation_holds_out_lines_spread_over_the_file_by_seed_or_the_last():
 
 
 def test_unset_dropout_and_epochs_follow_the_size_of_the_text():
-    from rnnlab.config import LARGE_TAG, MIN_TAG_STEPS, SMALL_TAG, SMALL_TAG_TEXT
+    """The resolver's rule: a text of at most SMALL_TAG_TEXT characters gets SMALL_TAG's dropout
+    and epochs, a larger one LARGE_TAG's, a file of few lines enough epochs for MIN_TAG_STEPS
+    steps; a setting given (even at the other size's value) is kept. The task takes what it gets."""
+    from rnnlab.resolve import LARGE_TAG, MIN_TAG_STEPS, SMALL_TAG, SMALL_TAG_TEXT, resolve
+    from rnnlab.tag.task import text_size
 
     line = derive_truecase(("The Quick Brown Fox. " * 5)[:100])
     lines, rest = divmod(SMALL_TAG_TEXT, len(line[1]))
     assert rest == 0  # so that the small text below has exactly SMALL_TAG_TEXT characters
-    m = TagModelConfig(layers=1, hidden=4, embed=3, word_buckets=0)
 
-    def task(n, model=m, **train):
-        return TagTask(TagData([line] * n), model, TagTrainConfig(**train))
+    def resolved(n, **given):
+        data = TagData([line] * n)
+        return resolve("tag", given, size=text_size(data, resolve("tag", given)))
 
-    small, large = task(lines), task(lines + 1)
-    assert small.model_config.dropout == SMALL_TAG["dropout"] > 0 and small.epochs == SMALL_TAG["epochs"]
-    assert large.model_config.dropout == LARGE_TAG["dropout"] and large.epochs == LARGE_TAG["epochs"] != SMALL_TAG["epochs"]
-    assert small.train_config.epochs == small.epochs  # the checkpoint keeps what was chosen
-    assert small.note.startswith(f"dropout {SMALL_TAG['dropout']:g} and {SMALL_TAG['epochs']} epochs:") and large.note is None
-    # A setting given, even one equal to the other size's default, is kept.
-    given = task(lines, TagModelConfig(layers=1, hidden=4, embed=3, word_buckets=0, dropout=0.0), epochs=7)
-    assert (given.model_config.dropout, given.epochs, given.note) == (0.0, 7, None)
-    only = task(lines, TagModelConfig(layers=1, hidden=4, embed=3, word_buckets=0, dropout=0.0))
-    assert only.epochs == SMALL_TAG["epochs"] and only.note.startswith(f"{SMALL_TAG['epochs']} epochs:") and "dropout" not in only.note
-    assert task(lines + 1, epochs=3).model_config.dropout == LARGE_TAG["dropout"]
-    few = task(20)  # one step per epoch: raised to reach MIN_TAG_STEPS, and the note says so
-    assert few.epochs == MIN_TAG_STEPS and f"{MIN_TAG_STEPS} epochs (raised from {SMALL_TAG['epochs']} " in few.note
+    small, large = resolved(lines), resolved(lines + 1)
+    assert small.model.dropout == SMALL_TAG["dropout"] > 0 and small.train.epochs == SMALL_TAG["epochs"]
+    assert large.model.dropout == LARGE_TAG["dropout"] and large.train.epochs == LARGE_TAG["epochs"] != SMALL_TAG["epochs"]
+    assert small.notes() == [
+        f"dropout {SMALL_TAG['dropout']:g}, epochs {SMALL_TAG['epochs']}: the default on a text of at most "
+        f"{SMALL_TAG_TEXT:,} characters; flags choose your own"
+    ]
+    given = resolved(lines, dropout=0.0, epochs=7)
+    assert (given.model.dropout, given.train.epochs, given.notes()) == (0.0, 7, [])
+    only = resolved(lines, dropout=0.0)
+    assert only.train.epochs == SMALL_TAG["epochs"] and only.notes()[0].startswith(f"epochs {SMALL_TAG['epochs']}:")
+    assert resolved(lines + 1, epochs=3).model.dropout == LARGE_TAG["dropout"]
+    few = resolved(20)  # one step per epoch: raised to reach MIN_TAG_STEPS, and the note says so
+    assert few.train.epochs == MIN_TAG_STEPS and f"raised from {SMALL_TAG['epochs']} to reach {MIN_TAG_STEPS} steps" in few.notes()[-1]
+    task = TagTask(TagData([line] * 20), TagModelConfig(layers=1, hidden=4, embed=3, word_buckets=0), few.train)
+    assert task.epochs == few.train.epochs == task.train_config.epochs  # the task chooses nothing
 
 
 def test_the_start_up_summary_says_what_the_size_chose(tmp_path, capsys):
@@ -318,8 +325,11 @@ def test_the_start_up_summary_says_what_the_size_chose(tmp_path, capsys):
     assert main(["tag", "train", str(pairs), "--out", str(run), "--tiny", "--max-steps", "2", "--dropout", "0.1"]) == 0
     err = capsys.readouterr().err
     # 23 windows in batches of 8: 3 steps per epoch, so 100 epochs reach the 300 steps.
-    assert "dropout 0.1" in err and "(100 epochs (raised from 30 to reach 300 steps): the default on a text of at most" in err
-    assert "characters; --epochs chooses your own)" in err
+    assert (
+        "dropout 0.1" in err
+        and "(epochs 100: the default on a text of at most 200,000 characters, raised from 30 to reach 300 steps" in err
+    )
+    assert "flags choose your own)" in err
 
 
 def test_resume_gives_the_same_final_weights(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 import torch
 from conftest import SMALL, one_line_error
 
-from rnnlab import checkpoint, init_from, runs
+from rnnlab import checkpoint, init_from, runs, settings
 from rnnlab.cli import main
 from rnnlab.data import UNK_DISPLAY, Vocab
 from rnnlab.tag import TagModel, TagModelConfig, TagTrainConfig, derive_truecase, train_tagger
@@ -54,7 +54,7 @@ def test_the_forward_direction_starts_as_the_language_model(lm_run, bidirectiona
     in_vocab = Vocab((UNK_DISPLAY, "Z", *sorted(set(SMALL) - {"\n"}, reverse=True)), unk=0)
     cfg = start.model_config({"bidirectional": bidirectional, "word_buckets": 64})
     assert (cfg.cell, cfg.layers, cfg.hidden, cfg.embed) == ("gru", 2, 6, 5)
-    cfg = cfg.__class__(**{**cfg.__dict__, "vocab_size": len(in_vocab), "out_vocab": 3})
+    cfg = settings.replace(cfg, vocab_size=len(in_vocab), out_vocab=3)
     tagger = TagModel(cfg).double().eval()
     load_into(tagger, start.weights_for(cfg, in_vocab))
     tagger.set_word_chars(in_vocab.chars)  # the words are read, but their rows start at zero: they add nothing yet

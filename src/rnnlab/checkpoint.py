@@ -5,13 +5,12 @@ On disk a checkpoint is a plain dict of tensors, numbers, strings, lists and dic
 ``torch.load(weights_only=True)``: a file crafted to run code when unpickled is refused. In
 memory it is a :class:`Checkpoint`: the kind of run, its three configurations, where its text
 came from (with a hash), the weights and the backend they were trained on, a section of the
-task's own state, and where training is. Files of earlier format versions are read by
-migrating their layout (:func:`_migrate`).
+task's own state, where training is, and which rnnlab wrote it. Files of formats 1 to 9 are read
+through :func:`rnnlab.migrations.upgrade`.
 """
 
 from __future__ import annotations
 
-import math
 import pickle
 import warnings
 import zipfile
@@ -21,26 +20,16 @@ from typing import Any, NamedTuple
 
 import torch
 
-from rnnlab import settings
-from rnnlab.cells import resolve_impl
+from rnnlab import __version__, migrations, settings
 from rnnlab.config import DataConfig, ModelConfig, TagDataConfig, TagModelConfig, TagTrainConfig, TrainConfig
 from rnnlab.data import DataSpec, Vocab
 from rnnlab.errors import UserError
 from rnnlab.fileio import BEST, LAST, atomic_write
 
 FORMAT = "rnnlab-checkpoint"
-# Raise when the layout changes, and teach _migrate to read what older versions wrote.
-# 1: the first. 2: impl may be "auto" or "fused"; "precision"; fp16 runs add "scaler".
-# 3: the typed layout below: data_config, data (with the text's hash), backend, task section.
-# 4: train_config has "optimizer" (adamw); earlier runs trained with "adam".
-# 5: train_config has "init_from", the task sections "origin" (both absent: random weights).
-# 6: a tagger's model_config has "word_buckets" and "word_embed" (absent: no word embeddings).
-# 7: a tagger's model_config has "word_dropout" (absent: 0, none); progress has "best_error"
-#    (absent: none yet, so a resumed tagger's next evaluation becomes its best).
-# 8: a tagger's train_config has "val_lines" (absent: "last", the lines those versions held out).
-# 9: a tagger's train_config has the epochs it runs, and model_config its dropout, also where the
-#    setting was not given (chosen by the text's size); absent: 20 epochs, raised to reach 300 steps.
-VERSION = 9
+# A field with a default keeps the format (a reader fills the default); a change an older reader
+# would misread raises it, with a step in migrations.py (docs/architecture.md, "Checkpoint format").
+VERSION = 10
 MIN_VERSION = 1
 # LAST, BEST: the two checkpoints of a run folder, named in fileio (the text reader knows them too).
 
@@ -137,12 +126,14 @@ class Checkpoint:
     rng: dict | None = None
     scaler: dict | None = None  # fp16's loss scaler
     history: list[dict] = field(default_factory=list)  # one record per evaluation
+    written_by: str = "unknown"  # the rnnlab version that wrote the file read; saving writes this one's
     source: str = "the checkpoint"  # the file it was read from, for messages; not saved
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
             "version": VERSION,
+            "written_by": __version__,
             "kind": self.kind,
             "model_config": settings.to_dict(self.model_config),
             "train_config": settings.to_dict(self.train_config),
@@ -176,6 +167,7 @@ class Checkpoint:
                 rng=d.get("rng"),
                 scaler=d.get("scaler"),
                 history=list(d.get("history", [])),
+                written_by=str(d.get("written_by", "unknown")),
                 source=source,
             )
         except (KeyError, TypeError, ValueError, UserError) as e:
@@ -231,32 +223,10 @@ def load(path: Path, kind: str | None = None) -> Checkpoint:
         if key not in raw:
             raise UserError(f"{path} is missing {key!r}; it is not a complete rnnlab checkpoint")
     try:
-        if version < 3:
-            raw = _migrate(raw)
-        if version < 4:
-            raw["train_config"] = {**raw["train_config"], "optimizer": "adam"}  # what those versions trained with
-        if version < 6 and found == "tag":
-            raw["model_config"] = {**raw["model_config"], "word_buckets": 0}  # taggers had no word embeddings
-        if version < 7 and found == "tag":
-            raw["model_config"] = {**raw["model_config"], "word_dropout": 0.0}  # they trained without word dropout
-        if version < 8 and found == "tag":
-            raw["train_config"] = {**raw["train_config"], "val_lines": "last"}  # so a resumed run validates on the same lines
-        if version < 9 and found == "tag" and raw["train_config"].get("epochs") is None:
-            raw["train_config"] = {**raw["train_config"], "epochs": _old_tag_epochs(raw)}
+        raw = migrations.upgrade(raw, version)
     except (KeyError, TypeError, ValueError) as e:
         raise UserError(f"{path} (format version {version}) has a broken description ({type(e).__name__}: {e})") from None
     return Checkpoint.from_dict(raw, str(path))
-
-
-def _old_tag_epochs(raw: dict[str, Any]) -> int | None:
-    """The passes over the data that a tagger of versions before 9 made without --epochs (20,
-    raised to reach 300 steps), so that a resumed run keeps its schedule; None when the
-    checkpoint does not hold its order of lines."""
-    order = (raw.get("task") or {}).get("order")
-    if order is None or not len(order):
-        return None
-    batch = min(int(raw["train_config"].get("batch_size", TagTrainConfig.batch_size)), len(order))
-    return max(20, math.ceil(300 / math.ceil(len(order) / batch)))
 
 
 def weights_problem(e: Exception) -> str:
@@ -280,48 +250,3 @@ def find(run_dir: Path, which: str = "best") -> Path:
     except OSError as e:
         raise UserError(f"cannot read run folder {run_dir}: {e.strerror or e}") from None
     raise UserError(f"{run_dir} is not an rnnlab run (no {LAST} or {BEST} in it)")
-
-
-def _migrate(d: dict[str, Any]) -> dict[str, Any]:
-    """A version-1 or -2 layout (flat) in version 3's. Missing settings take the values those
-    versions used: impl "torch" was the only backend of version 1, and precision fp32."""
-    model = dict(d["model_config"])
-    train = dict(d.get("train_config", {}))
-    progress = dict(d.get("progress", {}))
-    if d["kind"] == "lm":
-        spec = d.get("corpus_spec") or {}
-        chars = (d.get("corpus") or {}).get("chars", 0)
-        if not spec:
-            data = DataSpec("text", (), chars)  # trained from Python on a text in memory
-        elif spec.get("embedded"):
-            data = DataSpec("embedded", ("jargon",), chars)
-        else:
-            data = DataSpec("files", tuple(spec.get("paths", ())), chars)
-        data_config = {k: spec[k] for k in ("encoding", "min_count") if k in spec}
-        task = {"vocab": d["vocab"], "carried_state": d.get("carried_state")}
-    else:
-        model["vocab_size"] = model.pop("in_vocab")
-        train.pop("seq_len", None)  # a tag batch is whole lines
-        spec = d.get("data_spec") or {}
-        embedded = bool(spec.get("derive")) and not spec.get("paths")
-        names = ("french" if spec.get("derive") == "diacritics" else "jargon",) if embedded else tuple(spec.get("paths", ()))
-        data = DataSpec("embedded" if embedded else "files", names, (d.get("data") or {}).get("chars", 0))
-        data_config = {k: spec[k] for k in ("encoding", "derive", "skip_bad", "max_len") if k in spec}
-        shuffle = d.get("shuffle") or {}
-        task = {"in_vocab": d["vocab"], "out_vocab": d["out_vocab"], "shuffle": shuffle.get("generator"), "order": shuffle.get("order")}
-    batch = d.get("batch_size", train.get("batch_size"))
-    return {
-        "kind": d["kind"],
-        "model_config": model,
-        "train_config": train,
-        "data_config": data_config,
-        "data": data.to_dict(),
-        "model": d["model"],
-        "backend": resolve_impl(model.get("impl", "torch"), model.get("cell", "lstm"), "cpu", batch),
-        "task": task,
-        "progress": progress,
-        "optimizer": d.get("optimizer"),
-        "rng": d.get("rng"),
-        "scaler": d.get("scaler"),
-        "history": d.get("history", []),
-    }

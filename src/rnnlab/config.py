@@ -190,30 +190,9 @@ class ModelConfig(RecurrentConfig):
         return self.norm != "none" or self.residual or self.variational
 
 
-# What an unset tagger --dropout and --epochs become: a text of at most SMALL_TAG_TEXT characters
-# (all its lines) takes SMALL_TAG, any larger one LARGE_TAG. A small text is passed over many
-# times within any budget and is learnt by heart without dropout; on a large one, dropout slows
-# what the budget can teach. Measured: docs/tag.md, "Small texts".
-SMALL_TAG_TEXT = 200_000
-SMALL_TAG = {"dropout": 0.3, "epochs": 30}
-LARGE_TAG = {"dropout": 0.0, "epochs": 20}
-MIN_TAG_STEPS = 300  # without --epochs, a file of few lines still gets this many steps
-
-
-def tag_defaults(chars: int) -> dict[str, float | int]:
-    """The unset tagger settings (SMALL_TAG or LARGE_TAG) for training lines of ``chars`` characters in all."""
-    return dict(SMALL_TAG if chars <= SMALL_TAG_TEXT else LARGE_TAG)
-
-
-def _by_size(key: str) -> str:
-    return f"{SMALL_TAG[key]:g} on a text of at most {SMALL_TAG_TEXT:,} characters, else {LARGE_TAG[key]:g}"
-
-
 @dataclass(frozen=True)
 class TagModelConfig(RecurrentConfig):
     """Embedding (or one-hot) -> recurrent layers (bidirectional by default) -> Linear per position."""
-
-    dropout: float | None = override(RecurrentConfig, "dropout", None, unset=_by_size("dropout"))
 
     hidden: int = override(RecurrentConfig, "hidden", 128, help="units per layer and direction")
     embed: int = override(RecurrentConfig, "embed", 64, help="character embedding size (unused with --one-hot)")
@@ -306,9 +285,6 @@ class TagTrainConfig(LoopConfig):
     """How ``rnnlab tag train`` trains: shuffled batches of whole lines."""
 
     batch_size: int = override(LoopConfig, "batch_size", 32, help="lines (windows) per batch")
-    epochs: int | None = override(
-        LoopConfig, "epochs", None, unset=f"{_by_size('epochs')}; raised to reach {MIN_TAG_STEPS} steps on a file of few lines"
-    )
     val_fraction: float = override(
         LoopConfig, "val_fraction", LoopConfig.val_fraction, help="the fraction of the lines held out for validation (see --val-lines)"
     )

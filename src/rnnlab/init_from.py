@@ -111,6 +111,11 @@ class Start:
         net.load_state_dict(self.weights_for(vocab))
         return net.eval()
 
+    @property
+    def provides(self) -> tuple[str, ...]:
+        """The model settings a run started from this model takes from it: all of them."""
+        return tuple(f.name for f in settings.fields(ModelConfig))
+
     def origin(self, vocab: Vocab) -> dict[str, Any]:
         """What the new run records about where its weights came from."""
         p = self.ckpt.progress
@@ -122,6 +127,14 @@ class Start:
             "source_vocab": len(self.vocab),
             "new_chars": len(vocab) - len(self.vocab),
         }
+
+
+def origin_text(origin: dict[str, Any]) -> str:
+    """Where a run's weights came from (:meth:`Start.origin`), in words, for its start-up summary."""
+    val = f", validation {origin['best_val']:.3f} bits/char" if origin.get("best_val") is not None else ""
+    new = origin.get("new_chars", 0)
+    grown = f"; {new} new character{'s' * (new != 1)} added to its {origin['source_vocab']}" if new else ""
+    return f"started from {origin['init_from']}: its weights after {origin['step']:,} steps{val}{grown}"
 
 
 def read(name: str) -> Start:

@@ -14,15 +14,15 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
-from rnnlab import defaults, memory
+from rnnlab import memory
 from rnnlab.config import DataConfig, ModelConfig, SampleConfig, TrainConfig
 from rnnlab.data import Vocab, corpus_from_text, load_corpus
 from rnnlab.errors import UserError
 from rnnlab.model import CharRNN
 from rnnlab.runs import load_model
-from rnnlab.sampling import generate
+from rnnlab.sampling import generate, seeded
 from rnnlab.scoring import check_scored, per_char, score_ids
-from rnnlab.settings import replace, to_dict
+from rnnlab.settings import replace
 
 
 class LanguageModel:
@@ -87,30 +87,25 @@ class LanguageModel:
             ids = torch.tensor([start])
         return ids.to(self.device)[None, :].expand(num, -1).contiguous()  # (num, P)
 
-    def iter_sample(self, length: int, prime: str = "", num: int = 1, keep: bool = False, **sampling) -> Iterator[list[str]]:
-        """Yield one character per sample at every step (``num`` samples side by side); ``sampling``
-        are :class:`~rnnlab.config.SampleConfig`'s other fields (``temperature``, ``top_k``,
-        ``top_p``, ``greedy``, ``seed``). Checked here, before the first character, the memory
-        too (:mod:`rnnlab.memory`): ``keep`` says the caller keeps every character drawn."""
-        cfg = SampleConfig(length=length, **sampling)
+    def iter_sample(self, sampling: SampleConfig | int, prime: str = "", num: int = 1, keep: bool = False, **fields) -> Iterator[list[str]]:
+        """Yield one character per sample at every step (``num`` samples side by side), drawn as ``sampling``
+        says: a :class:`~rnnlab.config.SampleConfig`, or its length with ``fields`` its other fields (``temperature``,
+        ``top_k``, ``top_p``, ``greedy``, ``seed``). Checked here, before the first character, the memory too
+        (:mod:`rnnlab.memory`): ``keep`` says the caller keeps every character drawn."""
+        cfg = replace(sampling, **fields) if isinstance(sampling, SampleConfig) else SampleConfig(length=sampling, **fields)
         if num < 1:
             raise UserError(f"num must be at least 1, got {num}")
         est = memory.sampling_estimate(self.model.cfg, num, cfg.length, max(1, len(prime)), keep=keep)
         memory.check(est, memory.device_limit(self.device))
-        g = torch.Generator(device=self.device)
-        if cfg.seed is None:
-            g.seed()
-        else:
-            g.manual_seed(cfg.seed)
-        filters = {k: getattr(cfg, k) for k in ("temperature", "top_k", "top_p", "greedy")}
-        steps = generate(self.model, self.prime_ids(prime, num, g), cfg.length, g, self.vocab.unk, **filters)
+        g = seeded(cfg, self.device)
+        steps = generate(self.model, self.prime_ids(prime, num, g), cfg.length, g, self.vocab.unk, cfg)
         # On a GPU, reading ids back to the host every character would stall the queue of work
         # each time; collecting a block of steps first keeps it fed.
         return decode_steps(steps, self.vocab, 1 if self.device.type == "cpu" else 32)
 
-    def sample(self, length: int, prime: str = "", **sampling) -> str:
-        """``prime`` followed by ``length`` generated characters (``sampling``: as :meth:`iter_sample`)."""
-        return prime + "".join(step[0] for step in self.iter_sample(length, prime, keep=True, **sampling))
+    def sample(self, sampling: SampleConfig | int, prime: str = "", **fields) -> str:
+        """``prime`` followed by the generated characters (``sampling``, ``fields``: as :meth:`iter_sample`)."""
+        return prime + "".join(step[0] for step in self.iter_sample(sampling, prime, keep=True, **fields))
 
     def evaluate(self, text: str, chunk: int = 1024) -> dict:
         """Cross-entropy of ``text``: each character predicted from all before it (one pass,
@@ -159,41 +154,31 @@ def train_lm(
     init_from: str | os.PathLike | None = None,
     overwrite: bool = False,
 ) -> LanguageModel:
-    """Train from a string or files without the CLI (``model=None``: the default recipe for
-    ``config.max_time``, as ``rnnlab train``: its model, and its training settings where
-    ``config`` leaves the field defaults); checkpoints go to ``out`` when given, and
-    ``rnnlab train --resume OUT`` continues the run (given the same text again as PATH when it
-    came from a string). A folder that already holds a run is refused, as by ``rnnlab train``;
-    ``overwrite=True`` replaces that run.
+    """Train from a string or files without the CLI, as ``rnnlab train`` does: the fields passed
+    to ``model``, ``config`` and ``data`` (even at a default value) are the settings given, and
+    :func:`rnnlab.resolve.resolve` decides the others (the budget recipe for ``config.max_time``,
+    the fine-tuning recipe and the model's own shape with ``init_from``). Checkpoints go to
+    ``out`` when given, and ``rnnlab train --resume OUT`` continues the run (given the same text
+    again as PATH when it came from a string). A folder that already holds a run is refused, as
+    by ``rnnlab train``; ``overwrite=True`` replaces that run.
 
     ``init_from`` (or ``config.init_from``): start from a trained model's weights, as
-    ``--init-from``: a run folder, a checkpoint file, or ``"base"``. Its model settings are
-    used; ``model``, if given, may change only those that keep the weights' shape; with
-    ``model=None`` the fine-tuning recipe (``rnnlab/recipes/finetune.toml``) sets the dropout,
-    and the training settings that ``config`` leaves at their defaults."""
+    ``--init-from``: a run folder, a checkpoint file, or ``"base"``; a given model setting that
+    would change its shape is refused."""
     from rnnlab.init_from import read
+    from rnnlab.resolve import given_in, python_label, resolve
     from rnnlab.training import LMTask, Trainer, rundir
 
     if (text is None) == (paths is None):
         raise UserError("give exactly one of text= or paths=")
-    data = data or DataConfig()
-    config = config or TrainConfig()
-    if init_from is not None:
-        config = replace(config, init_from=str(init_from))
-    start = read(config.init_from) if config.init_from else None
-    if start is not None:
-        if model is None:  # as --init-from: the fine-tuning recipe
-            asked, config = defaults.model_values(defaults.FINETUNE), defaults.with_training_values(config, defaults.FINETUNE)
-        else:
-            asked = {k: v for k, v in to_dict(model).items() if v != getattr(ModelConfig(), k)}
-        model = start.model_config(asked, lambda key: f"model.{key}")
+    given = given_in(data, model, config, init_from=init_from)
+    start = read(given["init_from"]) if given.get("init_from") else None
+    data, model, config = resolve("lm", given, start, label=python_label("lm")).configs
     grow = start.grow if start is not None else None
     if text is not None:
         corpus = corpus_from_text(text, min_count=data.min_count, grow=grow)
     else:
         corpus = load_corpus(paths, encoding=data.encoding, min_count=data.min_count, grow=grow)
-    if model is None:
-        model, config = defaults.default_configs(config)
     trainer = Trainer(LMTask(corpus, model, config, data, start), run_dir=out, hooks=hooks)  # refusals come before the folder
     if out is not None:
         rundir.create(out, overwrite)

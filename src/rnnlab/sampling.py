@@ -54,6 +54,22 @@ def probabilities(logits: torch.Tensor, temperature: float = 1.0, top_k: int | N
     return probs
 
 
+DEFAULT = SampleConfig()  # temperature 1, no top-k or top-p
+
+
+def filter_of(sampling: SampleConfig) -> tuple[float, int | None, float | None]:
+    """``sampling``'s (temperature, top_k, top_p) for :func:`probabilities`, greedy as temperature 0: what :func:`choose_many` groups by."""
+    if not isinstance(sampling, SampleConfig):
+        raise TypeError(f"sampling settings are a rnnlab.config.SampleConfig, got {type(sampling).__name__}")
+    return (0.0, None, None) if sampling.greedy or sampling.temperature == 0 else (sampling.temperature, sampling.top_k, sampling.top_p)
+
+
+def seeded(sampling: SampleConfig, device: torch.device | str) -> torch.Generator:
+    """A generator on ``device`` seeded with ``sampling.seed``, else a fresh seed: one for ``rnnlab sample`` and the server."""
+    g = torch.Generator(device=device)
+    return g.manual_seed(g.seed() if sampling.seed is None else sampling.seed)
+
+
 DRAW_BLOCK = 64  # steps of uniforms drawn from a generator per call
 # The largest uniform handed out: below it, u * total < total in float32 for any total > 0 (the
 # exact product is at least one ulp below it), so the inverse CDF never runs off the end.
@@ -85,14 +101,14 @@ class Draws:
 
 
 def choose(
-    logits: torch.Tensor, draws: Draws | torch.Generator | None, greedy: bool = False, banned: int | None = None, **filters
+    logits: torch.Tensor, draws: Draws | torch.Generator | None, sampling: SampleConfig = DEFAULT, banned: int | None = None
 ) -> torch.Tensor:
     """(B, V) logits -> (B,) next ids: :func:`choose_many` with one request of B rows. A
     generator (or None, the global one) draws this one step's numbers (as a ``Draws`` would,
     on the CPU, where a block of uniforms is the same numbers as that many single draws)."""
     if not isinstance(draws, Draws):
         draws = Draws(draws, logits.shape[0], block=1)
-    return choose_many(logits, [(logits.shape[0], draws, {"greedy": greedy, **filters})], banned)
+    return choose_many(logits, [(logits.shape[0], draws, sampling)], banned)
 
 
 def ban(logits: torch.Tensor, banned: int | None) -> torch.Tensor:
@@ -113,22 +129,20 @@ def inverse_cdf(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     return torch.searchsorted(cdf, x[:, None], right=True)[:, 0]  # (R,)
 
 
-def choose_many(logits: torch.Tensor, parts: list[tuple[int, Draws | None, dict]], banned: int | None = None) -> torch.Tensor:
+def choose_many(logits: torch.Tensor, parts: list[tuple[int, Draws | None, SampleConfig]], banned: int | None = None) -> torch.Tensor:
     """(B, V) logits of several requests, stacked in order -> (B,) ids. ``parts``: per request,
-    its number of rows, its :class:`Draws` and its :func:`choose` settings (``greedy``,
-    ``temperature``, ``top_k``, ``top_p``). Each request's rows are drawn exactly as
-    :func:`choose` alone would draw them (the filters act row by row; each request's draws give
-    only its own rows' numbers), but the filtering runs once per distinct setting instead of
-    once per request. Greedy rows draw no number. ``banned``: an id never chosen (:func:`ban`)."""
+    its number of rows, its :class:`Draws` and its ``SampleConfig``. Each request's rows are
+    drawn exactly as :func:`choose` alone would draw them (the filters act row by row; each
+    request's draws give only its own rows' numbers), but the filtering runs once per distinct
+    :func:`filter_of` instead of once per request. Greedy rows draw no number. ``banned``: an id
+    never chosen (:func:`ban`)."""
     logits = ban(logits, banned)
     starts = [0]
     for n, _, _ in parts:
         starts.append(starts[-1] + n)
     by_setting: dict[tuple, list[int]] = {}
-    for i, (_, _, f) in enumerate(parts):
-        t = f.get("temperature", 1.0)
-        key = (bool(f.get("greedy")) or t == 0, t, f.get("top_k"), f.get("top_p"))
-        by_setting.setdefault(key, []).append(i)
+    for i, (_, _, sampling) in enumerate(parts):
+        by_setting.setdefault(filter_of(sampling), []).append(i)
     if len(by_setting) == 1:  # the usual case: one setting for all, no gathering of rows
         return _choose_rows(logits, parts, *next(iter(by_setting.items())))
     out = torch.empty(logits.shape[0], dtype=torch.long, device=logits.device)
@@ -140,10 +154,9 @@ def choose_many(logits: torch.Tensor, parts: list[tuple[int, Draws | None, dict]
 
 def _choose_rows(logits: torch.Tensor, parts: list, setting: tuple, members: list[int]) -> torch.Tensor:
     """(R, V) logits of the requests ``members`` of ``parts``, which share ``setting`` -> (R,) ids."""
-    greedy, temperature, top_k, top_p = setting
-    if greedy:
+    if setting[0] == 0:  # greedy: what probabilities() gives all its mass to, without a draw
         return torch.nan_to_num(logits.float(), nan=float("-inf")).argmax(dim=-1)
-    probs = probabilities(logits, temperature, top_k, top_p)  # (R, V)
+    probs = probabilities(logits, *setting)  # (R, V)
     # One uniform per row and a search of the cumulative sum: a single tensor built from the
     # requests' floats, where a random fill per request cost a call into torch each.
     u = torch.tensor([x for i in members for x in parts[i][1].next()], dtype=torch.float32, device=logits.device)  # (R,)
@@ -177,12 +190,16 @@ def read_prime(model, prime_ids: torch.Tensor):
 
 @torch.no_grad()
 def generate(
-    model, prime_ids: torch.Tensor, length: int, generator: torch.Generator | None = None, banned: int | None = None, **sampling
+    model,
+    prime_ids: torch.Tensor,
+    length: int,
+    generator: torch.Generator | None = None,
+    banned: int | None = None,
+    sampling: SampleConfig = DEFAULT,
 ) -> Iterator[torch.Tensor]:
-    """Yield ``length`` steps of (B,) ids, continuing ``prime_ids`` (B, P) with P >= 1; ``sampling``
-    are :class:`~rnnlab.config.SampleConfig`'s ``temperature``, ``top_k``, ``top_p`` and ``greedy``;
-    ``banned``: an id never drawn (the vocabulary's unknown symbol)."""
-    cfg = SampleConfig(**sampling)
+    """Yield ``length`` steps of (B,) ids, continuing ``prime_ids`` (B, P) with P >= 1, each drawn
+    through ``sampling``'s filter (:func:`filter_of`; its length and seed are the caller's
+    ``length`` and ``generator``); ``banned``: an id never drawn (the vocabulary's unknown symbol)."""
     was_training = model.training
     model.eval()
     try:
@@ -191,7 +208,7 @@ def generate(
         draws = Draws(generator, ids.shape[0])
         for _ in range(length):
             logits = step(ids)  # (B, V)
-            ids = choose(logits, draws, cfg.greedy, banned, temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p)
+            ids = choose(logits, draws, sampling, banned)
             yield ids
     finally:
         model.train(was_training)

@@ -42,10 +42,23 @@ class Setting:
 
 @dataclass(frozen=True)
 class Settings:
-    """The base of config classes: every field is coerced and checked when one is made."""
+    """The base of config classes: every field is coerced and checked when one is made, and an
+    instance remembers which fields its maker passed (:func:`given`): ``ModelConfig(dropout=0.0)``
+    gives dropout, even at its default value, and leaves every other setting to the resolver."""
+
+    def __new__(cls, *args: Any, **kwargs: Any):
+        self = super().__new__(cls)
+        names = [f.name for f in dataclasses.fields(cls)]
+        object.__setattr__(self, "_given", frozenset(names[: len(args)]) | frozenset(kwargs))
+        return self
 
     def __post_init__(self):
         validate(self)
+
+
+def given(obj: Settings | None) -> dict[str, Any]:
+    """The settings ``obj``'s maker passed (or changed with :func:`replace`), with their values."""
+    return {} if obj is None else {k: getattr(obj, k) for k in sorted(getattr(obj, "_given", ()))}
 
 
 def setting(default: Any, help: str, **kw: Any) -> Any:
@@ -213,7 +226,10 @@ def unknown_keys(d: Iterable[str], known: Iterable[str], where: str, flags: Iter
 
 
 def replace(obj: T, **changes: Any) -> T:
-    return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+    """``obj`` with ``changes``; what it had been given stays given, and the changes are given too."""
+    new = dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+    object.__setattr__(new, "_given", getattr(obj, "_given", frozenset()) | frozenset(changes))
+    return new
 
 
 def read_toml(path: str, known: Mapping[str, tuple[type, dataclasses.Field]], flags: Iterable[str] = ()) -> dict[str, Any]:
@@ -230,6 +246,7 @@ def read_toml(path: str, known: Mapping[str, tuple[type, dataclasses.Field]], fl
         raise UserError(f"cannot read {path}: {e.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"{path} is not valid TOML: {e}") from None
+    data = {**{k: v for k, v in data.items() if not (k in TABLES and isinstance(v, dict))}, **_tables(data)}
     unknown_keys(data, known, path, flags)
     out = {}
     for key, value in data.items():
@@ -245,13 +262,30 @@ def read_toml(path: str, known: Mapping[str, tuple[type, dataclasses.Field]], fl
     return out
 
 
-def to_toml(sections: Iterable[tuple[str, Any]]) -> str:
-    """The settings of config instances as TOML that :func:`read_toml` reads back (None is left
-    out: TOML has no null); each section starts with a comment naming it."""
+TABLES = ("data", "model", "training")  # the tables --print-config writes; a file may use them or plain keys
+
+
+def _tables(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys of ``data``'s TABLES, as if written at the top level."""
+    return {k: v for t in TABLES if isinstance(data.get(t), dict) for k, v in data[t].items()}
+
+
+def to_toml(sections: Iterable[tuple[str, Any]], sources: Mapping[str, str] | None = None, open_: Mapping[str, str] | None = None) -> str:
+    """The settings of config instances as TOML tables (``[model]`` ...) that :func:`read_toml`
+    reads back, each value with a comment naming its source where ``sources`` has one. A setting
+    that is None (TOML has no null), or named in ``open_`` (a rule that decides it later, in
+    words), is a comment line."""
     import tomli_w
 
     parts = []
     for title, obj in sections:
-        values = {k: v for k, v in to_dict(obj, internal=False).items() if v is not None}
-        parts.append(f"# {title}\n" + tomli_w.dumps(values))
+        lines = [f"[{title}]"]
+        for f in fields(obj):
+            value, note = getattr(obj, f.name), (sources or {}).get(f.name)
+            if f.name in (open_ or {}) or value is None:
+                what = (open_ or {}).get(f.name) or spec(f).unset or "none"
+                lines.append(f"# {f.name}: {what}" + (f" ({note})" if note else ""))
+            else:
+                lines.append(tomli_w.dumps({f.name: value}).strip() + (f"  # {note}" if note else ""))
+        parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)

@@ -43,10 +43,11 @@ def _parser(cls: type, f: dataclasses.Field):
     return parse
 
 
-def help_text(cls: type, f: dataclasses.Field) -> str:
+def help_text(cls: type, f: dataclasses.Field, default: str | None = None) -> str:
+    """The flag's help: the setting's, and its default (``default``: what the resolver says instead)."""
     kind, optional = settings.value_type(cls, f.name)
     unset = f", also as '{NONE}'" if f.default is None and optional and kind in (int, float) else ""
-    return f"{settings.spec(f).help} (default: {settings.default_text(f)}{unset})".replace("%", "%%")
+    return f"{settings.spec(f).help} (default: {default or settings.default_text(f)}{unset})".replace("%", "%%")
 
 
 def add_settings(
@@ -56,18 +57,24 @@ def add_settings(
     only: Iterable[str] | None = None,
     defaults: bool = False,
     groups: dict[str, argparse._ArgumentGroup] | None = None,
+    defaults_shown: dict[str, str] | None = None,
 ) -> None:
     """One flag per user-facing field of config class ``cls`` (or of those named in ``only``),
     in a help group called ``title`` (or, for a field named in ``groups``, that group). With
     ``defaults`` a flag not given takes the field's default; otherwise it is left out of the
-    parsed arguments (see :func:`given`)."""
+    parsed arguments (see :func:`given`). ``defaults_shown``: the help's default of a setting
+    that a recipe or rule chooses."""
     own = None
     for f in settings.fields(cls):
         if only is not None and f.name not in only:
             continue
         group = (groups or {}).get(f.name) or own or (own := parser.add_argument_group(title))
         s = settings.spec(f)
-        kw: dict[str, Any] = {"dest": f.name, "default": f.default if defaults else argparse.SUPPRESS, "help": help_text(cls, f)}
+        kw: dict[str, Any] = {
+            "dest": f.name,
+            "default": f.default if defaults else argparse.SUPPRESS,
+            "help": help_text(cls, f, (defaults_shown or {}).get(f.name)),
+        }
         if settings.value_type(cls, f.name)[0] is bool:
             kw["action"] = argparse.BooleanOptionalAction
         else:

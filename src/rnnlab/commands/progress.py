@@ -63,8 +63,9 @@ fmt_duration = tqdm.format_interval  # 125 s -> "02:05"
 fmt_rate = tqdm.format_sizeof  # 12345.6 characters/s -> "12.3k"
 
 
-def summary(trainer: Trainer, batch: str, changes: dict[str, tuple[Any, Any]], model_note: str | None = None) -> str:
-    """The start-up message: data, model (and why this one, when rnnlab chose it), schedule, and what a resume changed."""
+def summary(trainer: Trainer, batch: str, changes: dict[str, tuple[Any, Any]], notes: list[str] | None = None) -> str:
+    """The start-up message: data, model, the settings a recipe or rule chose (``notes``, from
+    :meth:`rnnlab.resolve.Resolved.notes`) and the task's own notes, schedule, and what a resume changed."""
     m, cfg, p, task = trainer.task.model_config, trainer.config, trainer.progress, trainer.task
     backend = f"impl {m.impl} -> {trainer.backend}" if m.impl == "auto" else f"impl {trainer.backend}"
     lines = [
@@ -73,9 +74,7 @@ def summary(trainer: Trainer, batch: str, changes: dict[str, tuple[Any, Any]], m
         f"{m.cell.upper()} ({backend}), {', '.join(m.extras())}, "
         f"{sum(t.numel() for t in trainer.model.parameters()):,} parameters, on {trainer.device}"
         + (f" ({cfg.precision} autocast)" if cfg.precision != "fp32" else ""),
-        *([f"  ({model_note}; model flags choose your own)"] if model_note else []),
-        *([f"  ({note})"] if (note := getattr(task, "note", None)) else []),
-        *([f"  ({started(origin)})"] if (origin := getattr(task, "origin", None)) else []),
+        *(f"  ({note})" for note in [*(notes or []), *task.notes()]),
         f"training: {batch}, {task.steps_per_epoch} steps per epoch, lr {cfg.lr:g} ({cfg.schedule}), "
         f"up to {p.total_steps} steps" + (f" or {fmt_duration(cfg.max_time)}" if cfg.max_time else ""),
     ]
@@ -96,21 +95,13 @@ def extension(trainer: Trainer) -> str:
     return f"the run's end moved: the cosine schedule is refitted to end at {end}, as if planned so from the start; --schedule constant keeps the rate at --lr instead"
 
 
-def started(origin: dict[str, Any]) -> str:
-    """Where the weights came from, in words (``init_from.Start.origin``)."""
-    val = f", validation {origin['best_val']:.3f} bits/char" if origin.get("best_val") is not None else ""
-    new = origin.get("new_chars", 0)
-    grown = f"; {new} new character{'s' * (new != 1)} added to its {origin['source_vocab']}" if new else ""
-    return f"started from {origin['init_from']}: its weights after {origin['step']:,} steps{val}{grown}"
-
-
 class ProgressDisplay(Hooks):
     """Trainer hooks that draw the summary, the bar and each evaluation on standard error."""
 
     def __init__(
-        self, quiet: bool, batch: str, changes: dict[str, tuple[Any, Any]] | None = None, stream=None, model_note: str | None = None
+        self, quiet: bool, batch: str, changes: dict[str, tuple[Any, Any]] | None = None, stream=None, notes: list[str] | None = None
     ):
-        self.quiet, self.batch, self.changes, self.model_note = quiet, batch, changes or {}, model_note
+        self.quiet, self.batch, self.changes, self.notes = quiet, batch, changes or {}, notes or []
         self.stream = stream or sys.stderr
         self.bar: std_tqdm | None = None
         self.last_val: float | None = None
@@ -131,7 +122,7 @@ class ProgressDisplay(Hooks):
     def on_start(self, trainer: Trainer) -> None:
         if self.quiet:
             return
-        self.write(summary(trainer, self.batch, self.changes, self.model_note))
+        self.write(summary(trainer, self.batch, self.changes, self.notes))
         p = trainer.progress
         # leave=False until close(): a run that ends in an error never reaches on_end, and tqdm
         # would draw the bar again when it is collected, after the error line; so it only clears it.

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rnnlab import settings
 from rnnlab.commands.flags import add_load_args, add_settings, parsed
 from rnnlab.config import LoadConfig, SampleConfig
 
@@ -33,7 +32,7 @@ def run(args) -> int:
     lm = load(args.run_dir, which=where.checkpoint, device=where.device)
     out = sys.stdout
     # With --num above 1 every text is kept until all are done (and checked for memory as such).
-    steps = lm.iter_sample(prime=args.prime, num=args.num, keep=args.num > 1, **settings.to_dict(cfg))
+    steps = lm.iter_sample(cfg, args.prime, num=args.num, keep=args.num > 1)
     if args.num == 1:
         out.write(args.prime)
         out.flush()

@@ -50,7 +50,14 @@ COMMAND = training.TrainingCommand(
     batch=lambda task: f"batch {task.batch_size} lines",
     next_step="use it: rnnlab tag predict {out} TEXT",
     start=_start,
+    size=lambda data, resolved: _size(data, resolved),
 )
+
+
+def _size(data, resolved):
+    from rnnlab.tag.task import text_size
+
+    return text_size(data, resolved)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

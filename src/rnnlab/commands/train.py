@@ -22,13 +22,6 @@ def _start(name: str):
     return init_from.read(name)
 
 
-def _default_recipe(values):
-    from rnnlab import defaults
-
-    recipe = defaults.for_run(values.get("max_time"), values.get("init_from"))
-    return defaults.recipe_values(recipe), defaults.describe(recipe, values.get("max_time"))
-
-
 def _task(corpus, model, train, data, start=None):
     from rnnlab.training import LMTask
 
@@ -47,7 +40,6 @@ COMMAND = training.TrainingCommand(
     make_task=_task,
     batch=lambda task: f"batch {task.batch_size} x seq {task.train_config.seq_len}",
     next_step="sample it: rnnlab sample {out}",
-    default_recipe=_default_recipe,
     start=_start,
 )
 

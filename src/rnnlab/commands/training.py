@@ -2,11 +2,12 @@
 
 Each command describes itself with a :class:`TrainingCommand` (its settings classes, its tiny
 recipe, how to read its data, how to make its task); everything else is here: the flags, the
-config files, what ``--resume`` may change, the run folder, signals and the closing message.
+config files, the run folder, signals and the closing message.
 
-Settings come, later ones winning, from the defaults, ``--tiny`` (a recipe shipped in
-``rnnlab/recipes/``), ``--config FILE.toml`` and the flags. ``--print-config`` prints the result
-as TOML that ``--config`` reads, and stops.
+The settings given are, later ones winning, ``--tiny`` (a recipe shipped in ``rnnlab/recipes/``),
+``--config FILE.toml`` and the flags; :func:`rnnlab.resolve.resolve` decides the rest, as it
+does for the Python API. ``--print-config`` prints what would run, each value with where it came
+from, as TOML that ``--config`` reads, and stops.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnlab import settings
-from rnnlab.commands.flags import add_settings, build, flag, given
+from rnnlab.commands.flags import add_settings, flag, given
 from rnnlab.errors import UserError
 
 
@@ -43,8 +44,8 @@ class TrainingCommand:
     make_task: Callable  # (data, model config, train config, data config) -> Task
     batch: Callable  # task -> "batch 16 x seq 32"
     next_step: str  # printed at the end, with {out}
-    default_recipe: Callable | None = None  # the settings asked -> (recipe's settings, why), used when no model setting is given
     start: Callable | None = None  # --init-from's name -> init_from.Start, for a command that has the setting
+    size: Callable | None = None  # (data, resolved) -> resolve.TextSize, for a command whose defaults follow its text
 
     @property
     def sections(self) -> tuple[tuple[str, type], ...]:
@@ -92,8 +93,38 @@ def add_arguments(p: argparse.ArgumentParser, cmd: TrainingCommand) -> None:
     for name, kw in OWN_FLAGS.items():
         kw = {**kw, "help": kw["help"].format(prefix=cmd.out_prefix)}
         groups[help_group(name, "run control")].add_argument(flag(name), **kw)
+    shown = help_defaults(cmd.kind)
     for section, cls in cmd.sections:
-        add_settings(p, cls, section, groups={f.name: groups[help_group(f.name, section)] for f in settings.fields(cls)})
+        add_settings(
+            p, cls, section, groups={f.name: groups[help_group(f.name, section)] for f in settings.fields(cls)}, defaults_shown=shown
+        )
+
+
+def help_defaults(kind: str) -> dict[str, str]:
+    """What --help says of each setting that a recipe, a rule or the --init-from model chooses,
+    asked of the resolver itself: a language model's value for each budget and with
+    --init-from; a tagger's rule by the size of its text, and its sizes with --init-from."""
+    from rnnlab import resolve as r
+
+    model_fields = {f.name for f in settings.fields(r.SECTIONS[kind][1])}
+    if kind == "tag":
+        shape = {k: f"{getattr(r.resolve('tag', {}).model, k)}; with --init-from, the language model's" for k in r.TAG_SHAPE}
+        return {**shape, **{k: r.tag_rule_text(k) for k in r.SMALL_TAG}}
+    rows: dict[str, list[str]] = {}
+    for when, asked in [(x.when, {"max_time": x.up_to}) for x in r.BY_BUDGET] + [(r.FINETUNE.when, {"init_from": "base"})]:
+        resolved = r.resolve("lm", asked)
+        values = {k: v for c in resolved.configs for k, v in settings.to_dict(c, internal=False).items()}
+        for key, value in values.items():
+            source, shown = resolved.sources[key], f"{value:g}" if isinstance(value, float) else str(value)
+            if key in asked:
+                continue
+            if source.startswith("recipes/"):
+                rows.setdefault(key, []).append(f"{shown} {when} ({source.split(',')[0]})")
+            elif "init_from" in asked and key in model_fields:
+                rows.setdefault(key, []).append(f"the model's own {when}")
+            else:
+                rows.setdefault(key, []).append(f"{shown} {when}")
+    return {k: "; ".join(v) for k, v in rows.items() if any("(recipes/" in x or "model's own" in x for x in v)}
 
 
 def help_group(name: str, section: str) -> str:
@@ -101,9 +132,8 @@ def help_group(name: str, section: str) -> str:
     return next((title for title, names in HELP_GROUPS.items() if name in names), "schedule" if section == "training" else section)
 
 
-def _asked(args, cmd: TrainingCommand) -> tuple[dict[str, Any], str | None]:
-    """The settings asked for: the tiny recipe, then the config files, then the flags; and, when
-    none of them is a model setting, the command's default recipe for the budget under them (with why)."""
+def _given(args, cmd: TrainingCommand) -> dict[str, Any]:
+    """The settings given: the tiny recipe, then the config files, then the flags."""
     known = cmd.known()
     values: dict[str, Any] = {}
     if args.tiny:
@@ -112,34 +142,16 @@ def _asked(args, cmd: TrainingCommand) -> tuple[dict[str, Any], str | None]:
     for path in args.config:
         values.update(settings.read_toml(path, known, OWN_FLAGS))
     values.update(given(args, [cls for _, cls in cmd.sections]))
-    chosen = any(f.name in values for f in settings.fields(cmd.model))
-    if cmd.default_recipe is None or args.resume or chosen:
-        return values, None
-    recipe, why = cmd.default_recipe(values)
-    return {**recipe, **values}, why
+    return values
 
 
-def _resumed(ckpt, asked: dict[str, Any], cmd: TrainingCommand):
-    """The run's settings with what may change on resume changed; anything else refused."""
-    known = cmd.known()
-    current = {**settings.to_dict(ckpt.data_config), **settings.to_dict(ckpt.model_config), **settings.to_dict(ckpt.train_config)}
-    changes = {}
-    for key, value in asked.items():
-        if value == current.get(key):
-            continue
-        if not settings.spec(known[key][1]).resume:
-            raise UserError(f"{flag(key)} cannot change when a run is resumed (the run has {current.get(key)!r}); start a new run instead")
-        changes[key] = (current.get(key), value)
-    new = {k: v for k, (_, v) in changes.items()}
-    configs = [
-        settings.replace(c, **{k: v for k, v in new.items() if hasattr(c, k)})
-        for c in (ckpt.data_config, ckpt.model_config, ckpt.train_config)
-    ]
-    return (*configs, changes)
+def _print_config(resolved) -> int:
+    """What would run, as TOML tables that --config reads, each value with where it came from; a
+    setting a rule decides from a text not read yet is the rule, as a comment."""
+    from rnnlab.resolve import PENDING, tag_rule_text
 
-
-def _print_config(configs) -> int:
-    sys.stdout.write(settings.to_toml(zip(("data", "model", "training"), configs)))
+    open_ = {k: tag_rule_text(k) for k, source in resolved.sources.items() if source == PENDING}
+    sys.stdout.write(settings.to_toml(zip(settings.TABLES, resolved.configs), resolved.sources, open_))
     return 0
 
 
@@ -149,43 +161,47 @@ def default_out(prefix: str) -> Path:
 
 def run(args, cmd: TrainingCommand) -> int:
     from rnnlab import checkpoint, distributed
+    from rnnlab.resolve import resolve
 
     logging.basicConfig(level=logging.WARNING, format="rnnlab: %(message)s")
-    asked, why = _asked(args, cmd)
-    ckpt, changes, start = None, {}, None
+    given_ = _given(args, cmd)
+    ckpt, start, data = None, None, None
     if args.resume:
         if args.out or args.tiny:
             raise UserError(f"--resume goes on with the run's own folder and settings; give no {'--out' if args.out else '--tiny'}")
         ckpt = checkpoint.load(checkpoint.find(Path(args.resume), "last"), kind=cmd.kind)
-        data_cfg, model_cfg, train_cfg, changes = _resumed(ckpt, asked, cmd)
+        resolved = resolve(cmd.kind, given_, resumed=ckpt, label=flag)
     else:
-        data_cfg, model_cfg, train_cfg = (build(cls, asked) for _, cls in cmd.sections)
-        if getattr(train_cfg, "init_from", None):
-            start = cmd.start(train_cfg.init_from)  # read and checked before anything is written
-            model_cfg = start.model_config({f.name: asked[f.name] for f in settings.fields(cmd.model) if f.name in asked}, flag)
+        if given_.get("init_from"):
+            start = cmd.start(given_["init_from"])  # read and checked before anything is written
+        resolved = resolve(cmd.kind, given_, start, label=flag)
+        if cmd.size is not None and (args.paths or not args.print_config or resolved.data.derive):
+            # Defaults that follow the text's size: read it (before anything is written), then decide.
+            data = cmd.load(args.paths, resolved.data, None, start)
+            resolved = resolve(cmd.kind, given_, start, cmd.size(data, resolved), label=flag)
     if args.print_config:
-        return _print_config((data_cfg, model_cfg, train_cfg))
+        return _print_config(resolved)
 
-    ctx = distributed.from_env(train_cfg.device)
+    ctx = distributed.from_env(resolved.train.device)
     try:
-        return _train(args, cmd, ckpt, (data_cfg, model_cfg, train_cfg), changes, ctx, why, start)
+        return _train(args, cmd, ckpt, resolved, ctx, start, data)
     finally:
         distributed.shutdown(ctx)
 
 
-def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | None = None, start=None) -> int:
+def _train(args, cmd: TrainingCommand, ckpt, resolved, ctx, start=None, data=None) -> int:
     from rnnlab.commands.progress import ProgressDisplay, fmt_duration
     from rnnlab.device import resolve_device
     from rnnlab.training import Trainer, rundir
     from rnnlab.training.checks import check_memory, check_precision
     from rnnlab.training.loop import REASONS
 
-    data_cfg, model_cfg, train_cfg = configs
+    data_cfg, model_cfg, train_cfg = resolved.configs
     main_rank = ctx is None or ctx.is_main
     if ckpt is not None:
         data = cmd.load(ckpt.data.locate(args.paths), data_cfg, ckpt.task)
         ckpt.data.check_same(data.spec)
-    else:
+    elif data is None:
         data = cmd.load(args.paths, data_cfg, None, start)
     task = cmd.make_task(data, model_cfg, train_cfg, data_cfg, start)
     if ckpt is not None:
@@ -203,10 +219,10 @@ def _train(args, cmd: TrainingCommand, ckpt, configs, changes, ctx, why: str | N
             import torch.distributed as dist
 
             dist.barrier()  # the folder exists (and was checked) before anyone uses it
-    if getattr(data, "n_bad", 0) and not args.quiet:
+    if getattr(data, "n_bad", 0) and not args.quiet:  # a corpus skips no lines; a tagger's pairs may
         print(f"rnnlab {cmd.name}: skipped {data.n_bad:,} bad line{'s' * (data.n_bad != 1)}", file=sys.stderr)
 
-    hooks = ProgressDisplay(args.quiet or not main_rank, cmd.batch(task), changes, model_note=why)
+    hooks = ProgressDisplay(args.quiet or not main_rank, cmd.batch(task), resolved.changes, notes=resolved.notes())
     with stop_on_signals() as stop:
         trainer = Trainer(task, run_dir=out, hooks=hooks, stop=stop, resume=ckpt, dist=ctx)
         try:

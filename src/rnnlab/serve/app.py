@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rnnlab.config import ServeConfig
 from rnnlab.lm import LanguageModel
-from rnnlab.sampling import ban, probabilities, read_prime
+from rnnlab.sampling import ban, filter_of, probabilities, read_prime, seeded
 from rnnlab.serve import requests
 from rnnlab.serve.engine import Request as Job
 from rnnlab.serve.engine import Workers, check_memory
@@ -89,18 +89,14 @@ class Mailbox:
 def _submit(served: Served, c: requests.Completion, mailbox: Mailbox) -> tuple[Job, asyncio.Queue]:
     lm = served.lm
     _unknown(lm, c.prompt, "prompt")
-    g = torch.Generator(device=lm.device)
-    if c.seed is None:
-        g.seed()
-    else:
-        g.manual_seed(c.seed)
+    g = seeded(c.sampling, lm.device)
     events: asyncio.Queue = asyncio.Queue()
 
     def emit(event):  # from the engine's thread
         if not mailbox.put(events, event):  # nobody is listening any more
             job.cancelled.set()
 
-    job = Job(lm.prime_ids(c.prompt, c.n, g), c.max_tokens, g, c.filters, c.stops, emit)
+    job = Job(lm.prime_ids(c.prompt, c.n, g), c.sampling, g, c.stops, emit)
     served.workers.submit(job)
     return job, events
 
@@ -271,7 +267,7 @@ def _next(lm: LanguageModel, r: requests.NextRequest) -> list[dict]:
     model = lm.model
     ids = lm.prime_ids(r.prompt, 1, torch.Generator().manual_seed(0))  # (1, P); the generator only for a vocabulary without newline
     step = Stepper(model, read_prime(model, ids))
-    probs = probabilities(ban(step(ids[:, -1]), lm.vocab.unk), r.temperature)[0]  # (V,); the unknown symbol is no suggestion
+    probs = probabilities(ban(step(ids[:, -1]), lm.vocab.unk), *filter_of(r.sampling))[0]  # (V,); the unknown symbol is no suggestion
     p, top = probs.topk(min(r.top, max(1, int((probs > 0).sum()))))  # characters that may follow, not the banned one
     symbols = [lm.vocab.decode([i]) for i in range(len(lm.vocab))]
     words = [symbols[i] for i in top.tolist()]

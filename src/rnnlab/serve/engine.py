@@ -36,7 +36,7 @@ from typing import Any
 import torch
 
 from rnnlab import memory
-from rnnlab.config import ServeConfig
+from rnnlab.config import SampleConfig, ServeConfig
 from rnnlab.lm import LanguageModel
 from rnnlab.sampling import Draws, choose_many, read_prime
 from rnnlab.stepper import Stepper
@@ -60,9 +60,8 @@ class Request:
     """One completion request: ``n`` rows drawn together from one generator (as ``--num``)."""
 
     prompt_ids: torch.Tensor  # (n, P), P >= 1: the prime, as LanguageModel.prime_ids makes it
-    length: int  # characters to generate per row at most
+    sampling: SampleConfig  # its length: characters to generate per row at most
     generator: torch.Generator
-    filters: dict[str, Any]  # choose()'s greedy, temperature, top_k, top_p
     stops: tuple[str, ...]
     emit: Callable[[Event], None]  # called from the worker thread
     cancelled: threading.Event = field(default_factory=threading.Event)
@@ -104,7 +103,7 @@ class Request:
             self._take([symbols[i] for i in drawn])
         else:
             self.drawn.append(drawn)
-        if self.steps >= self.length:  # every row has drawn self.steps characters: a stop ended some sooner
+        if self.steps >= self.sampling.length:  # every row has drawn self.steps characters: a stop ended some sooner
             self.finish = [f or "length" for f in self.finish]
         self.done = all(self.finish)
         if not self.done and now - self.flushed < every:
@@ -145,7 +144,7 @@ class Engine:
         self.thread.start()
 
     def submit(self, req: Request) -> None:
-        if req.length == 0:
+        if req.sampling.length == 0:
             req.emit(("done", ["length"] * req.n))
             return
         self._count(req.n)
@@ -178,7 +177,7 @@ class Engine:
                 if not active:
                     continue
                 logits = stepper(ids)  # (B, V)
-                ids = choose_many(logits, [(req.n, req.draws, req.filters) for req in active], self.lm.vocab.unk)  # (B,)
+                ids = choose_many(logits, [(req.n, req.draws, req.sampling) for req in active], self.lm.vocab.unk)  # (B,)
                 drawn, row, now = ids.tolist(), 0, time.monotonic()
                 every = max(FLUSH_S, FLUSH_PER_STREAM_S * len(drawn))
                 for req in active:

@@ -3,8 +3,9 @@
 The completion fields are OpenAI's ``/v1/completions`` (``model``, ``prompt``, ``max_tokens``
 counted in characters, ``temperature``, ``top_p``, ``n``, ``stop``, ``seed``, ``stream``) plus
 rnnlab's ``top_k`` and ``greedy``. Fields that API has and rnnlab does not use (``user``,
-``logprobs``, penalties ...) are ignored, so existing clients work unchanged. As in that API,
-``temperature`` 0 means always the likeliest character.
+``logprobs``, penalties ...) are ignored, so existing clients work unchanged. The sampling
+fields become one :class:`~rnnlab.config.SampleConfig`, whose checks are the bounds (those of
+``rnnlab sample``); as in that API, ``temperature`` 0 means always the likeliest character.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from rnnlab.config import TEMPERATURES, ServeConfig
+from rnnlab.config import SampleConfig, ServeConfig
+from rnnlab.errors import UserError
 
 MAX_STOPS = 4  # as OpenAI's API
 DEFAULT_MAX_TOKENS = 16  # OpenAI's default, so a client that sends none gets what it expects
@@ -42,7 +44,7 @@ def parse_json(raw: bytes) -> dict:
     return body
 
 
-def _number(body: dict, key: str, default: float | None, lo: float, hi: float, integer: bool = False) -> Any:
+def _number(body: dict, key: str, default: float | None, lo: float = -math.inf, hi: float = math.inf, integer: bool = False) -> Any:
     value = body.get(key)
     if value is None:
         return default
@@ -54,16 +56,6 @@ def _number(body: dict, key: str, default: float | None, lo: float, hi: float, i
     return value
 
 
-def _temperature(body: dict, zero: bool) -> float:
-    """0 (the likeliest character, where ``zero``) or within ``config.TEMPERATURES``, the bounds
-    ``rnnlab sample`` and ``rnnlab report`` take too."""
-    lo, hi = TEMPERATURES
-    t = _number(body, "temperature", 1.0, 0, hi)
-    if not (zero and t == 0) and t < lo:
-        raise RequestError(f"temperature must be {'0 or ' if zero else ''}at least {lo:g}, got {t}", param="temperature")
-    return t
-
-
 def _flag(body: dict, key: str) -> bool:
     value = body.get(key, False)
     if value is None:
@@ -71,6 +63,16 @@ def _flag(body: dict, key: str) -> bool:
     if not isinstance(value, bool):
         raise RequestError(f"{key} must be true or false, got {json.dumps(value)[:40]}", param=key)
     return value
+
+
+def sample_config(body: dict, length: int = 0) -> SampleConfig:
+    """The body's ``temperature``, ``top_p``, ``top_k``, ``greedy`` and ``seed`` (and a completion's ``length``) as
+    one :class:`~rnnlab.config.SampleConfig`: a number of the right JSON type that it refuses is a 400 in its words."""
+    given = {key: _number(body, key, None, integer=key in ("top_k", "seed")) for key in ("temperature", "top_p", "top_k", "seed")}
+    try:
+        return SampleConfig(length=length, greedy=_flag(body, "greedy"), **{k: v for k, v in given.items() if v is not None})
+    except UserError as e:
+        raise RequestError(str(e), param=str(e).split(" ", 1)[0]) from None  # its messages start with the field's name
 
 
 def _text(body: dict, key: str, cfg: ServeConfig, required: bool = True, default: str = "") -> str:
@@ -103,12 +105,10 @@ def model_name(body: dict, models: dict) -> str:
 class Completion:
     model: str
     prompt: str
-    max_tokens: int
     n: int
     stops: tuple[str, ...]
-    seed: int | None
     stream: bool
-    filters: dict  # sampling.choose's greedy, temperature, top_k, top_p
+    sampling: SampleConfig  # max_tokens as its length
 
 
 def completion(body: dict, models: dict, cfg: ServeConfig) -> Completion:
@@ -116,19 +116,12 @@ def completion(body: dict, models: dict, cfg: ServeConfig) -> Completion:
     prompt = _text(body, "prompt", cfg, required=False)
     max_tokens = _number(body, "max_tokens", DEFAULT_MAX_TOKENS, 0, cfg.max_tokens, integer=True)
     n = _number(body, "n", 1, 1, cfg.max_n, integer=True)
-    temperature = _temperature(body, zero=True)
-    top_p = _number(body, "top_p", None, 0, 1)
-    if top_p is not None and top_p <= 0:
-        raise RequestError("top_p must be above 0", param="top_p")
-    top_k = _number(body, "top_k", None, 1, 1 << 30, integer=True)
-    seed = _number(body, "seed", None, -(1 << 63), (1 << 63) - 1, integer=True)
-    greedy = _flag(body, "greedy") or temperature == 0
+    sampling = sample_config(body, max_tokens)
     stop = body.get("stop")
     stops = (stop,) if isinstance(stop, str) else stop if stop is not None else ()
     if not isinstance(stops, (list, tuple)) or not all(isinstance(s, str) and s for s in stops) or len(stops) > MAX_STOPS:
         raise RequestError(f"stop must be a non-empty string or a list of at most {MAX_STOPS} of them", param="stop")
-    filters = {"greedy": greedy, "temperature": temperature if temperature > 0 else 1.0, "top_k": top_k, "top_p": top_p}
-    return Completion(name, prompt, max_tokens, n, tuple(stops), seed, _flag(body, "stream"), filters)
+    return Completion(name, prompt, n, tuple(stops), _flag(body, "stream"), sampling)
 
 
 @dataclass(frozen=True)
@@ -136,17 +129,16 @@ class NextRequest:
     model: str
     prompt: str
     top: int
-    temperature: float
+    sampling: SampleConfig  # the filter a completion with the same body draws through
     words: bool
 
 
 def next_chars(body: dict, models: dict, cfg: ServeConfig) -> NextRequest:
-    temperature = _temperature(body, zero=False)
     return NextRequest(
         model_name(body, models),
         _text(body, "prompt", cfg, required=False),
         _number(body, "top", 10, 1, MAX_TOP, integer=True),
-        temperature,
+        sample_config(body),
         _flag(body, "words"),
     )
 

@@ -34,8 +34,9 @@ from rnnlab.config import TagModelConfig
 from rnnlab.data import Vocab
 from rnnlab.errors import UserError
 from rnnlab.init_from import Start
+from rnnlab.resolve import TAG_SHAPE
 
-SHAPE = ("cell", "layers", "hidden", "embed")  # the tagger's sizes that come from the language model
+SHAPE = TAG_SHAPE  # the tagger's sizes that come from the language model
 LAYER_PARAM = re.compile(r"^rnn\.(\w+)_l(\d+)$")  # rnn.weight_ih_l1 -> ("weight_ih", 1)
 
 
@@ -56,6 +57,11 @@ class TagStart:
     @property
     def name(self) -> str:
         return self.lm.name
+
+    @property
+    def provides(self) -> tuple[str, ...]:
+        """The tagger settings taken from the language model: its sizes."""
+        return SHAPE
 
     def model_config(self, asked: dict[str, Any], label: Callable[[str], str] = str) -> TagModelConfig:
         """The asked tagger settings with the language model's sizes; an asked size that differs,

@@ -17,12 +17,15 @@ from dataclasses import dataclass
 
 import torch
 
+from rnnlab import memory
 from rnnlab.checkpoint import TagState
-from rnnlab.config import MIN_TAG_STEPS, SMALL_TAG, SMALL_TAG_TEXT, TagDataConfig, TagModelConfig, TagTrainConfig, tag_defaults
+from rnnlab.config import TagDataConfig, TagModelConfig, TagTrainConfig
 from rnnlab.data import UNK_DISPLAY, DataSpec, Vocab, digest
 from rnnlab.distributed import DistContext
 from rnnlab.errors import UserError
+from rnnlab.init_from import origin_text
 from rnnlab.model import LN2
+from rnnlab.resolve import Resolved, TextSize
 from rnnlab.settings import replace
 from rnnlab.tag.from_lm import TagStart, load_into
 from rnnlab.tag.infer import Tagger, score, transduce
@@ -30,6 +33,7 @@ from rnnlab.tag.model import TagModel
 from rnnlab.tag.pairs import Pair, allowed_outputs, windows
 
 BUCKET_POOL = 50  # batches whose windows are sorted by length together
+EVAL_LINES = 256  # validation windows per forward pass
 
 
 def bucketed_order(lengths: torch.Tensor, batch_size: int, generator: torch.Generator, pool: int = BUCKET_POOL) -> torch.Tensor:
@@ -124,6 +128,12 @@ def split_lines(pairs: Sequence[Pair], cfg: TagTrainConfig) -> tuple[list[Pair],
     return [p for i, p in enumerate(pairs) if i not in held], [p for i, p in enumerate(pairs) if i in held]
 
 
+def text_size(data: TagData, resolved: Resolved) -> TextSize:
+    """What the tagger's size rule reads of ``data``, split and windowed as ``resolved`` says."""
+    train_pairs, _ = split_lines(data.pairs, resolved.train)
+    return TextSize(data.chars, len(windows(train_pairs, resolved.data.max_len)))
+
+
 class TagTask:
     kind = "tag"
 
@@ -139,12 +149,7 @@ class TagTask:
         random weights, or a resumed run's."""
         self.tag_data = data
         self.in_vocab, self.out_vocab = data.in_vocab, data.out_vocab
-        # Unset --dropout and --epochs are chosen by the text's size; the checkpoint keeps the
-        # values chosen, so a resumed run goes on with them.
-        by_size = tag_defaults(data.chars)
-        chosen = [k for k, unset in (("dropout", model.dropout is None), ("epochs", train.epochs is None)) if unset]
-        dropout = model.dropout if model.dropout is not None else by_size["dropout"]
-        self.model_config = replace(model, vocab_size=len(self.in_vocab), out_vocab=len(self.out_vocab), dropout=dropout)
+        self.model_config = replace(model, vocab_size=len(self.in_vocab), out_vocab=len(self.out_vocab))
         self.init_weights = start.weights_for(self.model_config, self.in_vocab) if start is not None else None
         self.origin = start.origin(self.in_vocab) if start is not None else None
         self.data_config, self.data = data_config or TagDataConfig(), data.spec
@@ -158,17 +163,7 @@ class TagTask:
         n = len(self.train)
         self.batch_size = min(train.batch_size, n)
         self.steps_per_epoch = math.ceil(n / self.batch_size)
-        # Without --epochs a file of a few lines still trains for MIN_TAG_STEPS steps.
-        self.epochs = train.epochs or max(by_size["epochs"], math.ceil(MIN_TAG_STEPS / self.steps_per_epoch))
-        self.train_config = replace(train, epochs=self.epochs)
-        self.note = None  # why the run has the settings it was not given, for the start-up summary
-        if chosen and by_size == SMALL_TAG:  # a large text's are the defaults of old: nothing to say
-            raised = f" (raised from {by_size['epochs']} to reach {MIN_TAG_STEPS} steps)" if self.epochs != by_size["epochs"] else ""
-            shown = {"dropout": f"dropout {dropout:g}", "epochs": f"{self.epochs} epochs{raised}"}
-            self.note = (
-                f"{' and '.join(shown[k] for k in chosen)}: the default on a text of at most {SMALL_TAG_TEXT:,} "
-                f"characters; {' and '.join(f'--{k}' for k in chosen)} {'choose' if len(chosen) > 1 else 'chooses'} your own"
-            )
+        self.epochs, self.train_config = train.epochs, train
         self.chars_per_step = max(1, round(float(self.train.lengths.float().mean()) * self.batch_size))
         self.shuffle = torch.Generator().manual_seed(train.seed)
         self.start_epoch()
@@ -216,8 +211,8 @@ class TagTask:
         was_training = model.training
         model.eval()
         total = 0.0
-        for s in range(0, idx.numel(), 256):
-            x, y, lengths = self.val.batch(idx[s : s + 256], self.device)
+        for s in range(0, idx.numel(), EVAL_LINES):
+            x, y, lengths = self.val.batch(idx[s : s + EVAL_LINES], self.device)
             _, loss = model(x, y, lengths)
             total += float(loss) * int(lengths.sum())
         model.train(was_training)
@@ -244,6 +239,23 @@ class TagTask:
         shown = [(pool[i][0][:width], pool[i][1][:width]) for i in picks]
         outs = transduce(model, self.in_vocab, self.out_vocab, [i for i, _ in shown], self.data_config.max_len, self.device)
         return "\n".join(f"in:     {inp}\nout:    {out.text}\ntarget: {tgt}" for (inp, tgt), out in zip(shown, outs))
+
+    def notes(self) -> list[str]:
+        return [origin_text(self.origin)] if self.origin else []
+
+    def memory_estimate(self, batch: int) -> memory.Estimate:
+        cfg, steps = self.train_config, max(1, self.train.x.shape[1])  # the longest window there is
+        flags = {"--batch-size": cfg.batch_size, "--max-len": steps, "--eval-chars": cfg.eval_chars, "--sample-chars": cfg.sample_chars}
+        return memory.training_estimate(
+            self.model_config,
+            batch,
+            steps,
+            flags=flags,
+            eval_batch=EVAL_LINES,
+            eval_steps=steps,
+            sample_chars=cfg.sample_chars,
+            steps_flag="--max-len",
+        )
 
     def describe(self) -> str:
         d = self.tag_data
@@ -274,22 +286,21 @@ def train_tagger(
     init_from: str | os.PathLike | None = None,
     overwrite: bool = False,
 ) -> Tagger:
-    """Train from pairs in memory; checkpoints go to ``out`` when given (a folder that already
-    holds a run is refused; ``overwrite=True`` replaces that run). ``init_from`` (or
-    ``config.init_from``): start from a language model, as ``--init-from`` (its sizes; ``model``,
-    if given, may change the others)."""
+    """Train from pairs in memory, as ``rnnlab tag train`` does: the fields passed to ``model``,
+    ``config`` and ``data`` are the settings given and :func:`rnnlab.resolve.resolve` decides the
+    others (dropout and epochs by the size of the text). Checkpoints go to ``out`` when given (a
+    folder that already holds a run is refused; ``overwrite=True`` replaces that run).
+    ``init_from`` (or ``config.init_from``): start from a language model, as ``--init-from`` (its
+    sizes; a given size that differs is refused)."""
     from rnnlab.init_from import read
-    from rnnlab.settings import to_dict
+    from rnnlab.resolve import given_in, python_label, resolve
     from rnnlab.training import Trainer, rundir
 
-    config = config or TagTrainConfig()
-    if init_from is not None:
-        config = replace(config, init_from=str(init_from))
-    start = TagStart(read(config.init_from)) if config.init_from else None
-    if start is not None:
-        asked = {} if model is None else {k: v for k, v in to_dict(model).items() if v != getattr(TagModelConfig(), k)}
-        model = start.model_config(asked, lambda key: f"model.{key}")
-    task = TagTask(TagData(list(pairs)), model or TagModelConfig(), config, data, start)
+    given, label = given_in(data, model, config, init_from=init_from), python_label("tag")
+    start = TagStart(read(given["init_from"])) if given.get("init_from") else None
+    tag_data = TagData(list(pairs))
+    resolved = resolve("tag", given, start, text_size(tag_data, resolve("tag", given, start, label=label)), label=label)
+    task = TagTask(tag_data, resolved.model, resolved.train, resolved.data, start)
     trainer = Trainer(task, run_dir=out, hooks=hooks)  # refusals come before the folder
     if out is not None:
         rundir.create(out, overwrite)

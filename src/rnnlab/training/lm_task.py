@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 import torch
 import torch.distributed as dist_ops
 
+from rnnlab import memory
 from rnnlab.checkpoint import LMState
-from rnnlab.config import DataConfig, ModelConfig, TrainConfig
+from rnnlab.config import DataConfig, ModelConfig, SampleConfig, TrainConfig
 from rnnlab.data import Corpus
 from rnnlab.distributed import DistContext
 from rnnlab.errors import UserError
+from rnnlab.init_from import origin_text
 from rnnlab.model import LN2, CharRNN, State
 from rnnlab.sampling import generate
 from rnnlab.scoring import score_ids
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from rnnlab.init_from import Start
 
 log = logging.getLogger("rnnlab.train")
+EVAL_STREAMS = 64  # validation reads at least this many streams at once: wide batches make a forward-only pass cheap
 
 
 def split_train_val(ids: torch.Tensor, val_fraction: float, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -120,7 +123,9 @@ class LMTask:
     def evaluate(self, model: torch.nn.Module) -> float:
         cfg = self.train_config
         # Wide batches make the forward-only pass cheap, whatever the training batch is.
-        nats, n = score_ids(model, self.val_ids[: cfg.eval_chars + 1], max(64, self.batch_size), cfg.seq_len, self.device, self.dist)
+        nats, n = score_ids(
+            model, self.val_ids[: cfg.eval_chars + 1], max(EVAL_STREAMS, self.batch_size), cfg.seq_len, self.device, self.dist
+        )
         return nats / n / LN2 if n else float("nan")
 
     def preview(self, model: torch.nn.Module, seed: int) -> str:
@@ -128,11 +133,33 @@ class LMTask:
         start = vocab.stoi.get("\n", 0 if vocab.unk is None else min(1, len(vocab) - 1))
         g = torch.Generator(device=self.device).manual_seed(seed)
         prime = torch.tensor([[start]], device=self.device)
-        steps = generate(model, prime, self.train_config.sample_chars, g, self.vocab.unk, temperature=0.8)
+        steps = generate(model, prime, self.train_config.sample_chars, g, self.vocab.unk, SampleConfig(temperature=0.8))
         return vocab.decode([int(i[0]) for i in steps])
 
     def describe(self) -> str:
         return self.corpus.describe()
+
+    def notes(self) -> list[str]:
+        return [origin_text(self.origin)] if self.origin else []
+
+    def memory_estimate(self, batch: int) -> memory.Estimate:
+        cfg = self.train_config
+        flags = {
+            "--batch-size": cfg.batch_size,
+            "--seq-len": cfg.seq_len,
+            "--eval-chars": cfg.eval_chars,
+            "--sample-chars": cfg.sample_chars,
+        }
+        return memory.training_estimate(
+            self.model_config,
+            batch,
+            cfg.seq_len,
+            flags=flags,
+            eval_batch=max(EVAL_STREAMS, batch),
+            eval_steps=cfg.seq_len,
+            val_chars=min(cfg.eval_chars, self.val_ids.numel()),
+            sample_chars=cfg.sample_chars,
+        )
 
     def state(self) -> LMState:
         carried = None

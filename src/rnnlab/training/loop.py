@@ -21,7 +21,7 @@ from typing import Any
 import torch
 import torch.distributed as dist_ops
 
-from rnnlab import checkpoint
+from rnnlab import checkpoint, settings
 from rnnlab.cells import resolve_impl
 from rnnlab.checkpoint import Checkpoint, Progress
 from rnnlab.device import resolve_device
@@ -181,8 +181,8 @@ class Trainer:
         self.history = list(ckpt.history)
         # A resume that moves the run's end (--epochs, --max-steps, --max-time) refits the schedule
         # to it, as if the run had been planned that long: under --max-time once the speed is timed.
-        before = ckpt.train_config
-        self.extended = any(getattr(before, k, None) != getattr(self.config, k) for k in BUDGET)
+        before, now = settings.to_dict(ckpt.train_config), settings.to_dict(self.config)
+        self.extended = any(before[k] != now[k] for k in BUDGET)
         if self.extended:
             self.progress.horizon_fixed = False
         if not self.progress.horizon_fixed:

@@ -15,6 +15,7 @@ import torch
 
 from rnnlab.data import DataSpec
 from rnnlab.distributed import DistContext
+from rnnlab.memory import Estimate
 
 
 class Task(Protocol):
@@ -55,6 +56,13 @@ class Task(Protocol):
 
     def describe(self) -> str:
         """One line about the data, for the start-up summary."""
+
+    def notes(self) -> list[str]:
+        """What else the start-up summary says about the task (where its weights came from)."""
+
+    def memory_estimate(self, batch: int) -> Estimate:
+        """What training takes in memory, for a process stepping ``batch`` rows
+        (:func:`rnnlab.memory.training_estimate`, with the task's own evaluation batch)."""
 
     def state(self) -> Any:
         """The task's section of the checkpoint (every process takes part: it may gather)."""
