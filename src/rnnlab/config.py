@@ -102,6 +102,22 @@ class SampleConfig(Settings):
     seed: int | None = setting(None, "random seed: the same seed gives the same text", unset="a fresh one each time")
 
 
+EXPORT_FORMATS = ("hf", "onnx", "web")  # rnnlab export --to: one module each in rnnlab.export
+DTYPES = ("float32", "float16")
+
+
+@dataclass(frozen=True)
+class ExportConfig(Settings):
+    """How ``rnnlab export`` writes a trained run for other programs."""
+
+    dtype: str | None = setting(
+        None, "weights' precision", choices=DTYPES, unset="float32; web: float16 where it costs at most 0.005 bits/char"
+    )
+    license: str = setting("unknown", "the licence the model card names (an SPDX identifier, as the Hub's metadata wants)")
+    samples: bool = setting(True, "three short samples in the model card (they can repeat the training text)")
+    batch: int = setting(1, "onnx: the rows one step of the graph takes", check=between(1, MAX_SIZE))
+
+
 # ------------------------------------------------------------------------------------ models
 
 

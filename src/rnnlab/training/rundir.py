@@ -84,6 +84,18 @@ class RunFolder:
                 (self.path / OWNER).unlink(missing_ok=True)
             lock.release()
 
+    def busy(self) -> bool:
+        """Whether another process trains in this folder now (holds its lock)."""
+        lock = filelock.FileLock(self.path / LOCK, timeout=0)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            return True
+        except OSError:
+            return False
+        lock.release()
+        return False
+
     def _read_owner(self) -> str | None:
         try:
             return (self.path / OWNER).read_text().strip() or None
