@@ -31,12 +31,12 @@ test: $(VENV)/.installed
 
 # ruff, configured in pyproject.toml: the lint rules and the formatting, checked (CI runs this).
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests benchmarks scripts notebooks
-	$(VENV)/bin/ruff format --check src tests benchmarks scripts notebooks
+	$(VENV)/bin/ruff check src tests benchmarks scripts notebooks examples
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts notebooks examples
 
 format: $(VENV)/.installed
-	$(VENV)/bin/ruff check --fix src tests benchmarks scripts notebooks
-	$(VENV)/bin/ruff format src tests benchmarks scripts notebooks
+	$(VENV)/bin/ruff check --fix src tests benchmarks scripts notebooks examples
+	$(VENV)/bin/ruff format src tests benchmarks scripts notebooks examples
 
 test-all: $(VENV)/.installed
 	RNNLAB_SLOW=1 $(PY) -m pytest -q

@@ -16,19 +16,25 @@ generating the way nanoGPT's ``generate`` does: for every new character the whol
 again on the last ``block_size`` characters (no key-value cache), the head on the last position
 only, then softmax and ``torch.multinomial``; the characters are decoded as for the others.
 
+At batch 1 on a CPU a fourth (``--onnx``, on by default): the same model exported as
+``rnnlab export --to onnx`` writes it (one step, the state as inputs and outputs) and run by
+ONNX Runtime with as many threads as torch has, the state fed back at every call, then a draw
+from the softmax in NumPy and the same decode.
+
 The recurrent advantage in seconds (``--lengths``, default 1,000 and 10,000): rnnlab's generator
 at batch 1 for the LSTM and the minGRU of the default size, each length timed in alternating
 rounds; a model that re-read its past would take longer per character on the longer run.
 ``tests/test_generation_cost.py`` checks the same by counting work, which a busy machine cannot
 disturb.
 
-    .venv/bin/python benchmarks/sample_speed.py [--chars 2000] [--cell lstm] [--device cpu] [--no-gpt] [--lengths 1000 10000]
+    .venv/bin/python benchmarks/sample_speed.py [--chars 2000] [--cell lstm] [--device cpu] [--no-gpt] [--no-onnx] [--lengths 1000 10000]
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
@@ -78,6 +84,32 @@ def gpt_sampler(model: GPTPeer, vocab: Vocab, device: torch.device):
             nxt = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=g)  # (B, 1)
             idx = torch.cat([idx, nxt], dim=1)
             [vocab.decode([i]) for i in nxt[:, 0].tolist()]
+
+    return run
+
+
+def onnx_sampler(model: CharRNN, vocab: Vocab, folder: Path):
+    """ONNX Runtime running the model's exported step at batch 1 on the CPU: the state fed back at
+    every call, a draw from the softmax (NumPy), the same decode."""
+    import numpy as np
+    import onnxruntime
+
+    from rnnlab.export.onnx import save_graph
+
+    kinds = save_graph(model, folder / "model.onnx")
+    opts = onnxruntime.SessionOptions()
+    opts.intra_op_num_threads = torch.get_num_threads()  # the threads torch runs with: one race for both
+    session = onnxruntime.InferenceSession(str(folder / "model.onnx"), opts, providers=["CPUExecutionProvider"])
+
+    def run(chars: int, batch: int) -> None:
+        rng = np.random.default_rng(0)
+        feeds = {"ids": np.array([vocab.stoi["a"]]), **{k["name"]: np.zeros(k["shape"], np.float32) for k in kinds}}
+        for _ in range(chars):
+            logits, *state = session.run(None, feeds)
+            cdf = np.cumsum(np.exp(logits[0] - logits[0].max()), dtype=np.float64)  # (V,)
+            i = min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), len(cdf) - 1)
+            vocab.decode([i])
+            feeds = {"ids": np.array([i]), **{k["name"]: v for k, v in zip(kinds, state)}}
 
     return run
 
@@ -138,6 +170,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--gpt", action=argparse.BooleanOptionalAction, default=True, help="nanoGPT's character model at batch 1 (default: on)")
+    ap.add_argument("--onnx", action=argparse.BooleanOptionalAction, default=True, help="ONNX Runtime at batch 1 on a CPU (default: on)")
     ap.add_argument("--lengths", type=int, nargs="*", default=[1_000, 10_000], help="batch-1 lengths to time per character (none: skip)")
     ap.add_argument("--length-cells", nargs="+", default=["lstm", "mingru"], choices=CELLS)
     ap.add_argument("--out", type=Path, default=RESULTS / "sample_speed.json")
@@ -150,6 +183,13 @@ def main(argv=None) -> dict:
     naive = naive_sampler(model, vocab, device)
     gpt_model = GPTPeer(len(vocab)).to(device).eval()
     gpt = gpt_sampler(gpt_model, vocab, device) if args.gpt else None
+    ort, ort_about = None, None
+    if args.onnx and device.type == "cpu":
+        import onnxruntime
+
+        with tempfile.TemporaryDirectory() as folder:  # the session holds the graph once it is made
+            ort = onnx_sampler(model, vocab, Path(folder))
+        ort_about = {"version": onnxruntime.__version__, "threads": torch.get_num_threads()}
     nbytes = weight_bytes_per_char(model)
     rate = matvec_rate(nbytes, device)
     limit = rate / nbytes
@@ -167,9 +207,14 @@ def main(argv=None) -> dict:
         def run_gpt(batch=batch):
             return args.chars * batch / timed(lambda: (gpt(args.chars, batch), sync(device)))
 
+        def run_ort(batch=batch):
+            return args.chars / timed(lambda: ort(args.chars, batch))
+
         contenders = {"rnnlab": run_rnnlab, "naive": run_naive}
         if gpt is not None and batch == 1:
             contenders["gpt"] = run_gpt
+        if ort is not None and batch == 1:
+            contenders["onnxruntime"] = run_ort
         res = alternate(contenders, rounds=args.rounds)
         r, n = median(res["rnnlab"]), median(res["naive"])
         row = {
@@ -186,6 +231,9 @@ def main(argv=None) -> dict:
         if "gpt" in res:
             row["gpt_cps"] = round(median(res["gpt"]))
             row["vs_gpt"] = round(r / median(res["gpt"]), 1)
+        if "onnxruntime" in res:
+            row["ort_cps"] = round(median(res["onnxruntime"]))
+            row["vs_ort"] = round(r / median(res["onnxruntime"]), 2)
         if batch == 1:
             row["limit_cps"] = round(limit)
             row["of_limit"] = f"{r / limit:.0%}"
@@ -195,7 +243,7 @@ def main(argv=None) -> dict:
         f"-> memory-bound limit {limit:,.0f} chars/s"
     )
     cols = ["device", "cell", "layers", "hidden", "batch", "rnnlab_cps", "naive_cps", "speedup", "limit_cps", "of_limit"]
-    print(table(rows, cols + (["gpt_cps", "vs_gpt"] if args.gpt else [])))
+    print(table(rows, cols + (["gpt_cps", "vs_gpt"] if args.gpt else []) + (["ort_cps", "vs_ort"] if ort is not None else [])))
     by_length = []
     if args.lengths:
         by_length = length_rows(args.length_cells, args.lengths, args.rounds, device, vocab, layers=args.layers, hidden=args.hidden)
@@ -217,6 +265,7 @@ def main(argv=None) -> dict:
         }
         if args.gpt
         else None,
+        "onnxruntime": ort_about,
         "rows": rows,
         "by_length": by_length,
     }

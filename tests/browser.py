@@ -67,3 +67,15 @@ def launch():
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=60_000)
         yield browser
         browser.close()
+
+
+@contextlib.contextmanager
+def open_tab(browser, width: int, height: int, timeout_ms: int = 60_000, kind: type = Tab, **options):
+    """A fresh page in its own context (its own storage), ``width`` x ``height`` CSS pixels, as a
+    ``kind`` (:class:`Tab` or a test's own subclass)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+    context.set_default_timeout(timeout_ms)
+    try:
+        yield kind(context.new_page())
+    finally:
+        context.close()

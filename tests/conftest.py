@@ -21,6 +21,30 @@ def text_file(tmp_path):
     return p
 
 
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Chromium for a test module (skipped, with the reason, where there is none)."""
+    from browser import launch
+
+    with launch() as browser:
+        yield browser
+
+
+def train_tiny(folder, steps: int = 30):
+    """A ``--tiny`` language-model run of ``steps`` steps on SMALL, in ``folder/run``."""
+    from rnnlab.cli import main
+
+    (folder / "corpus.txt").write_text(SMALL)
+    out = folder / "run"
+    assert (
+        main(
+            ["train", str(folder / "corpus.txt"), "--out", str(out), "--tiny", "--quiet", "--max-steps", str(steps), "--sample-chars", "0"]
+        )
+        == 0
+    )
+    return out
+
+
 def one_line_error(capsys, rc, needle: str) -> None:
     """The command failed with exit status 2 and one line on standard error, without a traceback, naming ``needle``."""
     err = capsys.readouterr().err.strip()

@@ -84,7 +84,9 @@ def test_flop_count_of_a_training_step_by_hand():
 
 def test_sample_speed_compares_with_the_naive_loop(tmp_path):
     out = tmp_path / "s.json"
-    _load("sample_speed").main(["--chars", "20", "--rounds", "1", "--hidden", "16", "--lengths", "30", "60", "--out", str(out)])
+    _load("sample_speed").main(
+        ["--chars", "20", "--rounds", "1", "--hidden", "16", "--lengths", "30", "60", "--no-onnx", "--out", str(out)]
+    )
     data = json.loads(out.read_text())
     assert [r["batch"] for r in data["rows"]] == [1, 64]
     assert data["rows"][0]["limit_cps"] > 0 and all(r["naive_cps"] > 0 for r in data["rows"])
@@ -156,13 +158,15 @@ def test_sliding_window_score_equals_a_naive_loop_over_positions():
                 assert abs(nats - sum(nll(ids, max(0, p - block + 1), p) for p in range(m))) > 1e-6
 
 
-def test_sample_speed_times_the_gpt_contender_at_batch_one(tmp_path):
+def test_sample_speed_times_the_gpt_and_onnxruntime_contenders_at_batch_one(tmp_path):
     out = tmp_path / "s.json"
     _load("sample_speed").main(["--chars", "20", "--rounds", "1", "--hidden", "16", "--lengths", "--out", str(out)])
     data = json.loads(out.read_text())
     one, wide = data["rows"]
     assert one["gpt_cps"] > 0 and one["vs_gpt"] > 0 and len(one["runs"]["gpt"]) == 1
-    assert "gpt_cps" not in wide
+    assert one["ort_cps"] > 0 and one["vs_ort"] > 0 and len(one["runs"]["onnxruntime"]) == 1
+    assert "gpt_cps" not in wide and "ort_cps" not in wide
+    assert data["onnxruntime"]["version"] and data["onnxruntime"]["threads"] >= 1
     assert data["gpt"]["block_size"] == 64 and data["gpt"]["kv_cache"] is False
 
 

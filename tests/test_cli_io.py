@@ -5,7 +5,7 @@ import io
 import json
 
 import pytest
-from conftest import SMALL, one_line_error
+from conftest import SMALL, one_line_error, train_tiny
 
 from rnnlab.cli import build_parser, main
 from rnnlab.errors import UserError
@@ -28,11 +28,7 @@ def feed(monkeypatch, data: bytes) -> None:
 
 @pytest.fixture(scope="module")
 def lm(tmp_path_factory):
-    d = tmp_path_factory.mktemp("io-lm")
-    (d / "corpus.txt").write_text(SMALL)
-    out = d / "run"
-    assert main(["train", str(d / "corpus.txt"), "--out", str(out), "--tiny", "--quiet", "--max-steps", "3", "--sample-chars", "0"]) == 0
-    return out
+    return train_tiny(tmp_path_factory.mktemp("io-lm"), 3)
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +225,8 @@ def json_commands() -> set[str]:
         for action in parser._actions:
             if "--json" in action.option_strings:
                 found.add(prefix)
-            for name, sub in (getattr(action, "choices", None) or {}).items():
+            subs = action.choices if isinstance(action.choices, dict) else {}  # subcommands, not a flag's choices
+            for name, sub in subs.items():
                 if hasattr(sub, "_actions"):
                     walk(sub, f"{prefix} {name}".strip())
 

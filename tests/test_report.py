@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from browser import Tab, launch, needs_browser
+from browser import Tab, needs_browser, open_tab
 from conftest import one_line_error
 
 from rnnlab import checkpoint
@@ -275,19 +275,11 @@ def test_lstmvis_export(lstm_run, corpus_file, tmp_path, capsys):
 # The page in Chromium
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    with launch() as browser:
-        yield browser
-
-
 @pytest.fixture
 def tab(chromium):
     """A fresh page (in its own context) at 1400 x 1800 CSS pixels, one device pixel each."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 1800}, device_scale_factor=1)
-    context.set_default_timeout(60_000)
-    yield Tab(context.new_page())
-    context.close()
+    with open_tab(chromium, 1400, 1800, 60_000, device_scale_factor=1) as tab:
+        yield tab
 
 
 def open_page(tab: Tab, path: Path) -> float:

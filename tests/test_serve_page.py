@@ -12,7 +12,7 @@ import math
 
 import browser
 import pytest
-from browser import needs_browser
+from browser import needs_browser, open_tab
 from serve_fixtures import serve
 
 pytestmark = needs_browser
@@ -38,19 +38,11 @@ def server():
         yield s
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    with browser.launch() as b:
-        yield b
-
-
 @pytest.fixture
 def tab(chromium):
     """A fresh page in its own context (so its own localStorage)."""
-    context = chromium.new_context(viewport={"width": 1200, "height": 900})
-    context.set_default_timeout(30_000)
-    yield Tab(context.new_page())
-    context.close()
+    with open_tab(chromium, 1200, 900, 30_000, kind=Tab) as tab:
+        yield tab
 
 
 def open_page(tab: Tab, url: str):

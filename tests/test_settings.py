@@ -233,7 +233,7 @@ def test_help_groups_every_flag_with_the_everyday_ones_first(name):
     """--help of a training command: argparse groups from config.HELP_GROUPS, "everyday" first;
     every setting and every flag of the command sits in exactly one of them, and every name the
     groups list is a real setting or flag (no stale entry)."""
-    from rnnlab.commands.training import HELP_GROUPS
+    from rnnlab.commands.training import HELP_GROUPS, OWN_FLAGS
 
     parser = subparser(name.split())
     titled = {g.title: g for g in parser._action_groups}
@@ -243,14 +243,7 @@ def test_help_groups_every_flag_with_the_everyday_ones_first(name):
     for _, f in user_fields(COMMANDS[name]):
         assert sum(f.name in d for d in flags_in.values()) == 1, f.name
     assert {"cell", "max_time", "out", "lr"} <= flags_in["everyday"] and "seq_len" not in flags_in["everyday"]
-    everything = {f.name for cmd in COMMANDS.values() for _, f in user_fields(cmd)} | {
-        "out",
-        "resume",
-        "tiny",
-        "config",
-        "print_config",
-        "quiet",
-    }
+    everything = {f.name for cmd in COMMANDS.values() for _, f in user_fields(cmd)} | set(OWN_FLAGS)
     assert not {n for names in HELP_GROUPS.values() for n in names} - everything
     text = parser.format_help()
     assert text.index("everyday:") < text.index("model:") < text.index("performance:")

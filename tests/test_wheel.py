@@ -2,7 +2,7 @@
 used from a folder outside the checkout (slow: a minute or two; ``.ci/run`` runs it).
 
 Torch goes in first, as the Makefile installs it (an unpinned torch would pull a CUDA build),
-then the wheel with its ``serve`` extra, both held to ``requirements/lock.txt``. Everything the
+then the wheel with its ``serve`` and ``export`` extras, both held to ``requirements/lock.txt``. Everything the
 package reads at run time (the base model, the corpora, the recipes, the playground page, the
 report's template) must come from the installed wheel: the commands run from an empty folder,
 with nothing of the checkout on the path.
@@ -58,7 +58,7 @@ def installed(tmp_path_factory):
     run([sys.executable, "-m", "venv", str(venv)], tmp, env)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "-c", str(LOCK)]
     run([*pip, "torch==2.13.0"], tmp, env)
-    run([*pip, f"{wheels[0]}[serve]"], tmp, env)
+    run([*pip, f"{wheels[0]}[serve,export]"], tmp, env)
     work = tmp / "work"  # outside the checkout: nothing of it can be imported from here
     work.mkdir()
     (work / "text.txt").write_text("It was the best of times, it was the worst of times.\n" * 20)
@@ -90,6 +90,13 @@ def test_the_installed_commands_work_outside_the_checkout(installed):
     run([rnnlab, "report", "tiny"], work, env)
     assert "<html" in (work / "tiny" / "report.html").read_text(encoding="utf-8").lower()
     assert "train" in run([rnnlab, "tag", "train", "--help"], work, env).stdout
+    # rnnlab export, from the wheel with its export extra: each format, and the folder loads back.
+    run([rnnlab, "export", "base", "--to", "hf", "base-hf"], work, env)
+    assert run([rnnlab, "sample", "base-hf", "--length", "50", "--seed", "0"], work, env).stdout.rstrip("\n") == sample[:50]
+    run([rnnlab, "export", "tiny", "--to", "onnx", "tiny-onnx"], work, env)
+    run([rnnlab, "export", "tiny", "--to", "web", "tiny.html"], work, env)
+    assert (work / "base-hf" / "model.safetensors").is_file() and (work / "tiny-onnx" / "model.onnx").is_file()
+    assert "<html" in (work / "tiny.html").read_text(encoding="utf-8").lower()
 
     port = free_port()
     server = subprocess.Popen([rnnlab, "serve", "tiny", "--port", str(port)], cwd=work, env=env, stderr=subprocess.PIPE, text=True)

@@ -26,6 +26,9 @@ _LAZY = {
     "train_tagger": "rnnlab.tag",
     "load_tagger": "rnnlab.tag",
     "LiveCurves": "rnnlab.notebook",
+    "TensorBoard": "rnnlab.training.tensorboard",
+    "AllHooks": "rnnlab.training.hooks",
+    "Hooks": "rnnlab.training.hooks",
     "show_report": "rnnlab.notebook",
 }
 

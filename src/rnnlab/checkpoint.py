@@ -7,10 +7,15 @@ memory it is a :class:`Checkpoint`: the kind of run, its three configurations, w
 came from (with a hash), the weights and the backend they were trained on, a section of the
 task's own state, where training is, and which rnnlab wrote it. Files of formats 1 to 9 are read
 through :func:`rnnlab.migrations.upgrade`.
+
+An export folder (``rnnlab export --to hf``: ``config.json`` and ``model.safetensors``) reads as a
+checkpoint without optimizer or history, from JSON and safetensors only (:func:`load_export`).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import pickle
 import warnings
 import zipfile
@@ -21,6 +26,7 @@ from typing import Any, NamedTuple
 import torch
 
 from rnnlab import __version__, migrations, settings
+from rnnlab.cells import BACKENDS
 from rnnlab.config import DataConfig, ModelConfig, TagDataConfig, TagModelConfig, TagTrainConfig, TrainConfig
 from rnnlab.data import DataSpec, Vocab
 from rnnlab.errors import UserError
@@ -31,6 +37,10 @@ FORMAT = "rnnlab-checkpoint"
 # would misread raises it, with a step in migrations.py (docs/architecture.md, "Checkpoint format").
 VERSION = 10
 MIN_VERSION = 1
+# An export folder's format, under the same rule as VERSION.
+EXPORT_FORMAT = 1
+EXPORT_CONFIG, EXPORT_WEIGHTS = "config.json", "model.safetensors"
+EXPORT_TASK = ("vocab", "in_vocab", "out_vocab")  # the task section's keys an export keeps: no training state
 # LAST, BEST: the two checkpoints of a run folder, named in fileio (the text reader knows them too).
 
 
@@ -193,6 +203,8 @@ def _to_cpu(obj):
 def load(path: Path, kind: str | None = None) -> Checkpoint:
     """Read and check a checkpoint; any foreign, corrupt or unsafe file is a UserError."""
     path = Path(path)
+    if is_export(path):
+        return load_export(path, kind)
     if not path.is_file():
         raise UserError(f"no checkpoint at {path}")
     try:
@@ -214,11 +226,7 @@ def load(path: Path, kind: str | None = None) -> Checkpoint:
         raise UserError(f"{path} has checkpoint format version {version}; this rnnlab reads up to {VERSION}: upgrade rnnlab")
     if version < MIN_VERSION:
         raise UserError(f"{path} has checkpoint format version {version}, older than any this rnnlab reads ({MIN_VERSION}-{VERSION})")
-    found = raw.get("kind")
-    if found not in KINDS:
-        raise UserError(f"{path} is a checkpoint of a {found!r} model, which this rnnlab does not know")
-    if kind is not None and found != kind:
-        raise UserError(f"{path} is a {KIND_NAMES[found]} run ({found!r}), not a {KIND_NAMES[kind]} run ({kind!r})")
+    _check_kind(path, raw.get("kind"), kind)
     for key in ("model_config", "model"):
         if key not in raw:
             raise UserError(f"{path} is missing {key!r}; it is not a complete rnnlab checkpoint")
@@ -227,6 +235,75 @@ def load(path: Path, kind: str | None = None) -> Checkpoint:
     except (KeyError, TypeError, ValueError) as e:
         raise UserError(f"{path} (format version {version}) has a broken description ({type(e).__name__}: {e})") from None
     return Checkpoint.from_dict(raw, str(path))
+
+
+def _check_kind(path: Path, found: Any, kind: str | None) -> None:
+    if found not in KINDS:
+        raise UserError(f"{path} is a checkpoint of a {found!r} model, which this rnnlab does not know")
+    if kind is not None and found != kind:
+        raise UserError(f"{path} is a {KIND_NAMES[found]} run ({found!r}), not a {KIND_NAMES[kind]} run ({kind!r})")
+
+
+def is_export(path: Path) -> bool:
+    """Whether ``path`` is a folder laid out as an export (either of its files is enough to say
+    so; :func:`load_export` names the one missing)."""
+    return path.is_dir() and any((path / name).exists() for name in (EXPORT_CONFIG, EXPORT_WEIGHTS))
+
+
+def export_config(ckpt: Checkpoint) -> dict[str, Any]:
+    """What an export's ``config.json`` holds: the checkpoint without weights, training state or
+    history, and without the paths of the machine it was trained on (its files by name only)."""
+    train = settings.to_dict(ckpt.train_config)
+    if train.get("init_from"):
+        train["init_from"] = Path(train["init_from"]).name
+    task = ckpt.task.to_dict()
+    return {
+        "export_format": EXPORT_FORMAT,
+        "library_name": "rnnlab",
+        "rnnlab_version": __version__,
+        "kind": ckpt.kind,
+        "backend": ckpt.backend,
+        "model_config": settings.to_dict(ckpt.model_config),
+        "data_config": settings.to_dict(ckpt.data_config),
+        "train_config": train,
+        "task": {k: task[k] for k in EXPORT_TASK if k in task},
+        "data": {**ckpt.data.to_dict(), "paths": [Path(p).name for p in ckpt.data.paths]},
+        # JSON has no infinity: a measure never taken is left out, and read back as its default.
+        "progress": {k: v for k, v in asdict(ckpt.progress).items() if not (isinstance(v, float) and not math.isfinite(v))},
+    }
+
+
+def load_export(folder: Path, kind: str | None = None) -> Checkpoint:
+    """Read an export folder from JSON and safetensors only, so nothing in it can run code; a
+    crafted or foreign folder is a UserError."""
+    if not (folder / EXPORT_CONFIG).is_file():
+        raise UserError(f"{folder} has no {EXPORT_CONFIG}; it is not a complete rnnlab export")
+    try:
+        d = json.loads((folder / EXPORT_CONFIG).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise UserError(f"{folder / EXPORT_CONFIG} is not readable JSON ({type(e).__name__})") from None
+    version = d.get("export_format") if isinstance(d, dict) else None
+    if type(version) is not int or version < 1:  # another program's config.json
+        raise UserError(f"{folder} is not an rnnlab run or export (no {BEST} or {LAST}; its {EXPORT_CONFIG} has no export_format)")
+    if not (folder / EXPORT_WEIGHTS).is_file():
+        raise UserError(f"{folder} has no {EXPORT_WEIGHTS}; it is not a complete rnnlab export")
+    if version > EXPORT_FORMAT:
+        raise UserError(f"{folder} has export format {version}; this rnnlab reads up to {EXPORT_FORMAT}: upgrade rnnlab")
+    _check_kind(folder, d.get("kind"), kind)
+    if d.get("backend") not in BACKENDS:
+        raise UserError(f"{folder / EXPORT_CONFIG} names no backend rnnlab knows ({d.get('backend')!r})")
+    try:
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+    except ImportError:
+        raise UserError("reading an exported model needs safetensors: pip install safetensors") from None
+    try:
+        weights = load_file(folder / EXPORT_WEIGHTS)
+    except (SafetensorError, OSError, ValueError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise UserError(f"{folder / EXPORT_WEIGHTS} is not a readable safetensors file (refused, nothing was run): {first}") from None
+    weights = {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}  # float16 exports run in float32
+    return Checkpoint.from_dict({**d, "model": weights, "written_by": d.get("rnnlab_version", "unknown")}, str(folder))
 
 
 def weights_problem(e: Exception) -> str:
@@ -240,13 +317,18 @@ def find(run_dir: Path, which: str = "best") -> Path:
     run_dir = Path(run_dir)
     try:  # pathlib's is_file/is_dir raise on a name too long or a folder that may not be read
         if run_dir.is_file():
-            return run_dir
+            # An export's own files name the export.
+            return run_dir.parent if run_dir.name in (EXPORT_CONFIG, EXPORT_WEIGHTS) else run_dir
         if not run_dir.is_dir():
             raise UserError(f"{run_dir} is not a run folder" if run_dir.exists() else f"no such run folder: {run_dir}")
         order = [BEST, LAST] if which == "best" else [LAST]
         for name in order:
             if (run_dir / name).is_file():
                 return run_dir / name
+        if is_export(run_dir):
+            if which != "best":
+                raise UserError(f"{run_dir} is an exported model: it holds the weights it was exported with, no {LAST} to resume or load")
+            return run_dir
     except OSError as e:
         raise UserError(f"cannot read run folder {run_dir}: {e.strerror or e}") from None
     raise UserError(f"{run_dir} is not an rnnlab run (no {LAST} or {BEST} in it)")

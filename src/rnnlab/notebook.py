@@ -1,6 +1,6 @@
 """rnnlab in a Jupyter notebook: live training curves and the report page inline.
 
-- :class:`LiveCurves`: a training hook (:class:`~rnnlab.training.loop.Hooks`) for
+- :class:`LiveCurves`: a training hook (:class:`~rnnlab.training.hooks.Hooks`) for
   ``rnnlab.train_lm(..., hooks=LiveCurves())`` that draws training and validation bits per
   character against steps and updates *one* display in place (``display(..., display_id=True)``,
   then ``handle.update(...)``) at every evaluation and every ``every`` steps, under a progress
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rnnlab.training.loop import Hooks
+from rnnlab.training.hooks import Hooks
 
 
 def in_notebook() -> bool:

@@ -43,7 +43,8 @@ def locate(run: str | os.PathLike) -> Path:
 
 def load_run(run_dir: str | os.PathLike, which: str = "best", kind: str | None = None) -> Checkpoint:
     """The checkpoint of a run folder (``best.pt``, else ``last.pt``; or ``which="last"``), a
-    checkpoint file named directly, or the shipped model (``"base"``)."""
+    checkpoint file named directly, an export folder (``rnnlab export --to hf``: no training
+    state, read from JSON and safetensors), or the shipped model (``"base"``)."""
     return checkpoint.load(checkpoint.find(locate(run_dir), which), kind=kind)
 
 

@@ -17,7 +17,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "the unknown symbol when the model has one, else skipped). A FILE with nothing to score (empty, or "
         "none of its characters in the vocabulary) is an error.",
     )
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by rnnlab train")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by rnnlab train or rnnlab export --to hf")
     p.add_argument("files", nargs="+", metavar="FILE", help="text files or folders to score; - reads standard input")
     p.add_argument("--json", action="store_true", help="print one JSON object on standard output")
     add_settings(p, TextConfig, "text", defaults=True)

@@ -49,11 +49,13 @@ def run(args) -> int:
     try:
         module = importlib.import_module(f"rnnlab.export.{args.to}")
     except ImportError as e:
-        raise UserError(f"rnnlab export needs its extra: pip install safetensors onnx onnxscript onnxruntime ({e.name} is missing)") from None
+        raise UserError(
+            f"rnnlab export needs its extra: pip install safetensors onnx onnxscript onnxruntime ({e.name} is missing)"
+        ) from None
+    ckpt, model, _ = runs.load_model(args.run_dir, which=where.checkpoint, device="cpu")  # refuses what is not a run
     source = runs.locate(args.run_dir)
     if source.is_dir() and (source / checkpoint.LAST).exists() and RunFolder(source).busy():
         print(f"rnnlab export: {source} is still training: exporting its last saved checkpoint", file=sys.stderr)
-    ckpt, model, _ = runs.load_model(args.run_dir, which=where.checkpoint, device="cpu")
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"  # fileio.TMP_GLOB: swept if this process dies
     try:
         if module.OUTPUT == "folder":

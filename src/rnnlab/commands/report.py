@@ -22,11 +22,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "structure. The text is FILE (--text; '-' reads standard input), a sample from --prime, or by "
         "default the start of the held-out part of the training text.",
     )
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by rnnlab train")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by rnnlab train or rnnlab export --to hf")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--text", metavar="FILE", help="analyse this text file (- reads standard input)")
     src.add_argument("--prime", metavar="TEXT", help="analyse a sample that the model writes after TEXT")
-    p.add_argument("--out", metavar="FILE", help="the HTML file to write (default RUN_DIR/report.html)")
+    p.add_argument(
+        "--out", metavar="FILE", help="the HTML file to write (default RUN_DIR/report.html; for base or an export, NAME-report.html here)"
+    )
     p.add_argument("--lstmvis", metavar="DIR", help="also write the states in LSTMVis's layout into DIR (needs h5py)")
     add_settings(p, ReportConfig, "report", defaults=True)
     add_settings(p, TextConfig, "text", defaults=True)
@@ -55,10 +57,17 @@ def run(args) -> int:
     )
     if args.lstmvis and report.data["mode"] == "tag":
         raise UserError("--lstmvis writes the states of language-model runs; this is a tag run")
+    from rnnlab import checkpoint
     from rnnlab.runs import BASE
 
     # The shipped model has no run folder to write into: its page goes to the current folder.
-    out = Path(args.out) if args.out else Path("base-report.html") if args.run_dir == BASE else Path(args.run_dir) / "report.html"
+    # The report goes into a run's folder; not into base or an export, which a user publishes as it is.
+    if args.out:
+        out = Path(args.out)
+    elif args.run_dir == BASE or checkpoint.is_export(Path(args.run_dir)):
+        out = Path(f"{Path(args.run_dir).name}-report.html")
+    else:
+        out = Path(args.run_dir) / "report.html"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -16,7 +16,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="generate text from a trained model",
         description="Generate text from a run folder's best checkpoint (any device's checkpoint samples on the CPU).",
     )
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by rnnlab train")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by rnnlab train or rnnlab export --to hf")
     p.add_argument("--prime", default="", metavar="TEXT", help="text to start from (printed first)")
     p.add_argument("--num", type=int, default=1, help="number of samples drawn side by side (default: 1)")
     add_settings(p, SampleConfig, "sampling", defaults=True)

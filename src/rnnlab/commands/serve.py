@@ -30,7 +30,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "/v1/rnnlab/score, GET /health, and a playground page at /. Concurrent streams of one model "
         f"are stepped together. Needs Starlette and uvicorn, the 'serve' extra: pip install starlette 'uvicorn[standard]'. The key may also come from {API_KEY_ENV}.",
     )
-    p.add_argument("runs", nargs="*", metavar="RUN_DIR", help="run folders of rnnlab train (the base model is always served too)")
+    p.add_argument(
+        "runs", nargs="*", metavar="RUN_DIR", help="run folders of rnnlab train or exports (--to hf); the base model is always served too"
+    )
     add_settings(p, ServeConfig, "server", defaults=True)
     add_load_args(p)
     return p

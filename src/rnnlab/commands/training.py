@@ -66,6 +66,7 @@ HELP_GROUPS = {
         "config",
         "print_config",
         "quiet",
+        "tensorboard",
         "epochs",
         "max_steps",
         "patience",
@@ -84,6 +85,7 @@ OWN_FLAGS = {
     "config": dict(metavar="FILE", action="append", default=[], help="read settings from a TOML file (flags win)"),
     "print_config": dict(action="store_true", help="print the settings as TOML for --config, and stop"),
     "quiet": dict(action="store_true", help="no progress bar or samples"),
+    "tensorboard": dict(metavar="DIR", help="also write the metrics, samples and settings as TensorBoard event files in DIR"),
 }
 
 
@@ -194,7 +196,9 @@ def _train(args, cmd: TrainingCommand, ckpt, resolved, ctx, start=None, data=Non
     from rnnlab.device import resolve_device
     from rnnlab.training import Trainer, rundir
     from rnnlab.training.checks import check_memory, check_precision
+    from rnnlab.training.hooks import AllHooks
     from rnnlab.training.loop import REASONS
+    from rnnlab.training.tensorboard import TensorBoard
 
     data_cfg, model_cfg, train_cfg = resolved.configs
     main_rank = ctx is None or ctx.is_main
@@ -204,6 +208,7 @@ def _train(args, cmd: TrainingCommand, ckpt, resolved, ctx, start=None, data=Non
     elif data is None:
         data = cmd.load(args.paths, data_cfg, None, start)
     task = cmd.make_task(data, model_cfg, train_cfg, data_cfg, start)
+    board = TensorBoard(args.tensorboard) if args.tensorboard and main_rank else None  # its package checked before any folder
     if ckpt is not None:
         out = Path(args.resume)
     else:
@@ -222,13 +227,15 @@ def _train(args, cmd: TrainingCommand, ckpt, resolved, ctx, start=None, data=Non
     if getattr(data, "n_bad", 0) and not args.quiet:  # a corpus skips no lines; a tagger's pairs may
         print(f"rnnlab {cmd.name}: skipped {data.n_bad:,} bad line{'s' * (data.n_bad != 1)}", file=sys.stderr)
 
-    hooks = ProgressDisplay(args.quiet or not main_rank, cmd.batch(task), resolved.changes, notes=resolved.notes())
+    display = hooks = ProgressDisplay(args.quiet or not main_rank, cmd.batch(task), resolved.changes, notes=resolved.notes())
+    if board is not None:
+        hooks = AllHooks(display, board)
     with stop_on_signals() as stop:
         trainer = Trainer(task, run_dir=out, hooks=hooks, stop=stop, resume=ckpt, dist=ctx)
         try:
             result = trainer.run()
         finally:
-            hooks.close()  # a run that ends in an error ends its bar's line before the error is printed
+            display.close()  # a run that ends in an error ends its bar's line before the error is printed
     p = trainer.progress
     if not main_rank:
         return 0

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from rnnlab import cells, memory
-from rnnlab.checkpoint import Checkpoint
+from rnnlab.checkpoint import Checkpoint, is_export
 from rnnlab.config import ReportConfig
 from rnnlab.data import Vocab
 from rnnlab.errors import UserError
@@ -35,6 +35,7 @@ NEW_LINE_WITHIN = 300  # start on a fresh line when one begins within this many 
 KIND_LABELS = {"h": "hidden state h", "c": "cell state tanh(c)"}
 Line = tuple[str, str | None]  # a tag run's line: (input, target or None)
 HELDOUT_FALLBACK = 50  # lines a tag run's report shows when the run held none out
+EXPORT_NOTE = "an exported model keeps no training history: no curves and no samples of its evaluations"
 
 
 def build_report(
@@ -79,7 +80,7 @@ def build_lm_report(run_dir: Path, ckpt: Checkpoint, model, text: str | None, pr
     total = len(text)
     if total == 0:
         raise UserError("none of the text's characters is in the model's vocabulary")
-    notes = [f"{dropped:,} characters the model has never seen were left out"] if dropped else []
+    notes = export_notes(ckpt) + [f"{dropped:,} characters the model has never seen were left out"] * bool(dropped)
     if total > cfg.chars:
         text, ids = text[: cfg.chars], ids[: cfg.chars]
         notes.append(f"showing the first {cfg.chars:,} of {total:,} characters (--chars raises the limit)")
@@ -120,7 +121,7 @@ def choose_text(ckpt: Checkpoint, model, text: str | None, prime: str | None, cf
         check_memory(ckpt, min(cfg.chars, len(prime) + cfg.length), prime, cfg)  # before the sample takes its time
         text = sampler.sample(cfg.length, prime=prime, temperature=cfg.temperature, seed=cfg.seed)
         return text, f"a sample of the model (prime {prime!r}, temperature {cfg.temperature:g}, seed {cfg.seed})"
-    got = heldout_text(ckpt, cfg.chars)
+    got = heldout_text(ckpt, cfg.chars) if text_known(ckpt) else None
     if got:
         return got
     text = sampler.sample(min(cfg.length, cfg.chars), temperature=cfg.temperature, seed=cfg.seed)
@@ -153,6 +154,17 @@ def heldout_text(ckpt: Checkpoint, chars: int) -> tuple[str, str] | None:
     if n_val > n_heldout:
         return tail[:chars], "the end of the training text (its held-out part is shorter than --chars)"
     return tail[:chars], "the start of the held-out (validation) part of the training text"
+
+
+def export_notes(ckpt: Checkpoint) -> list[str]:
+    """What the page of an export cannot show, and why."""
+    return [EXPORT_NOTE] if is_export(Path(ckpt.source)) else []
+
+
+def text_known(ckpt: Checkpoint) -> bool:
+    """Whether the run's text may be read again where it names it: an export names its files
+    without their folders, so only a text shipped with rnnlab is found again."""
+    return ckpt.data.source == "embedded" or not is_export(Path(ckpt.source))
 
 
 def prepare_text(text: str, vocab: Vocab) -> tuple[str, torch.Tensor, int]:
@@ -213,6 +225,7 @@ def build_tag_report(run_dir: Path, ckpt: Checkpoint, model, text: str | None, p
         raise UserError("there is no text to transform")
     total = sum(len(i) + 1 for i, _ in lines) - 1
     notes = [f"showing the first {cfg.chars:,} of {total:,} characters (--chars raises the limit)"] if total > cfg.chars else []
+    notes = export_notes(ckpt) + notes
     kept = first_chars(lines, cfg.chars)
     check_memory(ckpt, sum(len(i) + 1 for i, _ in kept), prime, cfg)
     tt = tag_trace(tagger, kept)
@@ -250,8 +263,10 @@ def lines_from_text(text: str, derive: str | None) -> tuple[list[Line], str]:
 
 def heldout_lines(ckpt: Checkpoint) -> list[Line]:
     """The run's own validation lines, when its data can still be read."""
+    pairs = []
     try:
-        pairs, _, _ = load_pairs(ckpt.data.locate(), ckpt.data_config)
+        if text_known(ckpt):
+            pairs, _, _ = load_pairs(ckpt.data.locate(), ckpt.data_config)
     except (UserError, OSError):
         pairs = []
     if not pairs:

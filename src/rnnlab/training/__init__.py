@@ -7,5 +7,6 @@
   :mod:`.rundir`: the run folder's lock, checkpoints, metrics and chart.
 """
 
+from rnnlab.training.hooks import AllHooks, Hooks
 from rnnlab.training.lm_task import LMTask
-from rnnlab.training.loop import Hooks, NonFiniteLoss, Trainer
+from rnnlab.training.loop import NonFiniteLoss, Trainer

@@ -30,6 +30,7 @@ from rnnlab.errors import UserError
 from rnnlab.model import LN2
 from rnnlab.training import schedule
 from rnnlab.training.checks import check_memory
+from rnnlab.training.hooks import Hooks
 from rnnlab.training.optimizer import make_optimizer
 from rnnlab.training.precision import Precision, check_trains
 from rnnlab.training.rundir import RunFolder
@@ -49,15 +50,17 @@ EVAL_SHARE = 0.05
 
 
 class Window:
-    """The training loss and characters of the steps since the last metrics row."""
+    """The training loss, gradient norm and characters of the steps since the last metrics row."""
 
     def __init__(self, device: torch.device):
         self.loss = torch.zeros((), device=device)  # summed on the device: no sync per step
+        self.grad_norm = torch.zeros((), device=device)
         self.steps = self.chars = 0
         self.start = time.perf_counter()
 
-    def add(self, loss: torch.Tensor, chars: int) -> None:
+    def add(self, loss: torch.Tensor, grad_norm: torch.Tensor, chars: int) -> None:
         self.loss += loss
+        self.grad_norm += grad_norm
         self.steps += 1
         self.chars += chars
 
@@ -76,15 +79,6 @@ class NonFiniteLoss(Exception):
     def __init__(self, step: int, value: float):
         super().__init__(f"the loss became {value} at step {step}")
         self.step, self.value = step, value
-
-
-class Hooks:
-    """What the trainer tells its caller; the CLI draws a progress bar from these."""
-
-    def on_start(self, trainer: Trainer) -> None: ...
-    def on_step(self, trainer: Trainer, info: dict[str, Any]) -> None: ...
-    def on_eval(self, trainer: Trainer, info: dict[str, Any]) -> None: ...
-    def on_end(self, trainer: Trainer, result: dict[str, Any]) -> None: ...
 
 
 class Trainer:
@@ -214,7 +208,7 @@ class Trainer:
             # Caught before backward, so no non-finite gradient ever reaches the weights.
             raise NonFiniteLoss(p.step + 1, float(loss.detach()))
         self.optimizer.zero_grad(set_to_none=True)
-        self.precision.backward_and_step(loss, self.optimizer, self.model.parameters(), self.config.grad_clip)
+        self.grad_norm = self.precision.backward_and_step(loss, self.optimizer, self.model.parameters(), self.config.grad_clip)
         p.step += 1
         p.chunk += 1
         p.chars_seen += self.task.chars_per_step
@@ -285,7 +279,7 @@ class Trainer:
                 self._recover(e)
                 window = Window(self.device)
                 continue
-            window.add(loss, self.task.chars_per_step)
+            window.add(loss, self.grad_norm, self.task.chars_per_step)
             p.elapsed = elapsed0 + (time.perf_counter() - session_start)
             if not p.horizon_fixed and schedule.ready_to_fit(cfg, p.step - step0, p.elapsed):
                 # Turn the time budget into a step count once, so the schedule decays in time.
@@ -350,7 +344,7 @@ class Trainer:
     def _window_info(self, window: Window) -> dict[str, Any]:
         """The metrics row of the steps since the last one."""
         p = self.progress
-        loss_sum = window.loss
+        loss_sum, norm_sum = window.loss, window.grad_norm
         if self.dist is not None:
             loss_sum = self.dist.all_reduce_sum(loss_sum) / self.dist.world_size
         return {
@@ -359,6 +353,7 @@ class Trainer:
             "elapsed_s": round(p.elapsed, 3),
             "lr": self.optimizer.param_groups[0]["lr"],
             "train_bpc": float(loss_sum) / max(1, window.steps) / LN2,
+            "grad_norm": float(norm_sum) / max(1, window.steps),  # DDP: the gradient is the same on every rank
             "chars_per_s": round(window.chars / max(1e-9, time.perf_counter() - window.start), 1),
             "total_steps": p.total_steps,
         }

@@ -117,23 +117,24 @@ class Precision:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.dtype)
 
-    def backward_and_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, params, grad_clip: float) -> None:
-        """Backward, clip to ``grad_clip`` (0: off) and take the optimizer step."""
+    def backward_and_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, params, grad_clip: float) -> torch.Tensor:
+        """Backward, clip to ``grad_clip`` (0: off) and take the optimizer step; returns the
+        gradient's norm before clipping (a tensor: reading it would wait for the device)."""
+        limit = grad_clip if grad_clip > 0 else float("inf")  # inf: measured, not clipped
         if self.scaler is None:
             loss.backward()
-            if grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(params, grad_clip)
+            norm = torch.nn.utils.clip_grad_norm_(params, limit)
             optimizer.step()
-            return
+            return norm.detach()
         # fp16: the loss is scaled up so small gradients survive. A step whose scaled gradients
         # overflow is skipped by the scaler, which lowers the scale: that is its normal search
         # for the largest safe scale, not a failure of training (the loss itself was checked).
         self.scaler.scale(loss).backward()
-        if grad_clip > 0:
-            self.scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
-            torch.nn.utils.clip_grad_norm_(params, grad_clip)
+        self.scaler.unscale_(optimizer)  # measure and clip the true gradients, not the scaled ones
+        norm = torch.nn.utils.clip_grad_norm_(params, limit)
         self.scaler.step(optimizer)
         self.scaler.update()
+        return norm.detach()
 
 
 def carry(state):

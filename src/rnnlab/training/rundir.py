@@ -31,7 +31,7 @@ LOCK = "train.lock"
 OWNER = "train.owner"
 METRICS = "metrics.csv"
 CHART = "loss.png"
-METRIC_FIELDS = ["step", "epoch", "elapsed_s", "lr", "train_bpc", "val_bpc", "chars_per_s"]
+METRIC_FIELDS = ["step", "epoch", "elapsed_s", "lr", "train_bpc", "val_bpc", "chars_per_s", "grad_norm"]
 RUN_FILES = (checkpoint.LAST, checkpoint.BEST, METRICS, CHART)  # what overwrite removes; a checkpoint marks a run
 
 
