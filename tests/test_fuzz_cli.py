@@ -5,8 +5,9 @@ parser declares, each with a value of the flag's type or a hostile one (0, -1, h
 empty, odd Unicode, missing paths, folders, /dev/null, random bytes), and positionals from fitting
 and unfitting paths (a float flag also gets subnormals, 1e-300, 1e300, -0.0 and the floats on either
 side of every bound a setting checks); the command runs in-process through ``rnnlab.cli.main`` in a fresh folder. A
-flag added later is fuzzed without changing this file. Every example must end in exit 0 or 2, with
-no traceback, one line on standard error for 2, and strict JSON on standard output for ``--json``.
+flag added later is fuzzed without changing this file. Every example must end in exit 0 or 2 (or 3,
+a failed check, for ``exercise check``), with no traceback, one line on standard error for 2, and
+strict JSON on standard output for ``--json``.
 
 Flags that set how long a run lasts are drawn small or immediately invalid; ``serve`` stops where it
 would start listening (``uvicorn.Server.run``).
@@ -33,6 +34,7 @@ from hypothesis import strategies as st
 
 from rnnlab import config
 from rnnlab.cli import build_parser, main
+from rnnlab.exercise.template import skeleton
 from rnnlab.settings import Settings, fields, spec
 
 EXAMPLES = 100 if os.environ.get("RNNLAB_SLOW") else 20  # per command
@@ -44,6 +46,7 @@ FUZZ = settings(
 )
 
 SMALL = "a quick brown fox jumps over the lazy dog.\n" * 20
+SOLUTIONS = Path(__file__).parent / "exercises" / "solutions"
 PAIRS = "hello world\tHello World\nunix is fun\tUNIX is fun\nthe end\tThe End\n"
 
 # --- the parser, walked -----------------------------------------------------------------------
@@ -123,6 +126,7 @@ FIRST = {"max_steps": "3", "length": "40", "max_len": "20", "max_prompt": "1000"
 PATHS = [
     *("text.txt", "empty.txt", "random.bin", "pairs.tsv", "tiny.toml", "folder", "notrun", "run", "tagrun", "."),
     *("missing.txt", "missing/deeper/x", "/dev/null", "/proc/nope/x", "-", "base"),
+    *("rnn_cell.py", "skeleton.py"),  # lecture 12's exercise 1: the reference solution, an unwritten skeleton
 ]
 PATH_METAVARS = ("RUN_DIR", "FILE", "PATH", "DIR")
 
@@ -137,6 +141,8 @@ NAMES = {
 
 def fitting(command: str, metavar: str) -> str:
     """The value of a positional that makes the command work."""
+    if command.startswith("exercise"):
+        return {"exercise check": "rnn_cell.py", "exercise start": "mine"}.get(command, ".")  # start writes a new folder
     tag = command.startswith("tag")
     if "RUN_DIR" in metavar:
         return "tagrun" if tag else "run"
@@ -229,6 +235,8 @@ def example_folder(runs: Path, random_bytes: bytes):
         Path("folder").mkdir()
         Path("folder/a.txt").write_text(SMALL)
         Path("notrun").mkdir()
+        shutil.copy(SOLUTIONS / "rnn_cell.py", "rnn_cell.py")
+        Path("skeleton.py").write_text(skeleton("rnn_cell"))
         shutil.copytree(runs / "run", "run")
         shutil.copytree(runs / "tagrun", "tagrun")
         yield
@@ -242,13 +250,13 @@ def strict_json(text: str):
 
 
 def check(argv: list[str], capsys) -> int:
-    """Run ``argv``; it ends in 0 or 2, cleanly."""
+    """Run ``argv``; it ends in 0 or 2 (or 3 for ``exercise check``: a check failed), cleanly."""
     try:
         rc = main(argv)
     except BaseException as e:  # SystemExit and KeyboardInterrupt too: main must not raise
         raise AssertionError(f"rnnlab {argv!r} raised {e!r}") from e
     out, err = capsys.readouterr()
-    assert rc in (0, 2), f"rnnlab {argv!r} exited {rc}: {err}"
+    assert rc in ((0, 2, 3) if argv[:2] == ["exercise", "check"] else (0, 2)), f"rnnlab {argv!r} exited {rc}: {err}"
     assert "Traceback" not in err, f"rnnlab {argv!r}: {err}"
     if rc == 2:
         assert err.count("\n") == 1 and err.endswith("\n"), f"rnnlab {argv!r}: {err}"

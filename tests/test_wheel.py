@@ -95,6 +95,12 @@ def test_the_installed_commands_work_outside_the_checkout(installed):
     assert run([rnnlab, "sample", "base-hf", "--length", "50", "--seed", "0"], work, env).stdout.rstrip("\n") == sample[:50]
     run([rnnlab, "export", "tiny", "--to", "onnx", "tiny-onnx"], work, env)
     run([rnnlab, "export", "tiny", "--to", "web", "tiny.html"], work, env)
+    # rnnlab exercise, from the wheel: a skeleton written, then checked in the separate process (exit 3:
+    # its forward is not written yet), the status kept for the list.
+    run([rnnlab, "exercise", "start", "lstm_cell", "mine"], work, env)
+    checked = subprocess.run([rnnlab, "exercise", "check", "mine/lstm_cell.py"], cwd=work, env=env, capture_output=True, text=True)
+    assert checked.returncode == 3 and "NotImplementedError" in checked.stdout, checked.stdout + checked.stderr
+    assert "lstm_cell" in run([rnnlab, "exercise", "list", "mine"], work, env).stdout
     assert (work / "base-hf" / "model.safetensors").is_file() and (work / "tiny-onnx" / "model.onnx").is_file()
     assert "<html" in (work / "tiny.html").read_text(encoding="utf-8").lower()
 

@@ -19,7 +19,7 @@ from rnnlab import __version__
 from rnnlab.errors import UserError
 
 # Order is the order ``rnnlab --help`` lists them in.
-COMMANDS = ("lesson", "train", "sample", "eval", "tag", "report", "serve", "export")
+COMMANDS = ("lesson", "exercise", "train", "sample", "eval", "tag", "report", "serve", "export")
 
 
 def one_line(message: object) -> str:

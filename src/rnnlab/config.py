@@ -409,3 +409,11 @@ class LessonConfig(Settings):
         choices=LESSON_LANGS,
         unset="from the locale: zh if LC_ALL, LC_MESSAGES or LANG (the first one set) is zh_*, else en",
     )
+
+
+@dataclass(frozen=True)
+class ExerciseConfig(Settings):
+    """``rnnlab exercise``: the language of skeletons and reports, and how long a check may take."""
+
+    lang: str | None = override(LessonConfig, "lang", None, help="language of the skeleton's comments, the reports and the list")
+    time_limit: float = setting(60.0, "seconds a file may take to load and pass every check", check=between(1, 3600), metavar="SECONDS")

@@ -1,0 +1,27 @@
+# rnnlab exercise: homework
+# expect: h0_float32
+# The lecture's torch.zeros for the states: float32 where the checks' embeddings are float64.
+import torch
+from torch import nn
+
+
+class Model(nn.Module):
+    def __init__(self, input_size, embedding_size, hidden_size, num_layers, num_class, cell="lstm"):
+        super().__init__()
+        self.num_layers = num_layers
+        self.hidden_size = hidden_size
+        self.num_class = num_class
+        self.cell = cell
+        self.emb = nn.Embedding(input_size, embedding_size)
+        rnn_class = nn.LSTM if cell == "lstm" else nn.GRU
+        self.rnn = rnn_class(input_size=embedding_size, hidden_size=hidden_size, num_layers=num_layers, batch_first=True)
+        self.fc = nn.Linear(hidden_size, num_class)
+
+    def forward(self, x):
+        x = self.emb(x)  # (batchSize, seqLen, embeddingSize)
+        hidden = torch.zeros(self.num_layers, x.size(0), self.hidden_size)  # (numLayers, batchSize, hiddenSize)
+        if self.cell == "lstm":
+            hidden = (hidden, torch.zeros(self.num_layers, x.size(0), self.hidden_size))  # (h_0, c_0)
+        x, _ = self.rnn(x, hidden)  # (batchSize, seqLen, hiddenSize)
+        x = self.fc(x)  # (batchSize, seqLen, numClass)
+        return x.view(-1, self.num_class)  # (batchSize*seqLen, numClass)

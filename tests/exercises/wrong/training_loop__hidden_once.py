@@ -1,0 +1,26 @@
+# rnnlab exercise: training_loop
+# expect: hidden_not_reset
+# The hidden state made once, before the epochs: the second backward reaches the freed first graph.
+
+import torch
+
+
+def train(net, inputs, labels, idx2char, epochs, lr):
+    criterion = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    losses = []
+    hidden = net.init_hidden()
+    for epoch in range(epochs):
+        optimizer.zero_grad()
+        loss = 0
+        print("Predicted string: ", end="")
+        for input, label in zip(inputs, labels):
+            hidden = net(input, hidden)
+            loss += criterion(hidden, label)
+            _, idx = hidden.max(dim=1)
+            print(idx2char[idx[0].item()], end="")
+        loss.backward()
+        optimizer.step()
+        print(", Epoch [%d/%d] loss=%.4f" % (epoch + 1, epochs, loss.item()))
+        losses.append(loss.item())
+    return losses

@@ -1,0 +1,26 @@
+# rnnlab exercise: training_loop
+# expect: step_forgotten
+# optimizer.step() before loss.backward(): after zero_grad there is no gradient to step with.
+
+import torch
+
+
+def train(net, inputs, labels, idx2char, epochs, lr):
+    criterion = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    losses = []
+    for epoch in range(epochs):
+        optimizer.zero_grad()
+        hidden = net.init_hidden()
+        loss = 0
+        print("Predicted string: ", end="")
+        for input, label in zip(inputs, labels):
+            hidden = net(input, hidden)
+            loss += criterion(hidden, label)
+            _, idx = hidden.max(dim=1)
+            print(idx2char[idx[0].item()], end="")
+        optimizer.step()
+        loss.backward()
+        print(", Epoch [%d/%d] loss=%.4f" % (epoch + 1, epochs, loss.item()))
+        losses.append(loss.item())
+    return losses
