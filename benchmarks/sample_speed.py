@@ -21,6 +21,11 @@ At batch 1 on a CPU a fourth (``--onnx``, on by default): the same model exporte
 ONNX Runtime with as many threads as torch has, the state fed back at every call, then a draw
 from the softmax in NumPy and the same decode.
 
+At batch 1 on a CPU a fifth (``plain``): what a user writes first, torch.nn's ``LSTMCell``,
+``GRUCell`` or ``RNNCell`` per layer of the same sizes, a Linear, softmax and ``torch.multinomial``.
+The memory-bound limit takes the faster matrix-vector product of ``torch.mv`` and NumPy's ``@``
+(both rates are in the JSON; ``of_torch_limit`` is the share of ``torch.mv``'s alone).
+
 The recurrent advantage in seconds (``--lengths``, default 1,000 and 10,000): rnnlab's generator
 at batch 1 for the LSTM and the minGRU of the default size, each length timed in alternating
 rounds; a model that re-read its past would take longer per character on the longer run.
@@ -33,6 +38,7 @@ disturb.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -120,21 +126,50 @@ def weight_bytes_per_char(model: CharRNN) -> int:
     return sum(p.numel() * p.element_size() for name, p in model.named_parameters() if name not in skip)
 
 
-def matvec_rate(nbytes: int, device: torch.device, repeats: int = 2000) -> float:
-    """Bytes per second of ``torch.mv`` over a float32 matrix of ``nbytes``."""
+def matvec_rate(nbytes: int, device: torch.device, repeats: int = 2000, numpy: bool = False) -> float:
+    """Bytes per second of ``torch.mv`` (``numpy``: NumPy's ``@``, on the CPU) over a float32 matrix of ``nbytes``."""
     cols = 256
     w = torch.randn(max(1, nbytes // 4 // cols), cols, device=device)
     v = torch.randn(cols, device=device)
+    mv = (lambda a, b: a @ b) if numpy else torch.mv
+    if numpy:
+        w, v = w.numpy(), v.numpy()
     for _ in range(100):
-        torch.mv(w, v)
+        mv(w, v)
     sync(device)
 
     def go():
         for _ in range(repeats):
-            torch.mv(w, v)
+            mv(w, v)
         sync(device)
 
-    return w.numel() * 4 * repeats / min(timed(go) for _ in range(3))
+    return cols * (nbytes // 4 // cols) * 4 * repeats / min(timed(go) for _ in range(3))
+
+
+def plain_sampler(model: CharRNN, vocab: Vocab):
+    """What a user writes first: torch.nn's cells of the same sizes (Embedding, one ``LSTMCell``,
+    ``GRUCell`` or ``RNNCell`` per layer, Linear), then softmax and ``torch.multinomial``, one
+    character at a time, the same decode."""
+    cfg = model.cfg
+    cell = {"lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell, "rnn": torch.nn.RNNCell}[cfg.cell]
+    emb = torch.nn.Embedding(len(vocab), cfg.input_size)
+    layers = [cell(cfg.input_size if i == 0 else cfg.hidden, cfg.hidden) for i in range(cfg.layers)]
+    head = torch.nn.Linear(cfg.hidden, len(vocab))
+
+    @torch.no_grad()
+    def run(chars: int, batch: int) -> None:
+        g = torch.Generator().manual_seed(0)
+        ids = torch.full((batch,), vocab.stoi["a"])
+        states = [None] * len(layers)
+        for _ in range(chars):
+            x = emb(ids)
+            for i, layer in enumerate(layers):
+                states[i] = layer(x, states[i])
+                x = states[i][0] if cfg.cell == "lstm" else states[i]
+            ids = torch.multinomial(torch.softmax(head(x), dim=-1), 1, generator=g)[:, 0]
+            [vocab.decode([i]) for i in ids.tolist()]
+
+    return run
 
 
 def length_rows(cells, lengths, rounds: int, device: torch.device, vocab: Vocab, **size) -> list[dict]:
@@ -190,8 +225,12 @@ def main(argv=None) -> dict:
         with tempfile.TemporaryDirectory() as folder:  # the session holds the graph once it is made
             ort = onnx_sampler(model, vocab, Path(folder))
         ort_about = {"version": onnxruntime.__version__, "threads": torch.get_num_threads()}
+    plain = plain_sampler(model, vocab) if device.type == "cpu" and args.cell in ("lstm", "gru", "rnn") else None
     nbytes = weight_bytes_per_char(model)
-    rate = matvec_rate(nbytes, device)
+    rates = {"torch": matvec_rate(nbytes, device)}
+    if device.type == "cpu":  # the faster matrix-vector product of the two is the machine's
+        rates["numpy"] = matvec_rate(nbytes, device, numpy=True)
+    rate = max(rates.values())
     limit = rate / nbytes
     rows = []
     for batch in (1, 64):
@@ -210,11 +249,16 @@ def main(argv=None) -> dict:
         def run_ort(batch=batch):
             return args.chars / timed(lambda: ort(args.chars, batch))
 
+        def run_plain(batch=batch):
+            return args.chars * batch / timed(lambda: plain(args.chars, batch))
+
         contenders = {"rnnlab": run_rnnlab, "naive": run_naive}
         if gpt is not None and batch == 1:
             contenders["gpt"] = run_gpt
         if ort is not None and batch == 1:
             contenders["onnxruntime"] = run_ort
+        if plain is not None and batch == 1:
+            contenders["plain"] = run_plain
         res = alternate(contenders, rounds=args.rounds)
         r, n = median(res["rnnlab"]), median(res["naive"])
         row = {
@@ -234,15 +278,22 @@ def main(argv=None) -> dict:
         if "onnxruntime" in res:
             row["ort_cps"] = round(median(res["onnxruntime"]))
             row["vs_ort"] = round(r / median(res["onnxruntime"]), 2)
+        if "plain" in res:
+            row["plain_cps"] = round(median(res["plain"]))
+            row["vs_plain"] = round(r / median(res["plain"]), 2)
         if batch == 1:
             row["limit_cps"] = round(limit)
             row["of_limit"] = f"{r / limit:.0%}"
+            row["torch_limit_cps"] = round(rates["torch"] / nbytes)
+            row["of_torch_limit"] = f"{r / (rates['torch'] / nbytes):.0%}"
         rows.append(row)
     print(
-        f"weights read per character at batch 1: {nbytes / 1e6:.2f} MB; matrix-vector rate {rate / 1e9:.1f} GB/s "
-        f"-> memory-bound limit {limit:,.0f} chars/s"
+        f"weights read per character at batch 1: {nbytes / 1e6:.2f} MB; matrix-vector rate "
+        + ", ".join(f"{k} {v / 1e9:.1f} GB/s" for k, v in rates.items())
+        + f" -> memory-bound limit {limit:,.0f} chars/s (the faster)"
     )
-    cols = ["device", "cell", "layers", "hidden", "batch", "rnnlab_cps", "naive_cps", "speedup", "limit_cps", "of_limit"]
+    cols = ["device", "cell", "layers", "hidden", "batch", "rnnlab_cps", "naive_cps", "speedup", "limit_cps", "of_limit", "of_torch_limit"]
+    cols += ["plain_cps", "vs_plain"] if plain is not None else []
     print(table(rows, cols + (["gpt_cps", "vs_gpt"] if args.gpt else []) + (["ort_cps", "vs_ort"] if ort is not None else [])))
     by_length = []
     if args.lengths:
@@ -254,6 +305,8 @@ def main(argv=None) -> dict:
         "chars": args.chars,
         "weight_bytes_per_char": nbytes,
         "matvec_bytes_per_s": rate,
+        "matvec_bytes_per_s_by": rates,
+        "load_average": list(os.getloadavg()),
         "limit_cps_batch1": limit,
         "gpt": {
             "layers": len(gpt_model.blocks),

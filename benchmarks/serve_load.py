@@ -32,7 +32,7 @@ the server's default workers and torch threads, for the same time while the serv
 stream (``bare_x_one``), and the server's share of it (``of_bare``): how far HTTP is from the
 model's own scaling at the same moments.
 
-Goals checked: no errors; characters/s at 64 clients at least 5x one client's; p99 time to first
+Goals checked: no errors; characters/s at 64 clients at least 3.5x one client's; p99 time to first
 character under 250 ms at 8 clients; the server's memory grows at most 10% from the start of the
 first window to the end of the last. The server is stopped with SIGTERM and must exit 0.
 ``rounds_cps`` in the JSON rows gives each round's characters/s, to show the drift.
@@ -63,7 +63,9 @@ from _common import RESULTS, table, write_json
 
 PROMPT = "The "
 TEMPERATURE = 0.8
-GOAL_SCALE = (1, 64, 5.0)  # characters/s at 64 clients >= 5x one client's
+# characters/s at 64 clients >= 3.5x one client's: one stream steps in NumPy and is about 1.7x the
+# torch step, which 64 streams still take (docs/benchmarks.md, "The server").
+GOAL_SCALE = (1, 64, 3.5)
 GOAL_TTFC = (8, 250.0)  # p99 time to first character under 250 ms at 8 clients
 GOAL_GROWTH = 0.10  # server memory, start of the first window to end of the last
 

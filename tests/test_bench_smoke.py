@@ -90,6 +90,12 @@ def test_sample_speed_compares_with_the_naive_loop(tmp_path):
     data = json.loads(out.read_text())
     assert [r["batch"] for r in data["rows"]] == [1, 64]
     assert data["rows"][0]["limit_cps"] > 0 and all(r["naive_cps"] > 0 for r in data["rows"])
+    one = data["rows"][0]
+    assert one["plain_cps"] > 0 and one["vs_plain"] > 0 and "plain_cps" not in data["rows"][1]
+    assert set(data["matvec_bytes_per_s_by"]) == {"torch", "numpy"} and data["matvec_bytes_per_s"] == max(
+        data["matvec_bytes_per_s_by"].values()
+    )
+    assert one["torch_limit_cps"] <= one["limit_cps"] and len(data["load_average"]) == 3
     assert [r["cell"] for r in data["by_length"]] == ["lstm", "mingru"]
     assert all(r["us_per_char_30"] > 0 and r["us_per_char_60"] > 0 and r["longest_vs_shortest"] > 0 for r in data["by_length"])
 

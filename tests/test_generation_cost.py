@@ -12,15 +12,20 @@ tensor kept per generated character would show.
 """
 
 import ctypes
+import functools
+import tracemalloc
 
 import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from rnnlab import sampling
 from rnnlab.config import ModelConfig
 from rnnlab.model import CharRNN
 from rnnlab.sampling import generate
+from rnnlab.step_numpy import CELLS as NUMPY_CELLS
+from rnnlab.stepper import Stepper
 
 
 class MallInfo2(ctypes.Structure):
@@ -83,11 +88,36 @@ PRIME = torch.tensor([[1, 2, 3]])
 
 
 @pytest.mark.parametrize("cell", ["lstm", "mingru"])
-def test_the_ten_thousandth_character_costs_what_the_tenth_did(cell):
+def test_the_ten_thousandth_character_costs_what_the_tenth_did(cell, monkeypatch):
+    # The meter counts torch's operations, so the LSTM steps in torch here; the NumPy step (one
+    # stream on the CPU) is counted by the next test.
+    monkeypatch.setattr(sampling, "Stepper", functools.partial(Stepper, numpy=False))
     seen = work_per_step(generate(model_for(cell), PRIME, 10_001, torch.Generator().manual_seed(0)), at={10, 1_000, 10_000})
     ops, elements = seen[10]
     assert ops > 5 and elements > 100_000  # the meter saw the step: a 2x256 LSTM reads ~0.8 M weights
     assert seen[1_000] == seen[10_000] == seen[10], seen
+
+
+@pytest.mark.parametrize("cell", NUMPY_CELLS)
+def test_the_numpy_step_allocates_at_the_ten_thousandth_character_what_it_did_at_the_tenth(cell):
+    """NumPy's arrays are allocated through tracemalloc's hooks: what a NumPy step leaves allocated
+    (its new state and logits) and the peak of what it allocates on the way (a step that worked
+    over a growing history would peak higher) are the same at every step."""
+    step = Stepper(model_for(cell))
+    assert step.numpy is not None
+    ids = torch.tensor([3])
+    seen = {}
+    for i in range(10_001):
+        if i in (10, 10_000):
+            tracemalloc.start()
+            step(ids)
+            snapshot, (_, peak) = tracemalloc.take_snapshot(), tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            stats = snapshot.statistics("filename")
+            seen[i] = (sum(s.count for s in stats), sum(s.size for s in stats), peak)
+        else:
+            step(ids)
+    assert seen[10][0] > 0 and seen[10] == seen[10_000], seen
 
 
 def test_the_work_meter_sees_a_growing_context():

@@ -10,6 +10,7 @@ a distribution over the vocabulary (:func:`probabilities`), so no id outside it 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import torch
@@ -156,11 +157,16 @@ def _choose_rows(logits: torch.Tensor, parts: list, setting: tuple, members: lis
     """(R, V) logits of the requests ``members`` of ``parts``, which share ``setting`` -> (R,) ids."""
     if setting[0] == 0:  # greedy: what probabilities() gives all its mass to, without a draw
         return torch.nan_to_num(logits.float(), nan=float("-inf")).argmax(dim=-1)
-    probs = probabilities(logits, *setting)  # (R, V)
     # One uniform per row and a search of the cumulative sum: a single tensor built from the
     # requests' floats, where a random fill per request cost a call into torch each.
     u = torch.tensor([x for i in members for x in parts[i][1].next()], dtype=torch.float32, device=logits.device)  # (R,)
-    return inverse_cdf(probs, u)
+    cdf = torch.softmax(filter_logits(logits, *setting), dim=-1).cumsum(dim=-1)  # (R, V)
+    total = cdf[:, -1]  # (R,)
+    # The usual rows are distributions already: a finite, positive total says so in one read
+    # instead of a check of every probability. Any other row is made one by probabilities().
+    if all(math.isfinite(t) and t > 0 for t in total.tolist()):
+        return torch.searchsorted(cdf, (u * total)[:, None], right=True)[:, 0]  # (R,)
+    return inverse_cdf(probabilities(logits, *setting), u)
 
 
 PRIME_CHUNK = 4096  # characters of a prime read per forward pass: its memory, whatever the prime's length

@@ -13,7 +13,9 @@ weights, with what does not change prepared once:
 - layer 0's input projection of every symbol is a table, ``(V, G*H)`` = embedding (or the one-hot
   identity) times ``W_ih^T`` plus the biases, so that matmul becomes a row lookup;
 - the other weights are transposed once into contiguous ``(in, G*H)`` copies;
-- the state stays a list of per-layer tensors, stacked to ``(L, B, H)`` only on request.
+- the state stays a list of per-layer tensors, stacked to ``(L, B, H)`` only on request;
+- one stream on the CPU (batch 1, float32, a plain LSTM, GRU or tanh RNN stack) steps in NumPy
+  (:mod:`rnnlab.step_numpy`), on the same arranged weights.
 
 Same weights and equations as ``forward``; equal to it to float rounding (tested). The weights
 are read when the stepper is built: build a new one after changing them.
@@ -28,6 +30,8 @@ import torch
 from rnnlab import cells
 from rnnlab.model import CharRNN, State
 from rnnlab.nn._base import project_input
+from rnnlab.step_numpy import CELLS as NUMPY_CELLS
+from rnnlab.step_numpy import NumpyStep
 
 
 @dataclass
@@ -41,7 +45,9 @@ class Reading:
 
 
 class Stepper:
-    def __init__(self, model: CharRNN, state: State | None = None, batch_size: int = 1):
+    def __init__(self, model: CharRNN, state: State | None = None, batch_size: int = 1, numpy: bool = True):
+        """``numpy``: whether one stream on the CPU may step in NumPy (not where the step is traced,
+        as the ONNX export does)."""
         cfg = model.cfg
         self.cell = cells.get(cfg.cell)
         self.step_fn = self.cell.step_fn()
@@ -75,6 +81,26 @@ class Stepper:
             self.final_norm = model.norm if cfg.stacked else None
             self.head_w = model.head.weight.t().contiguous()  # (H, V)
             self.head_b = model.head.bias
+        plain = not cfg.stacked and not cfg.residual and all(isinstance(n, torch.nn.Identity) for n in self.norms) and not any(self.mlps)
+        on_cpu = self.head_w.device.type == "cpu" and self.head_w.dtype == torch.float32
+        # One stream on the CPU steps in NumPy (rnnlab.step_numpy says why); its state is kept as
+        # arrays (self._np) and read back into tensors only when asked for (self.states).
+        self.numpy = (
+            NumpyStep(cfg.cell, self.layers, self.head_w, self.head_b) if numpy and plain and on_cpu and cfg.cell in NUMPY_CELLS else None
+        )
+        self._np: list[tuple] | None = None
+
+    @property
+    def states(self) -> list[tuple[torch.Tensor, ...]]:
+        """Per layer, the state tensors (B, H) each."""
+        if self._np is not None:
+            self._states = [tuple(torch.from_numpy(a)[None] for a in layer) for layer in self._np]  # (1, H) each
+            self._np = None
+        return self._states
+
+    @states.setter
+    def states(self, value: list[tuple[torch.Tensor, ...]]) -> None:
+        self._states, self._np = value, None
 
     def _project(self, layer: int, x: torch.Tensor) -> torch.Tensor:
         """The input projection of ``layer``: ids (N,) for layer 0, else what the layer below passed up (N, D)."""
@@ -97,6 +123,10 @@ class Stepper:
     def __call__(self, ids: torch.Tensor, seen: list[list[torch.Tensor]] | None = None) -> torch.Tensor:
         """ids (B,) -> logits (B, V); the state moves one character on. ``seen``: per layer, a
         list that gets what the layer read (for :meth:`read`)."""
+        if self.numpy is not None and ids.shape[0] == 1:
+            if self._np is None:
+                self._np = [tuple(s.detach().numpy()[0] for s in layer) for layer in self._states]  # views, (H,) each
+            return torch.from_numpy(self.numpy(int(ids[0]), self._np, seen))[None]  # (1, V)
         x = ids
         for layer, (_, _, w_rec, b_rec) in enumerate(self.layers):
             if seen is not None:

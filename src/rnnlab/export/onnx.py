@@ -54,7 +54,7 @@ class OneStep(torch.nn.Module):
 
     def __init__(self, model: CharRNN, batch: int):
         super().__init__()
-        self.stepper = Stepper(model, batch_size=batch)
+        self.stepper = Stepper(model, batch_size=batch, numpy=False)
 
     def forward(self, ids: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
         step = self.stepper
@@ -120,7 +120,7 @@ def _check(path: Path, model: CharRNN, batch: int, kinds: list[dict], tolerance:
     """Run the written graph in ONNX Runtime beside the stepper for ``CHECK_STEPS`` greedy steps;
     logits further apart than ``tolerance`` (relative to the largest) are a bug in the export."""
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    step = Stepper(model, batch_size=batch)
+    step = Stepper(model, batch_size=batch, numpy=False)
     ids = torch.arange(batch) % model.cfg.vocab_size  # (B,)
     feeds = {"ids": ids.numpy(), **{s["name"]: np.zeros(s["shape"], np.float32) for s in kinds}}
     for _ in range(CHECK_STEPS):
