@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import time
@@ -31,6 +32,8 @@ def machine() -> dict:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "mkldnn": bool(torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled),
+        # 1, 5 and 15 minutes' load when the results are written: was the machine the run's alone?
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)

@@ -15,7 +15,9 @@ least 32 before it).
 
 Texts: ``prose`` (the embedded corpus), ``code`` (about 1.3 MB of torch's own sources),
 ``stdlib`` (the first 3 MB of this interpreter's standard library, ``Lib/**/*.py`` without
-tests, files sorted) or file paths. Each text's SHA-256 and size go into the JSON.
+tests, files sorted; ``stdlib6`` the first 6 MB, and so on) or file paths (for budgets of 30
+minutes and more, the 5 MB of public-domain prose ``scripts/base_corpus.py`` writes to
+``train.txt``, without the base model's held-out parts). Each text's SHA-256 and size go into the JSON.
 
 Each run (budget, text, seed, variant) writes its own JSON to ``benchmarks/results/lm_quality/``,
 so a table can be filled across sessions; ``--summary`` averages whatever runs are there.
@@ -102,7 +104,7 @@ def stdlib_text(limit: int = 3_000_000) -> tuple[Path, dict]:
         cut -= 1
     blob = bytes(data[:cut])
     text = blob.decode("utf-8")
-    out = Path(tempfile.gettempdir()) / "rnnlab-bench-stdlib.txt"
+    out = Path(tempfile.gettempdir()) / f"rnnlab-bench-stdlib-{limit}.txt"
     out.write_bytes(blob)
     info = {"root": str(root), "python": sys.version.split()[0], "files": used, "bytes": len(blob), "chars": len(text)}
     return out, {**info, "sha256": hashlib.sha256(blob).hexdigest()}
@@ -197,6 +199,8 @@ def text_path(name: str) -> tuple[Path, dict]:
         return source_code_text(), {}
     if name == "stdlib":
         return stdlib_text()
+    if name.startswith("stdlib") and name[6:].isdigit():  # stdlib6: the first 6 MB, for the long budgets
+        return stdlib_text(int(name[6:]) * 1_000_000)
     return Path(name), {}
 
 
@@ -204,8 +208,11 @@ RUNS = RESULTS / "lm_quality"  # one JSON per run: budget, text, seed (and varia
 
 
 def run_name(row: dict) -> str:
+    """The run's file name, in --runs itself: a text given as a path is named by its path's parts
+    (``runs/base-corpus/train.txt`` -> ``runs-base-corpus-train.txt``), never a folder below."""
     slug = re.sub(r"[^A-Za-z0-9.]+", "-", row["variant"]).strip("-")
-    return f"{row['text']}_{row['minutes']:g}min_seed{row['seed']}" + (f"_{slug}" if slug else "") + ".json"
+    text = re.sub(r"[^A-Za-z0-9.]+", "-", row["text"]).strip("-")
+    return f"{text}_{row['minutes']:g}min_seed{row['seed']}" + (f"_{slug}" if slug else "") + ".json"
 
 
 def summarise(folder: Path) -> list[dict]:
@@ -240,7 +247,8 @@ def main(argv=None) -> dict:
         "--text",
         nargs="+",
         default=["prose"],
-        help="prose (embedded corpus), code (torch's sources), stdlib (3 MB of this Python's Lib/**/*.py, no tests), or file paths",
+        help="prose (embedded corpus), code (torch's sources), stdlib (3 MB of this Python's Lib/**/*.py, no tests; stdlibN: N MB), "
+        "or file paths (for the long budgets: scripts/base_corpus.py's train.txt, 5 MB of public-domain prose)",
     )
     ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed (rnnlab's --seed and the peers')")
     ap.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS), help="which peers run (default: all)")

@@ -38,7 +38,6 @@ disturb.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -306,7 +305,6 @@ def main(argv=None) -> dict:
         "weight_bytes_per_char": nbytes,
         "matvec_bytes_per_s": rate,
         "matvec_bytes_per_s_by": rates,
-        "load_average": list(os.getloadavg()),
         "limit_cps_batch1": limit,
         "gpt": {
             "layers": len(gpt_model.blocks),

@@ -95,7 +95,7 @@ def test_sample_speed_compares_with_the_naive_loop(tmp_path):
     assert set(data["matvec_bytes_per_s_by"]) == {"torch", "numpy"} and data["matvec_bytes_per_s"] == max(
         data["matvec_bytes_per_s_by"].values()
     )
-    assert one["torch_limit_cps"] <= one["limit_cps"] and len(data["load_average"]) == 3
+    assert one["torch_limit_cps"] <= one["limit_cps"] and len(data["machine"]["load_average"]) == 3
     assert [r["cell"] for r in data["by_length"]] == ["lstm", "mingru"]
     assert all(r["us_per_char_30"] > 0 and r["us_per_char_60"] > 0 and r["longest_vs_shortest"] > 0 for r in data["by_length"])
 
@@ -205,10 +205,16 @@ def test_stdlib_text_skips_tests_and_records_its_hash(tmp_path, monkeypatch):
     assert info["files"] == 4 and info["bytes"] == len(whole.encode()) and info["sha256"] == hashlib.sha256(whole.encode()).hexdigest()
     path, info = lm.stdlib_text(limit=6)  # "a = '" is 5 bytes, then the 2-byte é: cut before it
     assert path.read_bytes() == b"a = '" and info["chars"] == 5 and info["files"] == 1
+    path6, info = lm.text_path("stdlib1")  # stdlibN: the first N MB, here all of it, in a file of its own
+    assert path6.read_text(encoding="utf-8") == whole and path6 != path and info["bytes"] == len(whole.encode())
 
 
 def test_lm_quality_summary_averages_the_runs_of_each_text_budget_and_variant(tmp_path):
     lm = _load("lm_quality")
+    assert (
+        lm.run_name({"text": "runs/base-corpus/train.txt", "minutes": 30.0, "seed": 0, "variant": ""})
+        == "runs-base-corpus-train.txt_30min_seed0.json"
+    )
     run = {"text": "prose", "minutes": 1.0, "variant": "", "rnnlab_params": 7}
     rows = [
         {**run, "seed": 0, "rnnlab_bpc": 2.0, "gpt_bpc": 3.0, "rnnlab_cps": 100},
