@@ -11,7 +11,7 @@ import rnnlab
 from rnnlab.cli import main
 from rnnlab.config import TEMPERATURES, ModelConfig, SampleConfig, ServeConfig
 from rnnlab.model import CharRNN
-from rnnlab.sampling import Draws, choose, choose_many, filter_of, generate, probabilities
+from rnnlab.sampling import Draws, choose, choose_many, filter_of, generate, inverse_cdf, probabilities
 from rnnlab.serve import requests
 
 MODELS = {"tiny": None}  # requests.completion only checks the name
@@ -115,3 +115,22 @@ def test_every_sampling_field_is_checked_by_sample_config(body, param):
     assert (got.value.status, got.value.param, got.value.message) == (400, param, str(want.value))
     with pytest.raises(requests.RequestError, match="temperature must be a number"):
         requests.completion({"model": "tiny", "temperature": "hot"}, MODELS, ServeConfig())  # JSON types stay the server's
+
+
+@pytest.mark.parametrize("setting", [(1.0, None, None), (0.7, None, None), (1.3, 5, None), (0.9, None, 0.8)])
+def test_the_draw_is_the_inverse_cdf_of_the_probabilities_row_for_row(setting):
+    """The draw reads a row's total instead of checking every probability; it takes exactly the
+    ids the inverse CDF of probabilities() takes with the same uniforms, and rows that are no
+    distribution (NaN, all -inf) still get probabilities()' answer."""
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(64, 40, generator=gen) * 4  # (B, V)
+    logits[3, 7] = float("nan")
+    logits[5] = float("-inf")
+    sampling = SampleConfig(temperature=setting[0], top_k=setting[1], top_p=setting[2])
+    for trial in range(20):
+        draws = Draws(torch.Generator().manual_seed(trial), 64)
+        u = torch.tensor(Draws(torch.Generator().manual_seed(trial), 64).next(), dtype=torch.float32)
+        got = choose(logits, draws, sampling)
+        assert torch.equal(got, inverse_cdf(probabilities(logits, *filter_of(sampling)), u))
+        clean = choose(logits[6:], Draws(torch.Generator().manual_seed(trial), 58), sampling)  # every row a distribution
+        assert torch.equal(clean, inverse_cdf(probabilities(logits[6:], *filter_of(sampling)), u[:58]))

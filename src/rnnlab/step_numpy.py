@@ -1,13 +1,13 @@
 """The stepper's path for one stream on the CPU: a step of an LSTM, GRU or tanh RNN stack in NumPy.
 
 Why by hand: at batch 1 a step is three or so matrix-vector products and a few dozen elementwise
-operations on vectors of a few hundred floats. In PyTorch each operation costs about a
-microsecond and a half of dispatch, and ``addmm`` on a ``(1, H) x (H, 4H)`` product reads the
-weights at about half the rate of NumPy's BLAS on the same CPU (``benchmarks/sample_speed.py``
-measures both); NumPy (which rnnlab has through matplotlib) has neither cost. The weights are
-the :class:`~rnnlab.stepper.Stepper`'s own arrangement seen as arrays (no copy), the equations
-those of ``rnnlab.nn``'s step functions; the logits equal the torch step's to float rounding
-(``tests/test_sampling.py``). A plain stack only (no norms, residual or MLPs), float32.
+operations on vectors of a few hundred floats, so its cost is the calls, not the arithmetic. A
+NumPy call costs less than torch's dispatch, and NumPy's BLAS reads a weight matrix faster than
+torch's ``addmm`` on a ``(1, H) x (H, 4H)`` product (``benchmarks/sample_speed.py`` measures both
+rates; docs/benchmarks.md, "One stream in NumPy"). The weights are the
+:class:`~rnnlab.stepper.Stepper`'s own arrangement seen as arrays (no copy), the equations those
+of ``rnnlab.nn``'s step functions; the logits equal the torch step's to float rounding
+(``tests/test_step_numpy.py``). A plain stack only (no norms, residual or MLPs), float32.
 """
 
 from __future__ import annotations
