@@ -21,6 +21,12 @@ At batch 1 on a CPU a fourth (``--onnx``, on by default): the same model exporte
 ONNX Runtime with as many threads as torch has, the state fed back at every call, then a draw
 from the softmax in NumPy and the same decode.
 
+At batch 1 on a CPU, beside the limit, the rate of the NumPy step's own matrix-vector products
+alone (``products``: the step's shapes, each a call, nothing else), which says how much of the gap
+to the limit is the products' shapes and calls and how much the rest of the step and the draw;
+and the same products in the other layout (``products_vw``: ``v @ W.T``), which says whether the
+step's layout is the faster.
+
 At batch 1 on a CPU a fifth (``plain``): what a user writes first, torch.nn's ``LSTMCell``,
 ``GRUCell`` or ``RNNCell`` per layer of the same sizes, a Linear, softmax and ``torch.multinomial``.
 The memory-bound limit takes the faster matrix-vector product of ``torch.mv`` and NumPy's ``@``
@@ -54,6 +60,7 @@ from rnnlab.data import Vocab
 from rnnlab.lm import LanguageModel
 from rnnlab.model import CharRNN
 from rnnlab.sampling import choose
+from rnnlab.stepper import Stepper
 
 
 def sync(device: torch.device) -> None:
@@ -145,6 +152,34 @@ def matvec_rate(nbytes: int, device: torch.device, repeats: int = 2000, numpy: b
     return cols * (nbytes // 4 // cols) * 4 * repeats / min(timed(go) for _ in range(3))
 
 
+def products_rate(model: CharRNN, repeats: int = 2000, transposed: bool = False) -> float | None:
+    """Characters per second of a NumPy step's matrix-vector products alone, at the step's own
+    shapes (``NumpyStep.products``, ``W @ v`` into a buffer as the step does; ``transposed``: the
+    same products as ``v @ W.T``, the other layout): the rest of the step and the draw are the gap
+    from it to rnnlab's rate. None where the model does not step in NumPy."""
+    import numpy as np
+
+    step = Stepper(model).numpy
+    if step is None:
+        return None
+    mats = step.products()
+    vecs = [np.ones(m.shape[1], np.float32) for m in mats]
+    outs = [np.empty(m.shape[0], np.float32) for m in mats]
+    if transposed:
+        mats = [np.ascontiguousarray(m.T) for m in mats]
+
+    def go():
+        for _ in range(repeats):
+            for m, v, o in zip(mats, vecs, outs):
+                if transposed:
+                    np.matmul(v, m, out=o)
+                else:
+                    m.dot(v, out=o)
+
+    go()
+    return repeats / min(timed(go) for _ in range(3))
+
+
 def plain_sampler(model: CharRNN, vocab: Vocab):
     """What a user writes first: torch.nn's cells of the same sizes (Embedding, one ``LSTMCell``,
     ``GRUCell`` or ``RNNCell`` per layer, Linear), then softmax and ``torch.multinomial``, one
@@ -231,6 +266,8 @@ def main(argv=None) -> dict:
         rates["numpy"] = matvec_rate(nbytes, device, numpy=True)
     rate = max(rates.values())
     limit = rate / nbytes
+    products = products_rate(model) if device.type == "cpu" else None
+    products_vw = products_rate(model, transposed=True) if products is not None else None
     rows = []
     for batch in (1, 64):
 
@@ -285,6 +322,10 @@ def main(argv=None) -> dict:
             row["of_limit"] = f"{r / limit:.0%}"
             row["torch_limit_cps"] = round(rates["torch"] / nbytes)
             row["of_torch_limit"] = f"{r / (rates['torch'] / nbytes):.0%}"
+            if products is not None:
+                row["products_cps"] = round(products)
+                row["of_products"] = f"{r / products:.0%}"
+                row["products_vw_cps"] = round(products_vw)
         rows.append(row)
     print(
         f"weights read per character at batch 1: {nbytes / 1e6:.2f} MB; matrix-vector rate "
@@ -293,6 +334,7 @@ def main(argv=None) -> dict:
     )
     cols = ["device", "cell", "layers", "hidden", "batch", "rnnlab_cps", "naive_cps", "speedup", "limit_cps", "of_limit", "of_torch_limit"]
     cols += ["plain_cps", "vs_plain"] if plain is not None else []
+    cols += ["products_cps", "of_products", "products_vw_cps"] if products is not None else []
     print(table(rows, cols + (["gpt_cps", "vs_gpt"] if args.gpt else []) + (["ort_cps", "vs_ort"] if ort is not None else [])))
     by_length = []
     if args.lengths:

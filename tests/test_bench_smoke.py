@@ -92,6 +92,7 @@ def test_sample_speed_compares_with_the_naive_loop(tmp_path):
     assert data["rows"][0]["limit_cps"] > 0 and all(r["naive_cps"] > 0 for r in data["rows"])
     one = data["rows"][0]
     assert one["plain_cps"] > 0 and one["vs_plain"] > 0 and "plain_cps" not in data["rows"][1]
+    assert one["products_cps"] > 0 and one["products_vw_cps"] > 0 and one["of_products"].endswith("%")
     assert set(data["matvec_bytes_per_s_by"]) == {"torch", "numpy"} and data["matvec_bytes_per_s"] == max(
         data["matvec_bytes_per_s_by"].values()
     )

@@ -21,7 +21,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from rnnlab import sampling
-from rnnlab.config import ModelConfig
+from rnnlab.config import ModelConfig, SampleConfig
 from rnnlab.model import CharRNN
 from rnnlab.sampling import generate
 from rnnlab.step_numpy import CELLS as NUMPY_CELLS
@@ -100,23 +100,23 @@ def test_the_ten_thousandth_character_costs_what_the_tenth_did(cell, monkeypatch
 
 @pytest.mark.parametrize("cell", NUMPY_CELLS)
 def test_the_numpy_step_allocates_at_the_ten_thousandth_character_what_it_did_at_the_tenth(cell):
-    """NumPy's arrays are allocated through tracemalloc's hooks: what a NumPy step leaves allocated
-    (its new state and logits) and the peak of what it allocates on the way (a step that worked
-    over a growing history would peak higher) are the same at every step."""
+    """NumPy's arrays are allocated through tracemalloc's hooks: what a NumPy step and its draw
+    leave allocated (the new state, the logits, the id) and the peak of what they allocate on the
+    way (a step that worked over a growing history would peak higher) are the same at every step."""
     step = Stepper(model_for(cell))
-    assert step.numpy is not None
-    ids = torch.tensor([3])
+    assert step.one_stream
+    ids, parts = torch.tensor([3]), [(1, sampling.Draws(torch.Generator().manual_seed(0), 1), SampleConfig())]
     seen = {}
     for i in range(10_001):
-        if i in (10, 10_000):
+        if i in (10, 10_000):  # neither refills the draws' block of 64
             tracemalloc.start()
-            step(ids)
+            ids = sampling.advance(step, ids, parts)
             snapshot, (_, peak) = tracemalloc.take_snapshot(), tracemalloc.get_traced_memory()
             tracemalloc.stop()
             stats = snapshot.statistics("filename")
             seen[i] = (sum(s.count for s in stats), sum(s.size for s in stats), peak)
         else:
-            step(ids)
+            ids = sampling.advance(step, ids, parts)
     assert seen[10][0] > 0 and seen[10] == seen[10_000], seen
 
 

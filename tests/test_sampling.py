@@ -134,3 +134,58 @@ def test_the_draw_is_the_inverse_cdf_of_the_probabilities_row_for_row(setting):
         assert torch.equal(got, inverse_cdf(probabilities(logits, *filter_of(sampling)), u))
         clean = choose(logits[6:], Draws(torch.Generator().manual_seed(trial), 58), sampling)  # every row a distribution
         assert torch.equal(clean, inverse_cdf(probabilities(logits[6:], *filter_of(sampling)), u[:58]))
+
+
+ROWS = {
+    "ordinary": [2.0, 1.0, 0.5, -1.0, 0.0, 3.0],
+    "huge": [3e38, 2e38, -3e38, 0.0, 1e38, 1.0],
+    "+inf": [float("inf"), 1.0, 0.0, float("inf"), -1.0, 0.0],
+    "all -inf": [float("-inf")] * 6,
+    "nan": [float("nan"), 1.0, 2.0, 0.0, float("nan"), 0.5],
+    "all nan": [float("nan")] * 6,
+}
+
+
+@pytest.mark.parametrize("name", ROWS)
+@pytest.mark.parametrize("banned", [None, 2])
+def test_one_streams_draw_in_numpy_is_choose_manys(name, banned):
+    """choose_one (one stream, NumPy) takes the id choose() takes from the same row and the same
+    seed, for greedy, temperatures across their bounds and the filters, with and without a banned
+    id, whatever the row holds; and it draws as many numbers (the next draw agrees too)."""
+    from rnnlab.sampling import choose_one
+
+    row = torch.tensor(ROWS[name])
+    for t in (0.0, TEMPERATURES[0], 0.5, 1.0, 1.7, TEMPERATURES[1]):
+        for filters in ({}, {"top_k": 2}, {"top_p": 0.5}):
+            cfg = SampleConfig(temperature=t, **filters)
+            for seed in range(8):
+                mine, theirs = (Draws(torch.Generator().manual_seed(seed), 1) for _ in range(2))
+                for _ in range(2):
+                    got = choose_one(row.numpy().copy(), mine, filter_of(cfg), banned)
+                    want = int(choose(row[None], theirs, cfg, banned)[0])
+                    assert got == want, (t, filters, seed, got, want)
+                    assert got != banned or name in ("all -inf", "all nan"), got
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_generate_draws_the_same_text_with_and_without_the_numpy_path(cell, monkeypatch):
+    """One stream on the CPU steps and draws in NumPy; the same seed gives the same characters as
+    the torch step and choose() (logits equal to float rounding, the same uniforms)."""
+    import functools
+
+    from rnnlab import sampling
+    from rnnlab.stepper import Stepper
+
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab_size=30, cell=cell, layers=2, hidden=24, embed=8)).eval()
+    prime = torch.tensor([[1, 2, 3]])
+    settings = [SampleConfig(temperature=0.8), SampleConfig(greedy=True), SampleConfig(top_k=5), SampleConfig(top_p=0.9)]
+
+    def texts() -> list[list[int]]:
+        return [torch.cat(list(generate(model, prime, 400, torch.Generator().manual_seed(3), 0, cfg))).tolist() for cfg in settings]
+
+    fast = texts()
+    assert Stepper(model).one_stream and not Stepper(model, numpy=False).one_stream
+    monkeypatch.setattr(sampling, "Stepper", functools.partial(Stepper, numpy=False))
+    assert fast == texts()
+    assert all(0 not in t for t in fast) and len(set(fast[0])) > 5

@@ -6,6 +6,9 @@ then top-p (nucleus), then a draw from a seeded ``torch.Generator`` (one uniform
 and step, through :class:`Draws`, and the inverse of the cumulative distribution). Temperature
 0 is greedy, as in OpenAI's API. Whatever the logits and the temperature, the probabilities are
 a distribution over the vocabulary (:func:`probabilities`), so no id outside it is ever drawn.
+One stream on the CPU steps in NumPy (:mod:`rnnlab.step_numpy`) and draws there too
+(:func:`choose_one`, through :func:`advance`): the same ids from the same numbers, where torch's
+half-dozen calls per draw would cost as much as the model's step.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 
 from rnnlab.config import SampleConfig
@@ -213,8 +217,47 @@ def generate(
         ids = prime_ids[:, -1]  # (B,)
         draws = Draws(generator, ids.shape[0])
         for _ in range(length):
-            logits = step(ids)  # (B, V)
-            ids = choose(logits, draws, sampling, banned)
+            ids = advance(step, ids, [(ids.shape[0], draws, sampling)], banned)
             yield ids
     finally:
         model.train(was_training)
+
+
+def advance(
+    step: Stepper, ids: torch.Tensor, parts: list[tuple[int, Draws | None, SampleConfig]], banned: int | None = None
+) -> torch.Tensor:
+    """One step of every stream and its draw: (B,) ids -> (B,) next ids (``parts``, ``banned``: as
+    :func:`choose_many`). One stream that steps in NumPy (:attr:`Stepper.one_stream`) draws there
+    too (:func:`choose_one`): the same ids for the same numbers, in fewer calls."""
+    if len(parts) == 1 and step.one_stream:
+        _, draws, sampling = parts[0]
+        symbol = choose_one(step.step_one(ids.item()), draws, filter_of(sampling), banned)
+        return torch.from_numpy(np.array([symbol], dtype=np.int64))  # (1,): cheaper than torch.tensor
+    return choose_many(step(ids), parts, banned)
+
+
+def choose_one(logits: np.ndarray, draws: Draws, setting: tuple[float, int | None, float | None], banned: int | None = None) -> int:
+    """One row's draw from (V,) float32 ``logits`` (changed in place: the banned id), as
+    :func:`choose_many` draws it with ``setting`` (:func:`filter_of`): greedy, or the temperature, the
+    cumulative sum and one uniform from ``draws``, in NumPy's few calls where torch's cost more than
+    a step of the model. Top-k and top-p, and a row whose largest logit is not finite (or greedy
+    on a NaN), go through torch's filters as :func:`choose_many` would."""
+    temperature, top_k, top_p = setting
+    if banned is not None:
+        logits[banned] = -np.inf
+    if temperature == 0:
+        best = int(logits.argmax())
+        if logits[best] == logits[best]:  # not NaN, which argmax would take and torch's greedy skips
+            return best
+    elif top_k is None and top_p is None:
+        top = logits.max()
+        if math.isfinite(top):  # else (+-inf, NaN) torch's filters, which make any row a distribution
+            # In float64, which no float32 logits or temperature overflow: no warnings to silence.
+            cdf = logits.astype(np.float64)
+            cdf -= top
+            if temperature != 1.0:
+                cdf /= temperature
+            np.exp(cdf, out=cdf)
+            np.add.accumulate(cdf, out=cdf)  # the softmax's cumulative sum, times its total
+            return int(cdf.searchsorted(float(np.float32(draws.next()[0])) * cdf[-1], side="right"))
+    return int(_choose_rows(torch.from_numpy(logits)[None], [(1, draws, None)], setting, [0])[0])

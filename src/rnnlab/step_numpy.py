@@ -4,9 +4,22 @@ Why by hand: at batch 1 a step is three or so matrix-vector products and a few d
 operations on vectors of a few hundred floats, so its cost is the calls, not the arithmetic. A
 NumPy call costs less than torch's dispatch, and NumPy's BLAS reads a weight matrix faster than
 torch's ``addmm`` on a ``(1, H) x (H, 4H)`` product (``benchmarks/sample_speed.py`` measures both
-rates; docs/benchmarks.md, "One stream in NumPy"). The weights are the
-:class:`~rnnlab.stepper.Stepper`'s own arrangement seen as arrays (no copy), the equations those
-of ``rnnlab.nn``'s step functions; the logits equal the torch step's to float rounding
+rates; docs/benchmarks.md, "One stream in NumPy"). So the step is written for few calls:
+
+- every sigmoid is ``0.5 * tanh(0.5 x) + 0.5`` (no overflow warning for large negative x), with the
+  0.5 inside folded into the weights (exact: a power of two), so one ``tanh`` covers all the gates;
+- the LSTM's gate blocks are arranged i, f, o, g, so its three sigmoid gates are one slice;
+- every bias but the GRU's candidate's recurrent one is folded into the input's part, which for
+  layer 0 is a row of the stepper's table of projected symbols;
+- above layer 0 (not in the GRU, whose reset gate multiplies the state's product alone) the input
+  and the state go through one product, ``[x, h] @ [W_in; W_rec]``: one pass over the weights;
+- each matrix is kept as ``(G*H, in)``, contiguous, and multiplied as ``W @ v`` into the layer's
+  buffer (``ndarray.dot`` with ``out``), the form NumPy's BLAS read the joined matrix and the
+  head fastest in where measured (docs/benchmarks.md; ``products`` lists what a step multiplies);
+- the pre-activations live in buffers made once per layer, with their slices.
+
+The weights are the :class:`~rnnlab.stepper.Stepper`'s arrangement, rearranged once; the equations
+those of ``rnnlab.nn``'s step functions, and the logits equal the torch step's to float rounding
 (``tests/test_step_numpy.py``). A plain stack only (no norms, residual or MLPs), float32.
 """
 
@@ -18,49 +31,135 @@ import torch
 CELLS = ("lstm", "gru", "rnn")  # the cells whose step is written here
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # Through tanh: no overflow for large negative x, as 1 / (1 + exp(-x)) would warn of.
-    return 0.5 * np.tanh(0.5 * x) + 0.5
-
-
-def _lstm(gates: np.ndarray, state: tuple[np.ndarray, ...], w: np.ndarray | None, b: np.ndarray | None) -> tuple[np.ndarray, ...]:
-    """``gates``: the input's part of the pre-activations (4H,); ``w``, ``b``: the recurrent product
-    still to add (None: ``gates`` holds it already)."""
-    h, c = state
-    if w is not None:
-        gates = gates + h @ w  # (4H,)
-    if b is not None:
-        gates = gates + b
-    n = gates.shape[0] // 4
-    s = _sigmoid(gates)  # i, f and o (g's sigmoid is not used)
-    c = s[n : 2 * n] * c + s[:n] * np.tanh(gates[2 * n : 3 * n])  # (H,)
-    return s[3 * n :] * np.tanh(c), c
-
-
-def _gru(gx: np.ndarray, state: tuple[np.ndarray, ...], w: np.ndarray | None, b: np.ndarray | None) -> tuple[np.ndarray, ...]:
-    (h,) = state
-    gh = h @ w  # (3H,)
-    if b is not None:
-        gh += b
-    n = gh.shape[0] // 3
-    rz = _sigmoid(gx[: 2 * n] + gh[: 2 * n])  # r, z (2H,)
-    cand = np.tanh(gx[2 * n :] + rz[:n] * gh[2 * n :])  # (H,)
-    return (cand + rz[n:] * (h - cand),)
-
-
-def _rnn(pre: np.ndarray, state: tuple[np.ndarray, ...], w: np.ndarray | None, b: np.ndarray | None) -> tuple[np.ndarray, ...]:
-    if w is not None:
-        pre = pre + state[0] @ w  # (H,)
-    if b is not None:
-        pre = pre + b
-    return (np.tanh(pre),)
-
-
-STEPS = {"lstm": _lstm, "gru": _gru, "rnn": _rnn}
-
-
 def _array(t: torch.Tensor | None) -> np.ndarray | None:
     return None if t is None else t.detach().numpy()
+
+
+class _Layer:
+    """One layer's weights and buffers. Layer 0 reads a symbol (a row of ``table``); the others a
+        vector ``x``. ``gates``: how many blocks of H (columns of the table and the biases, rows of a
+    matrix); ``halved``: the blocks whose
+        pre-activation feeds a sigmoid; ``order``: the blocks' order in the buffer; ``joined``: whether
+        input and state share one product."""
+
+    gates, halved, order, joined = 1, (), (0,), True
+
+    def __init__(self, first: bool, w_in: np.ndarray, b_in: np.ndarray | None, w_rec: np.ndarray, b_rec: np.ndarray | None):
+        self.n, self.first = w_rec.shape[0] // self.gates, first
+        b, self.b_apart = self._biases(b_in, b_rec)
+        self.table = self.w = self.w_rec = self.b = None
+        if first:
+            self.table = self._arrange(w_in if b is None else w_in + b)  # (V, G*H)
+            self.w_rec = self._arrange(w_rec, rows=True)  # (G*H, H)
+        elif self.joined:
+            self.w, self.b = self._arrange(np.concatenate([w_in.T, w_rec], axis=1), rows=True), self._arrange(b)  # (G*H, D + H)
+        else:
+            self.w, self.w_rec, self.b = self._arrange(w_in.T, rows=True), self._arrange(w_rec, rows=True), self._arrange(b)
+        self.z = np.empty(self.gates * self.n, np.float32)  # the pre-activations, one buffer for every step
+
+    def _biases(self, b_in: np.ndarray | None, b_rec: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The bias added with the input, and the one kept apart (None: all of it folded)."""
+        return (b_in if b_rec is None else b_rec if b_in is None else b_in + b_rec), None
+
+    def _arrange(self, w: np.ndarray | None, rows: bool = False) -> np.ndarray | None:
+        """Columns (..., G*H), or ``rows`` (G*H, ...), in the buffer's order with the sigmoid blocks
+        halved: a new, contiguous array."""
+        if w is None:
+            return None
+        if rows:
+            return np.ascontiguousarray(self._arrange(w.T).T)
+        n = self.n
+        blocks = [w[..., k * n : (k + 1) * n] * (0.5 if k in self.halved else 1.0) for k in self.order]
+        return np.ascontiguousarray(np.concatenate(blocks, axis=-1), dtype=np.float32)
+
+    def _pre(self, x, h: np.ndarray) -> np.ndarray:
+        """The pre-activations of input and state, into ``self.z``."""
+        z = self.z
+        if self.first:
+            self.w_rec.dot(h, out=z)
+            z += self.table[x]
+        else:
+            self.w.dot(np.concatenate((x, h)), out=z)
+            if self.b is not None:
+                z += self.b
+        return z
+
+
+class _Rnn(_Layer):
+    def __call__(self, x, state: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        return (np.tanh(self._pre(x, state[0])),)
+
+
+class _Lstm(_Layer):
+    gates, halved, order = 4, (0, 1, 3), (0, 1, 3, 2)  # torch's i, f, g, o kept as i, f, o, g
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        z, n = self.z, self.n
+        self.sig, self.i, self.f, self.o, self.g = z[: 3 * n], z[:n], z[n : 2 * n], z[2 * n : 3 * n], z[3 * n :]
+
+    def __call__(self, x, state: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        h, c = state
+        z = self._pre(x, h)
+        np.tanh(z, out=z)
+        self.sig *= 0.5
+        self.sig += 0.5  # i, f, o: sigmoids; g: tanh
+        c = self.f * c
+        self.i *= self.g
+        c += self.i  # (H,)
+        h = np.tanh(c)
+        h *= self.o
+        return h, c
+
+
+class _Gru(_Layer):
+    gates, halved, order, joined = 3, (0, 1), (0, 1, 2), False  # r, z, n
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        n, z = self.n, self.z
+        self.gh = np.empty(3 * n, np.float32)  # the state's product
+        self.rz, self.r, self.u, self.x_n = z[: 2 * n], z[:n], z[n : 2 * n], z[2 * n :]
+        self.gh_rz, self.gh_n = self.gh[: 2 * n], self.gh[2 * n :]
+        if self.first:
+            self.table_rz, self.table_n = self.table[:, : 2 * n], self.table[:, 2 * n :]
+
+    def _biases(self, b_in: np.ndarray | None, b_rec: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        # r's and z's recurrent biases add to the input's; the candidate's is multiplied by r.
+        if b_rec is None:
+            return b_in, None
+        n = b_rec.shape[0] // 3
+        rz = np.concatenate([b_rec[: 2 * n], np.zeros(n, np.float32)])
+        return (rz if b_in is None else b_in + rz), b_rec[2 * n :].copy()
+
+    def __call__(self, x, state: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        (h,) = state
+        gh_n = self.gh_n
+        self.w_rec.dot(h, out=self.gh)
+        if self.first:
+            np.add(self.table_rz[x], self.gh_rz, out=self.rz)
+            x_n = self.table_n[x]
+        else:
+            self.w.dot(x, out=self.z)
+            if self.b is not None:
+                self.z += self.b
+            self.rz += self.gh_rz
+            x_n = self.x_n
+        np.tanh(self.rz, out=self.rz)
+        self.rz *= 0.5
+        self.rz += 0.5  # r, z: sigmoids
+        if self.b_apart is not None:
+            gh_n += self.b_apart
+        gh_n *= self.r
+        gh_n += x_n
+        cand = np.tanh(gh_n)  # (H,)
+        h = h - cand
+        h *= self.u
+        h += cand
+        return (h,)
+
+
+LAYERS = {"lstm": _Lstm, "gru": _Gru, "rnn": _Rnn}
 
 
 class NumpyStep:
@@ -70,33 +169,25 @@ class NumpyStep:
     the head, ``(H, V)`` and ``(V,)``. States are vectors, ``(H,)``."""
 
     def __init__(self, cell: str, layers: list[tuple], head_w: torch.Tensor, head_b: torch.Tensor):
-        self.step = STEPS[cell]
-        # Above layer 0 the input and the state go through one product, [x, h] @ [W_in; W_rec]: one
-        # pass over the weights reads faster than two. Not the GRU's: its state's product is
-        # needed apart (the reset gate multiplies it).
-        self.joined = cell != "gru"
-        self.layers = []
-        for i, (w_in, b_in, w_rec, b_rec) in enumerate(layers):
-            w_rec_t = _array(w_rec.t())  # (H, G*H)
-            if i > 0 and self.joined:
-                self.layers.append((np.concatenate([_array(w_in), w_rec_t]), _array(b_in), None, _array(b_rec)))  # (D + H, G*H)
-            else:
-                self.layers.append((_array(w_in), _array(b_in), w_rec_t, _array(b_rec)))
-        self.head_w, self.head_b = _array(head_w), _array(head_b)
+        kind = LAYERS[cell]
+        self.layers = [
+            kind(i == 0, _array(w_in), _array(b_in), _array(w_rec), _array(b_rec)) for i, (w_in, b_in, w_rec, b_rec) in enumerate(layers)
+        ]
+        self.head_w, self.head_b = np.ascontiguousarray(_array(head_w).T), _array(head_b)  # (V, H), (V,)
+
+    def products(self) -> list[np.ndarray]:
+        """The matrices a step multiplies a vector by, in order (``benchmarks/sample_speed.py`` times them alone)."""
+        return [m for layer in self.layers for m in (layer.w_rec, layer.w) if m is not None] + [self.head_w]
 
     def __call__(self, symbol: int, states: list[tuple[np.ndarray, ...]], seen: list[list] | None = None) -> np.ndarray:
         """The logits (V,) after reading ``symbol``; ``states`` (per layer, each state (H,)) are
-        replaced by the new ones; ``seen``: per layer, a list that gets what the layer read, (1,) or (1, D)."""
-        x = None
-        for layer, (w_in, b_in, w_rec, b_rec) in enumerate(self.layers):
+        replaced by new arrays; ``seen``: per layer, a list that gets what the layer read, (1,) or (1, D)."""
+        x = symbol
+        for layer, step in enumerate(self.layers):
             if seen is not None:
                 seen[layer].append(torch.tensor([symbol]) if layer == 0 else torch.from_numpy(x)[None])
-            if layer == 0:
-                xw = w_in[symbol]  # (G*H,): a row of the table
-            elif w_rec is None:
-                xw = np.concatenate([x, states[layer][0]]) @ w_in + b_in  # (G*H,): input and state at once
-            else:
-                xw = x @ w_in + b_in  # (G*H,)
-            states[layer] = self.step(xw, states[layer], w_rec, b_rec)
+            states[layer] = step(x, states[layer])
             x = states[layer][0]  # (H,)
-        return x @ self.head_w + self.head_b  # (V,)
+        logits = self.head_w.dot(x)  # (V,)
+        logits += self.head_b
+        return logits

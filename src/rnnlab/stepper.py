@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from rnnlab import cells
@@ -49,7 +50,7 @@ class Stepper:
         """``numpy``: whether one stream on the CPU may step in NumPy (not where the step is traced,
         as the ONNX export does)."""
         cfg = model.cfg
-        self.cell = cells.get(cfg.cell)
+        self.cell, self.cell_name = cells.get(cfg.cell), cfg.cell
         self.step_fn = self.cell.step_fn()
         self.residual = cfg.residual
         fold = self.cell.fold_hh_bias
@@ -84,11 +85,18 @@ class Stepper:
         plain = not cfg.stacked and not cfg.residual and all(isinstance(n, torch.nn.Identity) for n in self.norms) and not any(self.mlps)
         on_cpu = self.head_w.device.type == "cpu" and self.head_w.dtype == torch.float32
         # One stream on the CPU steps in NumPy (rnnlab.step_numpy says why); its state is kept as
-        # arrays (self._np) and read back into tensors only when asked for (self.states).
-        self.numpy = (
-            NumpyStep(cfg.cell, self.layers, self.head_w, self.head_b) if numpy and plain and on_cpu and cfg.cell in NUMPY_CELLS else None
-        )
+        # arrays (self._np) and read back into tensors only when asked for (self.states). Its
+        # weights are arranged at the first such step: many steppers never run one stream.
+        self._numpy_ok = numpy and plain and on_cpu and cfg.cell in NUMPY_CELLS
+        self._numpy: NumpyStep | None = None
         self._np: list[tuple] | None = None
+
+    @property
+    def numpy(self) -> NumpyStep | None:
+        """The NumPy step of one stream, where it applies (else None)."""
+        if self._numpy is None and self._numpy_ok:
+            self._numpy = NumpyStep(self.cell_name, self.layers, self.head_w, self.head_b)
+        return self._numpy
 
     @property
     def states(self) -> list[tuple[torch.Tensor, ...]]:
@@ -119,14 +127,23 @@ class Stepper:
             x = self.final_norm(x)
         return torch.addmm(self.head_b, x, self.head_w)  # (B, V)
 
+    @property
+    def one_stream(self) -> bool:
+        """Whether :meth:`step_one` applies: one stream, on the CPU, a cell with a NumPy step."""
+        return self._numpy_ok and (self._np is not None or self._states[0][0].shape[0] == 1)
+
+    def step_one(self, symbol: int, seen: list[list[torch.Tensor]] | None = None) -> np.ndarray:
+        """One stream's step in NumPy (where :attr:`one_stream`): the logits (V,) after ``symbol``."""
+        if self._np is None:
+            self._np = [tuple(s.detach().numpy()[0] for s in layer) for layer in self._states]  # views, (H,) each
+        return self.numpy(symbol, self._np, seen)
+
     @torch.no_grad()
     def __call__(self, ids: torch.Tensor, seen: list[list[torch.Tensor]] | None = None) -> torch.Tensor:
         """ids (B,) -> logits (B, V); the state moves one character on. ``seen``: per layer, a
         list that gets what the layer read (for :meth:`read`)."""
-        if self.numpy is not None and ids.shape[0] == 1:
-            if self._np is None:
-                self._np = [tuple(s.detach().numpy()[0] for s in layer) for layer in self._states]  # views, (H,) each
-            return torch.from_numpy(self.numpy(int(ids[0]), self._np, seen))[None]  # (1, V)
+        if ids.shape[0] == 1 and self._numpy_ok:
+            return torch.from_numpy(self.step_one(int(ids[0]), seen))[None]  # (1, V)
         x = ids
         for layer, (_, _, w_rec, b_rec) in enumerate(self.layers):
             if seen is not None:

@@ -8,8 +8,8 @@ leaving are a concatenation and an index.
 
 Each request draws from its own ``torch.Generator`` (through a :class:`~rnnlab.sampling.Draws`)
 with its own temperature, top-k and top-p, through the one sampler
-(:func:`rnnlab.sampling.choose_many`: :func:`~rnnlab.sampling.choose` for many requests at once)
-on its own rows: a seeded request gives the text ``LanguageModel.sample`` gives with that seed,
+(:func:`rnnlab.sampling.advance`: a step, then :func:`~rnnlab.sampling.choose` for many requests
+at once, or one stream's step and draw in NumPy) on its own rows: a seeded request gives the text ``LanguageModel.sample`` gives with that seed,
 whatever else is being served (to float rounding of the batched product; tested).
 
 A model may have several engines (:class:`Workers`, ``rnnlab serve --workers``), each stepping
@@ -38,7 +38,7 @@ import torch
 from rnnlab import memory
 from rnnlab.config import SampleConfig, ServeConfig
 from rnnlab.lm import LanguageModel
-from rnnlab.sampling import Draws, choose_many, read_prime
+from rnnlab.sampling import Draws, advance, read_prime
 from rnnlab.stepper import Stepper
 
 # Characters are handed to the event loop at most every FLUSH_S seconds per request, and less
@@ -176,8 +176,7 @@ class Engine:
                 self.streams = ids.numel()
                 if not active:
                     continue
-                logits = stepper(ids)  # (B, V)
-                ids = choose_many(logits, [(req.n, req.draws, req.sampling) for req in active], self.lm.vocab.unk)  # (B,)
+                ids = advance(stepper, ids, [(req.n, req.draws, req.sampling) for req in active], self.lm.vocab.unk)  # (B,)
                 drawn, row, now = ids.tolist(), 0, time.monotonic()
                 every = max(FLUSH_S, FLUSH_PER_STREAM_S * len(drawn))
                 for req in active:
