@@ -7,8 +7,8 @@ and step, through :class:`Draws`, and the inverse of the cumulative distribution
 0 is greedy, as in OpenAI's API. Whatever the logits and the temperature, the probabilities are
 a distribution over the vocabulary (:func:`probabilities`), so no id outside it is ever drawn.
 One stream on the CPU steps in NumPy (:mod:`rnnlab.step_numpy`) and draws there too
-(:func:`choose_one`, through :func:`advance`): the same ids from the same numbers, where torch's
-half-dozen calls per draw would cost as much as the model's step.
+(:func:`choose_one`, through :func:`advance`): the same ids from the same numbers, in fewer and
+cheaper calls than torch's filters and draw.
 """
 
 from __future__ import annotations

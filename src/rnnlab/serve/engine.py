@@ -9,8 +9,9 @@ leaving are a concatenation and an index.
 Each request draws from its own ``torch.Generator`` (through a :class:`~rnnlab.sampling.Draws`)
 with its own temperature, top-k and top-p, through the one sampler
 (:func:`rnnlab.sampling.advance`: a step, then :func:`~rnnlab.sampling.choose` for many requests
-at once, or one stream's step and draw in NumPy) on its own rows: a seeded request gives the text ``LanguageModel.sample`` gives with that seed,
-whatever else is being served (to float rounding of the batched product; tested).
+at once, or one stream's step and draw in NumPy) on its own rows: a seeded request gives the
+text ``LanguageModel.sample`` gives with that seed, whatever else is being served (to float
+rounding of the batched product; tested).
 
 A model may have several engines (:class:`Workers`, ``rnnlab serve --workers``), each stepping
 its own batch in its own thread: torch releases the GIL inside each product, so on a CPU two
