@@ -22,7 +22,9 @@ rnnlab trainer and model on the other way of running them:
 
 ``--stack`` turns rnnlab's model into a modern stack (``"--residual --norm rms --mlp 2 --tie"``,
 the flags of ``rnnlab train``); the ``seq`` and ``char`` peers still run the plain torch.nn
-model (the row's ``peers`` says ``plain``), while ``scan``/``loop`` run the same stack.
+model (the row's ``peers`` says ``plain``), while ``scan``/``loop`` run the same stack. A
+``--stack`` of ``--dropout`` alone (a recipe's plain model) gives the peers the same dropout,
+word_language_model's: between the layers and before the output (``peers`` says ``same``).
 
 Utilisation is the distance to the physical limit: characters/s times the matmul FLOPs per
 character over the rate of one large float32 ``torch.mm`` (1024^3) measured in the same run, the
@@ -148,27 +150,30 @@ def parse_stack(text: str) -> dict:
 
 
 class Net(nn.Module):
-    """The seq and char peers' model: embedding -> torch.nn recurrent layers -> Linear."""
+    """The seq and char peers' model: embedding -> torch.nn recurrent layers -> Linear, with
+    word_language_model's dropout between the layers and before the output when asked."""
 
-    def __init__(self, cell, vocab, embed, hidden, layers):
+    def __init__(self, cell, vocab, embed, hidden, layers, dropout=0.0):
         super().__init__()
         self.emb = nn.Embedding(vocab, embed)
-        self.rnn = cell_registry.layer_class(cell, "torch")[0](embed, hidden, layers, batch_first=True)
+        between = dropout if layers > 1 else 0.0
+        self.rnn = cell_registry.layer_class(cell, "torch")[0](embed, hidden, layers, batch_first=True, dropout=between)
+        self.drop = nn.Dropout(dropout)
         self.fc = nn.Linear(hidden, vocab)
 
     def forward(self, x, h):
         out, h = self.rnn(self.emb(x), h)  # (B, T, H)
-        return self.fc(out), h  # (B, T, V)
+        return self.fc(self.drop(out)), h  # (B, T, V)
 
 
 def detach(h):
     return tuple(t.detach() for t in h) if isinstance(h, tuple) else h.detach()
 
 
-def peer_runner(design, cell, layers, hidden, embed, batch, seq, ids, vocab, device):
+def peer_runner(design, cell, layers, hidden, embed, batch, seq, ids, vocab, device, dropout=0.0):
     """One optimizer step per call of the peer ``design`` ("seq" or "char") over streamed chunks."""
     torch.manual_seed(0)
-    model = Net(cell, vocab, embed, hidden, layers).to(device)
+    model = Net(cell, vocab, embed, hidden, layers, dropout).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     n = (ids.numel() - 1) // batch
     x = ids[: batch * n].view(batch, n)  # (B, N) streams
@@ -261,10 +266,12 @@ def main(argv=None) -> dict:
         ids = trainer.task.train_ids
         contenders = {"rnnlab": trainer.step}
         twin = cell_registry.get(cell).torch_twin
+        same = set(stack) <= {"dropout"}  # the peers can run rnnlab's model: plain, with its dropout
+        drop = stack.get("dropout", 0.0) if same else 0.0
         if twin:
-            contenders["seq"] = peer_runner("seq", cell, layers, hidden, args.embed, batch, seq, ids, vocab, device)
+            contenders["seq"] = peer_runner("seq", cell, layers, hidden, args.embed, batch, seq, ids, vocab, device, drop)
             if not args.no_char:
-                contenders["char"] = peer_runner("char", cell, layers, hidden, args.embed, batch, seq, ids, vocab, device)
+                contenders["char"] = peer_runner("char", cell, layers, hidden, args.embed, batch, seq, ids, vocab, device, drop)
         else:
             name, other = other_trainer(make_trainer, trainer_backend(trainer).endswith("/scan"))
             contenders[name] = other.step
@@ -293,7 +300,7 @@ def main(argv=None) -> dict:
             "layers": layers,
             "hidden": hidden,
             "stack": stack_text,
-            "peers": "plain" if twin and stack_text else "same",  # the peers' model: rnnlab's, or torch.nn's plain stack
+            "peers": "plain" if twin and not same else "same",  # the peers' model: rnnlab's, or torch.nn's plain stack
             "backend": trainer_backend(trainer),
             "rnnlab_cps": round(cps["rnnlab"]),
             "flops_per_char": round(flops),

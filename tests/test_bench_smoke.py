@@ -69,6 +69,25 @@ def test_lm_throughput_stack_reaches_rnnlab_and_the_scan_peer_not_the_plain_peer
     assert parsed == {"residual": True, "norm": "rms", "mlp": 2, "tie": True, "dropout": 0.1}
 
 
+def test_lm_throughput_gives_the_plain_peers_the_recipes_dropout(tmp_path):
+    """A --stack of dropout alone is a recipe's plain model: the peers train it with the same
+    dropout (between the layers, before the output), so the ratio compares like with like."""
+    import torch
+
+    out = tmp_path / "t.json"
+    lm = _load("lm_throughput")
+    lm.main(["--quick", "--steps", "1", "--rounds", "1", "--no-char", "--cells", "lstm", "--stack", "--dropout 0.2", "--out", str(out)])
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["peers"] == "same" and row["seq_cps"] > 0
+    net = lm.Net("lstm", 7, 3, 4, 2, 0.2)
+    assert net.rnn.dropout == 0.2 and net.drop.p == 0.2
+    x = torch.randint(7, (2, 5))  # (B, T)
+    assert not torch.equal(net(x, None)[0], net(x, None)[0])  # training: each call draws its masks
+    net.eval()
+    assert torch.equal(net(x, None)[0], net(x, None)[0])
+    assert lm.Net("lstm", 7, 3, 4, 1, 0.2).rnn.dropout == 0.0  # one layer: nothing between
+
+
 def test_flop_count_of_a_training_step_by_hand():
     from rnnlab.config import ModelConfig
 

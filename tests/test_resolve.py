@@ -5,6 +5,7 @@ resolve the same requests alike, and giving a setting never changes another."""
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 
@@ -16,22 +17,33 @@ from rnnlab import checkpoint, settings
 from rnnlab.cli import main
 from rnnlab.commands.training import help_defaults
 from rnnlab.config import ModelConfig, TagDataConfig, TagModelConfig, TagTrainConfig, TrainConfig
-from rnnlab.resolve import BY_BUDGET, FINETUNE, SECTIONS, TAG_SHAPE, for_budget, resolve, tag_rule_text
+from rnnlab.resolve import BY_BUDGET, FINETUNE, NO_LIMIT, SECTIONS, TAG_SHAPE, budget_cases, for_budget, resolve, tag_rule_text
 from rnnlab.tag import load_pairs, train_tagger
 
 
 def test_every_recipe_is_valid_and_the_budgets_are_ordered():
     limits = [r.up_to for r in BY_BUDGET]
-    assert limits[-1] is None and limits[:-1] == sorted(limits[:-1])
-    for r in (*BY_BUDGET, FINETUNE):
+    assert limits[-1] == math.inf and limits == sorted(set(limits))
+    for r in (*BY_BUDGET, NO_LIMIT, FINETUNE):
         values = r.values()
         assert values and set(values) <= {f.name for cls in (ModelConfig, TrainConfig) for f in settings.fields(cls)}
 
 
-@pytest.mark.parametrize("max_time", [30, 60, 300, 301, 900, None])
-def test_the_recipe_follows_the_budget(max_time):
-    expected = BY_BUDGET[0] if max_time is not None and max_time <= 300 else BY_BUDGET[-1]
-    assert for_budget(max_time) == expected
+@pytest.mark.parametrize(
+    "max_time, file",
+    [
+        (30, "cpu-short"),
+        (300, "cpu-short"),
+        (301, "cpu-long"),
+        (900, "cpu-long"),
+        (901, "cpu-large"),
+        (3600, "cpu-large"),
+        (None, "cpu-long"),
+    ],
+)
+def test_the_recipe_follows_the_budget(max_time, file):
+    expected = for_budget(max_time)
+    assert expected.file == f"{file}.toml" and (expected is NO_LIMIT) == (max_time is None)
     resolved = resolve("lm", {} if max_time is None else {"max_time": max_time})
     for key, value in expected.values().items():
         assert settings.to_dict(resolved.model if key in resolved.model.__dataclass_fields__ else resolved.train)[key] == value
@@ -57,7 +69,7 @@ def test_the_help_states_what_the_resolver_gives_for_each_budget_and_with_init_f
     flags: the value of each budget's recipe, and with --init-from the fine-tuning recipe's
     value or the model's own; the tagger's rule for dropout and epochs, its sizes with --init-from."""
     helps = help_of("train")
-    contexts = [(r.when, {"max_time": r.up_to}) for r in BY_BUDGET] + [(FINETUNE.when, {"init_from": "base"})]
+    contexts = [(r.when, given) for r, given in budget_cases()] + [(FINETUNE.when, {"init_from": "base"})]
     model_fields = {f.name for f in settings.fields(ModelConfig)}
     for f in [f for cls in SECTIONS["lm"] for f in settings.fields(cls)]:
         text = helps[f.name]

@@ -33,6 +33,7 @@ DATA = [
     "rnnlab/recipes/tiny.toml",
     "rnnlab/recipes/cpu-short.toml",
     "rnnlab/recipes/cpu-long.toml",
+    "rnnlab/recipes/cpu-large.toml",
     "rnnlab/serve/page.html",
     "rnnlab/report/template.html",
 ]

@@ -8,9 +8,10 @@ in this order:
 
 1. a resumed run's own value (only the settings declared ``resume=True`` may be given anew);
 2. for a language model, the recipe of its budget (files in ``rnnlab/recipes/``, which a user
-   may also pass as ``--config``): ``cpu-short.toml`` up to ``--max-time`` 300 s, ``cpu-long.toml``
-   beyond or without a limit (measured best on a 2-core CPU, docs/benchmarks.md), and
-   ``finetune.toml`` with ``--init-from`` (docs/base-model.md);
+   may also pass as ``--config``), :data:`BY_BUDGET`: ``cpu-short.toml`` up to ``--max-time``
+   300 s, ``cpu-long.toml`` up to 900 s and without a limit, ``cpu-large.toml`` (a 2x512 LSTM)
+   beyond (each measured best on a 2-core CPU, docs/benchmarks.md), and ``finetune.toml`` with
+   ``--init-from`` (docs/base-model.md);
 3. the ``--init-from`` model's value, for the model settings it decides (its shape);
 4. for a tagger, the rule by the size of its text (:func:`tag_rule`): a small text is passed over
    many times within any budget and is learnt by heart without dropout (docs/tag.md);
@@ -40,7 +41,7 @@ PENDING = "the rule by the text's size"  # the tagger's rule before its text is 
 @dataclass(frozen=True)
 class Recipe:
     file: str  # in rnnlab/recipes/
-    up_to: float | None  # the longest --max-time (seconds) it is the default for; None: any, or no limit
+    up_to: float  # the longest --max-time (seconds) it is the default for; math.inf: no bound
     when: str  # when it applies, for the help and the sources
 
     def values(self) -> dict[str, Any]:
@@ -53,8 +54,14 @@ class Recipe:
         return f"recipes/{self.file}, the default {self.when}"
 
 
-BY_BUDGET = (Recipe("cpu-short.toml", 300.0, "for --max-time up to 300 s"), Recipe("cpu-long.toml", None, "for longer or no time limit"))
-FINETUNE = Recipe("finetune.toml", None, "with --init-from")
+# Ordered by budget: a finite --max-time takes the first recipe whose up_to it does not exceed.
+BY_BUDGET = (
+    Recipe("cpu-short.toml", 300.0, "for --max-time up to 300 s"),
+    Recipe("cpu-long.toml", 900.0, "for --max-time up to 900 s"),
+    Recipe("cpu-large.toml", math.inf, "for --max-time over 900 s"),
+)
+NO_LIMIT = Recipe("cpu-long.toml", math.inf, "without a time limit")
+FINETUNE = Recipe("finetune.toml", math.inf, "with --init-from")
 
 # The tagger's rule: a text of at most SMALL_TAG_TEXT characters (all its lines) takes SMALL_TAG,
 # a larger one LARGE_TAG (docs/tag.md, "Small texts"); and a file of few lines still trains for
@@ -76,7 +83,15 @@ class TextSize:
 
 def for_budget(max_time: float | None) -> Recipe:
     """The recipe of a language model trained for ``max_time`` seconds (None: no limit)."""
-    return next((r for r in BY_BUDGET if r.up_to is not None and max_time is not None and max_time <= r.up_to), BY_BUDGET[-1])
+    return NO_LIMIT if max_time is None else next(r for r in BY_BUDGET if max_time <= r.up_to)
+
+
+def budget_cases() -> list[tuple[Recipe, dict[str, Any]]]:
+    """Each budget's recipe with the settings that choose it: the longest --max-time it is for
+    (twice the limit below it, for the open-ended last), and no --max-time at all."""
+    limits = [r.up_to for r in BY_BUDGET]
+    cases = [(r, {"max_time": t if math.isfinite(t) else 2 * limits[i - 1]}) for i, (r, t) in enumerate(zip(BY_BUDGET, limits))]
+    return [*cases, (NO_LIMIT, {})]
 
 
 def tag_rule(size: TextSize, batch_size: int) -> dict[str, tuple[Any, str]]:

@@ -113,7 +113,7 @@ def help_defaults(kind: str) -> dict[str, str]:
         shape = {k: f"{getattr(r.resolve('tag', {}).model, k)}; with --init-from, the language model's" for k in r.TAG_SHAPE}
         return {**shape, **{k: r.tag_rule_text(k) for k in r.SMALL_TAG}}
     rows: dict[str, list[str]] = {}
-    for when, asked in [(x.when, {"max_time": x.up_to}) for x in r.BY_BUDGET] + [(r.FINETUNE.when, {"init_from": "base"})]:
+    for when, asked in [(x.when, asked) for x, asked in r.budget_cases()] + [(r.FINETUNE.when, {"init_from": "base"})]:
         resolved = r.resolve("lm", asked)
         values = {k: v for c in resolved.configs for k, v in settings.to_dict(c, internal=False).items()}
         for key, value in values.items():
