@@ -55,10 +55,11 @@ class Recipe:
 
 
 # Ordered by budget: a finite --max-time takes the first recipe whose up_to it does not exceed.
+SHORT_MAX, LONG_MAX = 300.0, 900.0
 BY_BUDGET = (
-    Recipe("cpu-short.toml", 300.0, "for --max-time up to 300 s"),
-    Recipe("cpu-long.toml", 900.0, "for --max-time up to 900 s"),
-    Recipe("cpu-large.toml", math.inf, "for --max-time over 900 s"),
+    Recipe("cpu-short.toml", SHORT_MAX, f"for --max-time up to {SHORT_MAX:g} s"),
+    Recipe("cpu-long.toml", LONG_MAX, f"for --max-time up to {LONG_MAX:g} s"),
+    Recipe("cpu-large.toml", math.inf, f"for --max-time over {LONG_MAX:g} s"),
 )
 NO_LIMIT = Recipe("cpu-long.toml", math.inf, "without a time limit")
 FINETUNE = Recipe("finetune.toml", math.inf, "with --init-from")
