@@ -216,26 +216,45 @@ def run_name(row: dict) -> str:
 
 
 def summarise(folder: Path) -> list[dict]:
-    """The mean held-out bits/char per (text, minutes, variant) and contender over the runs in ``folder``."""
+    """The mean held-out bits/char per (text, minutes, variant) and contender over the runs in ``folder``.
+
+    A run without a peer (``--only-rnnlab``) is set against that peer's runs of the same text,
+    budget and seed (their mean, if several variants ran it), so a margin always pairs seeds:
+    ``{peer}_minus_rnnlab`` is the mean over the seeds both have, ``{peer}_runs`` their count.
+    """
+    rows = [json.loads(f.read_text())["row"] for f in sorted(folder.glob("*.json"))]
+    by_seed: dict[tuple, list[float]] = {}
+    for r in rows:
+        for who in PEERS:
+            if f"{who}_bpc" in r:
+                by_seed.setdefault((r["text"], r["minutes"], r["seed"], who), []).append(r[f"{who}_bpc"])
+
+    def peer_bpc(row: dict, who: str) -> float | None:
+        if f"{who}_bpc" in row:
+            return row[f"{who}_bpc"]
+        others = by_seed.get((row["text"], row["minutes"], row["seed"], who))
+        return statistics.fmean(others) if others else None
+
     groups: dict[tuple, list[dict]] = {}
-    for f in sorted(folder.glob("*.json")):
-        row = json.loads(f.read_text())["row"]
-        groups.setdefault((row["text"], row["minutes"], row["variant"]), []).append(row)
+    for r in rows:
+        groups.setdefault((r["text"], r["minutes"], r["variant"]), []).append(r)
     out = []
-    for (text, minutes, variant), rows in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
-        agg = {"text": text, "minutes": minutes, "variant": variant, "seeds": len(rows)}
-        for who in ("rnnlab", *PEERS):
-            vals = [r[f"{who}_bpc"] for r in rows if f"{who}_bpc" in r]
-            if vals:
-                agg[f"{who}_bpc"] = round(statistics.fmean(vals), 3)
-                agg[f"{who}_runs"] = len(vals)
-                agg[f"{who}_params"] = rows[0].get(f"{who}_params")
-        if "gpt_bpc" in agg:
-            agg["gpt_minus_rnnlab"] = round(agg["gpt_bpc"] - agg["rnnlab_bpc"], 3)
-        cps = [r["rnnlab_cps"] for r in rows if "rnnlab_cps" in r]
+    for (text, minutes, variant), group in sorted(groups.items(), key=lambda kv: kv[0]):
+        agg = {"text": text, "minutes": minutes, "variant": variant, "seeds": len(group)}
+        agg["rnnlab_bpc"] = round(statistics.fmean(r["rnnlab_bpc"] for r in group), 3)
+        agg["rnnlab_params"] = group[0].get("rnnlab_params")
+        for who in PEERS:
+            pairs = [(theirs, r["rnnlab_bpc"]) for r in group if (theirs := peer_bpc(r, who)) is not None]
+            if pairs:
+                agg[f"{who}_bpc"] = round(statistics.fmean(t for t, _ in pairs), 3)
+                agg[f"{who}_runs"] = len(pairs)
+                agg[f"{who}_minus_rnnlab"] = round(statistics.fmean(t - o for t, o in pairs), 3)
+                params = [r[f"{who}_params"] for r in rows if r["text"] == text and f"{who}_params" in r]
+                agg[f"{who}_params"] = params[0] if params else None
+        cps = [r["rnnlab_cps"] for r in group if "rnnlab_cps" in r]
         if cps:
             agg["rnnlab_cps"] = round(statistics.fmean(cps))
-        agg["rnnlab_model"] = rows[0].get("rnnlab_model", "")
+        agg["rnnlab_model"] = group[0].get("rnnlab_model", "")
         out.append(agg)
     return out
 
@@ -269,7 +288,7 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     if args.summary:
         rows = summarise(args.runs)
-        cols = ["text", "minutes", "variant", "seeds", "rnnlab_bpc", *[f"{p}_bpc" for p in PEERS], "gpt_minus_rnnlab"]
+        cols = ["text", "minutes", "variant", "seeds", "rnnlab_bpc", *[f"{p}_bpc" for p in PEERS], "gpt_runs", "gpt_minus_rnnlab"]
         cols += ["rnnlab_params", "rnnlab_cps", "rnnlab_model"]
         print(table(rows, [c for c in cols if any(c in r for r in rows)]))
         payload = {"benchmark": "lm_quality_summary", "runs": str(args.runs), "rows": rows}

@@ -229,7 +229,7 @@ def test_stdlib_text_skips_tests_and_records_its_hash(tmp_path, monkeypatch):
     assert path6.read_text(encoding="utf-8") == whole and path6 != path and info["bytes"] == len(whole.encode())
 
 
-def test_lm_quality_summary_averages_the_runs_of_each_text_budget_and_variant(tmp_path):
+def test_lm_quality_summary_averages_each_group_and_pairs_margins_by_seed(tmp_path):
     lm = _load("lm_quality")
     assert (
         lm.run_name({"text": "runs/base-corpus/train.txt", "minutes": 30.0, "seed": 0, "variant": ""})
@@ -239,14 +239,18 @@ def test_lm_quality_summary_averages_the_runs_of_each_text_budget_and_variant(tm
     rows = [
         {**run, "seed": 0, "rnnlab_bpc": 2.0, "gpt_bpc": 3.0, "rnnlab_cps": 100},
         {**run, "seed": 1, "rnnlab_bpc": 2.2, "gpt_bpc": 3.4, "rnnlab_cps": 300},
-        {**run, "variant": "--cell gru", "seed": 0, "rnnlab_bpc": 2.5, "rnnlab_cps": 50},
+        {**run, "variant": "--cell gru", "seed": 0, "rnnlab_bpc": 2.5, "rnnlab_cps": 50},  # alone: the peer of seed 0
+        {**run, "variant": "--cell gru", "seed": 2, "rnnlab_bpc": 2.9, "rnnlab_cps": 50},  # no peer ran seed 2
+        {**run, "text": "code", "seed": 0, "rnnlab_bpc": 1.0, "wlm_bpc": 4.0},  # another text's peer pairs with nothing here
     ]
     for r in rows:
         (tmp_path / lm.run_name(r)).write_text(json.dumps({"row": r}))
-    plain, gru = lm.summarise(tmp_path)
+    code, plain, gru = lm.summarise(tmp_path)
     assert (plain["variant"], plain["seeds"], plain["rnnlab_bpc"], plain["gpt_bpc"]) == ("", 2, 2.1, 3.2)
     assert plain["gpt_minus_rnnlab"] == 1.1 and plain["rnnlab_cps"] == 200 and plain["rnnlab_params"] == 7
-    assert gru["variant"] == "--cell gru" and gru["rnnlab_bpc"] == 2.5 and "gpt_bpc" not in gru
+    assert "wlm_bpc" not in plain and code["wlm_minus_rnnlab"] == 3.0
+    assert (gru["variant"], gru["seeds"], gru["rnnlab_bpc"]) == ("--cell gru", 2, 2.7)
+    assert (gru["gpt_runs"], gru["gpt_bpc"], gru["gpt_minus_rnnlab"]) == (1, 3.0, 0.5)  # seed 0 only: 3.0 - 2.5
 
 
 def test_demo_english_counts_words_of_the_list():
