@@ -229,6 +229,21 @@ def test_stdlib_text_skips_tests_and_records_its_hash(tmp_path, monkeypatch):
     assert path6.read_text(encoding="utf-8") == whole and path6 != path and info["bytes"] == len(whole.encode())
 
 
+def test_lm_quality_scores_rnnlab_last_checkpoint_not_the_one_its_tail_chose(tmp_path):
+    from rnnlab.data import load_corpus
+    from rnnlab.training.lm_task import split_train_val
+
+    lm = _load("lm_quality")
+    path = tmp_path / "t.txt"
+    path.write_text("the cat sat on the mat. " * 400)
+    corpus = load_corpus([path])
+    _, val = split_train_val(corpus.ids, 0.05, 128)
+    flags = "--layers 1 --hidden 8 --embed 4 --batch-size 4 --seq-len 8 --max-steps 12 --eval-every 5 --eval-chars 64"
+    row = lm.one_budget(1, "t", path, corpus, val, flags, (), Path(lm.__file__).parent, "", 0)
+    assert row["rnnlab_checkpoint"] == "last" and row["rnnlab_steps"] == 12 == row["rnnlab_evals"][-1][0]
+    assert 0 < row["rnnlab_bpc"] < 8 and 0 < row["rnnlab_bpc_best"] < 8
+
+
 def test_lm_quality_summary_averages_each_group_and_pairs_margins_by_seed(tmp_path):
     lm = _load("lm_quality")
     assert (
