@@ -9,7 +9,8 @@ rnnlab runs first, as a subprocess ``rnnlab train FILE --max-time T``; its whole
 from the peer's own process start; a peer's final save is not counted against it. All models
 are then scored here on the same held-out tail (the last 5% of the text, which no contender
 trains on), each by its final model: rnnlab's last checkpoint, since its best one is chosen on the
-tail's first ``--eval-chars`` (the best one's score is recorded beside it, ``rnnlab_bpc_best``): the recurrent models by rnnlab's ``score_ids`` (64 streams, state carried, every
+tail's first ``--eval-chars`` (the best one's score is recorded beside it, ``rnnlab_bpc_best``).
+The recurrent models are scored by rnnlab's ``score_ids`` (64 streams, state carried, every
 character predicted from all before it in its stream), the transformer, whose context is a block
 of 64, by ``peers.score_sliding`` (windows of 64 at stride 32: every character predicted from at
 least 32 before it).
@@ -142,7 +143,8 @@ def one_budget(minutes, name, path, corpus, val, variant, peers, here, src, seed
         # --eval-chars of this same tail, which would score rnnlab on text that picked it.
         ckpt, model, _ = load_model(run, "last")
         ours = bpc(model, val)
-        _, best, _ = load_model(run, "best")
+        best_ckpt, best, _ = load_model(run, "best")
+        ours_best = ours if best_ckpt.progress.step == ckpt.progress.step else bpc(best, val)
         row = {
             "minutes": minutes,
             "text": name,
@@ -158,7 +160,8 @@ def one_budget(minutes, name, path, corpus, val, variant, peers, here, src, seed
             ),
             "rnnlab_checkpoint": "last",
             "rnnlab_bpc": round(ours, 4),
-            "rnnlab_bpc_best": round(bpc(best, val), 4),  # for reference only: selected on part of the tail
+            "rnnlab_bpc_best": round(ours_best, 4),  # for reference only: selected on part of the tail
+            "rnnlab_best_step": best_ckpt.progress.step,
             "rnnlab_evals": evaluations(run / "metrics.csv"),
         }
         for peer in peers:

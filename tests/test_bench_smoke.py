@@ -242,6 +242,8 @@ def test_lm_quality_scores_rnnlab_last_checkpoint_not_the_one_its_tail_chose(tmp
     row = lm.one_budget(1, "t", path, corpus, val, flags, (), Path(lm.__file__).parent, "", 0)
     assert row["rnnlab_checkpoint"] == "last" and row["rnnlab_steps"] == 12 == row["rnnlab_evals"][-1][0]
     assert 0 < row["rnnlab_bpc"] < 8 and 0 < row["rnnlab_bpc_best"] < 8
+    best = min(row["rnnlab_evals"], key=lambda e: e[2])  # the step of the lowest validation
+    assert row["rnnlab_best_step"] == best[0] and (row["rnnlab_bpc_best"] == row["rnnlab_bpc"]) == (best[0] == 12)
 
 
 def test_lm_quality_summary_averages_each_group_and_pairs_margins_by_seed(tmp_path):
